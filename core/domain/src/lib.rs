@@ -1,0 +1,12 @@
+//! Callisto's pure rules. Nothing here does I/O or reads the clock: time is a
+//! parameter (`Millis`), identifiers are made by the caller.
+
+pub mod access;
+pub mod email;
+pub mod ids;
+pub mod password;
+pub mod throttle;
+pub mod user;
+
+/// Milliseconds since the Unix epoch. Every rule that depends on time takes it as input.
+pub type Millis = i64;

@@ -1,0 +1,256 @@
+//! The item port: a single table of versioned items addressed by partition key
+//! (`pk`) and sort key (`sk`), with up to [`GSI_COUNT`] secondary indexes.
+//!
+//! Semantics every backend keeps (the conformance suite checks them):
+//! - Sort keys order by their UTF-8 bytes; queries return items in that order.
+//! - Each item has a version, 1 on create, +1 on every write.
+//! - A write with a [`Condition`] that does not hold fails with
+//!   `StoreError::ConditionFailed` and changes nothing.
+//! - [`ItemStore::transact`] applies all operations or none.
+//! - Index entries are written in the same atomic step as the item.
+
+use crate::StoreError;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub const GSI_COUNT: usize = 3;
+/// Most operations in one transaction (DynamoDB's limit).
+pub const MAX_TRANSACT_OPS: usize = 100;
+/// Largest item body in bytes (DynamoDB allows 400 KB per item including keys).
+pub const MAX_BODY_BYTES: usize = 350 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Key {
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Key {
+        Key { pk: pk.into(), sk: sk.into() }
+    }
+
+    /// Keys are non-empty, at most 1 KiB, and free of NUL (the embedded
+    /// backend's separator) — checked by every backend before any write.
+    pub fn validate(&self) -> Result<(), StoreError> {
+        for (name, v) in [("pk", &self.pk), ("sk", &self.sk)] {
+            if v.is_empty() || v.len() > 1024 || v.contains('\0') {
+                return Err(StoreError::Invalid(format!("{name} must be 1-1024 bytes without NUL")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A secondary index. Each is a (pk, sk) pair an item may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Index {
+    Gsi1,
+    Gsi2,
+    Gsi3,
+}
+
+impl Index {
+    pub const ALL: [Index; GSI_COUNT] = [Index::Gsi1, Index::Gsi2, Index::Gsi3];
+    pub fn slot(self) -> usize {
+        self as usize
+    }
+    pub fn name(self) -> &'static str {
+        ["gsi1", "gsi2", "gsi3"][self.slot()]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub key: Key,
+    pub gsi: [Option<Key>; GSI_COUNT],
+    /// The aggregate, serialised as JSON.
+    pub body: serde_json::Value,
+    /// Set by the store: 1 after create, +1 per write. Ignored on input.
+    pub version: u64,
+}
+
+impl Item {
+    pub fn new(key: Key, body: serde_json::Value) -> Item {
+        Item { key, gsi: Default::default(), body, version: 0 }
+    }
+
+    pub fn with_index(mut self, index: Index, key: Key) -> Item {
+        self.gsi[index.slot()] = Some(key);
+        self
+    }
+
+    pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, StoreError> {
+        serde_json::from_value(self.body.clone())
+            .map_err(|e| StoreError::Corrupt(format!("{}/{}: {e}", self.key.pk, self.key.sk)))
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), StoreError> {
+        self.key.validate()?;
+        for k in self.gsi.iter().flatten() {
+            k.validate()?;
+        }
+        let size = self.body.to_string().len();
+        if size > MAX_BODY_BYTES {
+            return Err(StoreError::Invalid(format!("item body is {size} bytes, limit {MAX_BODY_BYTES}")));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Condition {
+    #[default]
+    None,
+    /// The item must not exist (create).
+    NotExists,
+    /// The item must exist (update or delete of a known item).
+    Exists,
+    /// The item must exist at exactly this version (optimistic concurrency).
+    Version(u64),
+}
+
+impl Condition {
+    /// Does the condition hold for an item currently at `current` (None = absent)?
+    pub fn holds(self, current: Option<u64>) -> bool {
+        match self {
+            Condition::None => true,
+            Condition::NotExists => current.is_none(),
+            Condition::Exists => current.is_some(),
+            Condition::Version(v) => current == Some(v),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum WriteOp {
+    Put { item: Item, condition: Condition },
+    Delete { key: Key, condition: Condition },
+    /// Writes nothing; the transaction fails unless the condition holds.
+    Check { key: Key, condition: Condition },
+}
+
+impl WriteOp {
+    pub fn key(&self) -> &Key {
+        match self {
+            WriteOp::Put { item, .. } => &item.key,
+            WriteOp::Delete { key, .. } | WriteOp::Check { key, .. } => key,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortKey {
+    All,
+    Prefix(String),
+    /// Inclusive on both ends, like DynamoDB's BETWEEN.
+    Between(String, String),
+}
+
+impl SortKey {
+    pub fn matches(&self, sk: &str) -> bool {
+        match self {
+            SortKey::All => true,
+            SortKey::Prefix(p) => sk.starts_with(p.as_str()),
+            SortKey::Between(a, b) => a.as_str() <= sk && sk <= b.as_str(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// `None` queries the table by `pk`; `Some` queries that index by its pk.
+    pub index: Option<Index>,
+    pub pk: String,
+    pub sk: SortKey,
+    pub limit: usize,
+    /// Continue after this position (from the previous page's `cursor`).
+    pub cursor: Option<String>,
+    pub descending: bool,
+}
+
+impl Query {
+    pub fn table(pk: impl Into<String>, sk: SortKey) -> Query {
+        Query { index: None, pk: pk.into(), sk, limit: 100, cursor: None, descending: false }
+    }
+    pub fn index(index: Index, pk: impl Into<String>, sk: SortKey) -> Query {
+        Query { index: Some(index), ..Query::table(pk, sk) }
+    }
+    pub fn limit(mut self, limit: usize) -> Query {
+        self.limit = limit;
+        self
+    }
+    pub fn after(mut self, cursor: Option<String>) -> Query {
+        self.cursor = cursor;
+        self
+    }
+    pub fn descending(mut self) -> Query {
+        self.descending = true;
+        self
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub items: Vec<Item>,
+    /// Present when more items may follow; pass it to [`Query::after`].
+    pub cursor: Option<String>,
+}
+
+/// The cursor both backends use: the last returned item's position, as JSON in
+/// URL-safe base64, so it can travel in a query string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CursorPos {
+    pub pk: String,
+    pub sk: String,
+    /// The index key of the last item, for index queries.
+    pub gsi: Option<Key>,
+}
+
+impl CursorPos {
+    pub fn encode(&self) -> String {
+        use base64::Engine;
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    }
+    pub fn decode(s: &str) -> Result<CursorPos, StoreError> {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .map_err(|_| StoreError::Invalid("malformed cursor".into()))?;
+        serde_json::from_slice(&bytes).map_err(|_| StoreError::Invalid("malformed cursor".into()))
+    }
+}
+
+#[async_trait]
+pub trait ItemStore: Send + Sync + std::fmt::Debug {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError>;
+    /// Writes the item if the condition holds; returns the new version.
+    async fn put(&self, item: Item, condition: Condition) -> Result<u64, StoreError>;
+    /// Deletes the item if the condition holds (deleting an absent item with `Condition::None` is a no-op).
+    async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError>;
+    /// All operations or none. At most [`MAX_TRANSACT_OPS`], each on a distinct key.
+    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;
+    async fn query(&self, query: Query) -> Result<Page, StoreError>;
+}
+
+/// Checks shared by every backend before a transaction touches storage.
+pub(crate) fn validate_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
+    if ops.is_empty() || ops.len() > MAX_TRANSACT_OPS {
+        return Err(StoreError::Invalid(format!(
+            "a transaction has 1-{MAX_TRANSACT_OPS} operations, got {}",
+            ops.len()
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for op in ops {
+        match op {
+            WriteOp::Put { item, .. } => item.validate()?,
+            WriteOp::Delete { key, .. } | WriteOp::Check { key, .. } => key.validate()?,
+        }
+        if !seen.insert(op.key()) {
+            return Err(StoreError::Invalid(format!("key {}/{} appears twice in one transaction", op.key().pk, op.key().sk)));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! The mail outbox port: where the product hands over mail to be delivered.
+//! Locally, [`FolderOutbox`] writes each message as an `.eml` file and logs it,
+//! so sign-up confirmation links and invitations can be read on one laptop.
+
+use crate::StoreError;
+use async_trait::async_trait;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+}
+
+#[async_trait]
+pub trait Outbox: Send + Sync + std::fmt::Debug {
+    /// Returns once the mail is durably accepted for delivery.
+    async fn send(&self, mail: Mail) -> Result<(), StoreError>;
+}
+
+#[derive(Debug, Clone)]
+pub struct FolderOutbox {
+    dir: PathBuf,
+    from: String,
+}
+
+impl FolderOutbox {
+    pub fn new(dir: impl Into<PathBuf>, from: impl Into<String>) -> FolderOutbox {
+        FolderOutbox { dir: dir.into(), from: from.into() }
+    }
+
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+}
+
+fn header_safe(s: &str) -> String {
+    s.replace(['\r', '\n'], " ")
+}
+
+#[async_trait]
+impl Outbox for FolderOutbox {
+    async fn send(&self, mail: Mail) -> Result<(), StoreError> {
+        tokio::fs::create_dir_all(&self.dir).await.map_err(StoreError::backend)?;
+        let id = ulid::Ulid::new();
+        let eml = format!(
+            "From: {}\r\nTo: {}\r\nSubject: {}\r\nMessage-ID: <{id}@callisto.local>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n",
+            header_safe(&self.from),
+            header_safe(&mail.to),
+            header_safe(&mail.subject),
+            mail.text.replace('\n', "\r\n"),
+        );
+        let tmp = self.dir.join(format!(".{id}.tmp"));
+        let path = self.dir.join(format!("{id}.eml"));
+        tokio::fs::write(&tmp, eml).await.map_err(StoreError::backend)?;
+        tokio::fs::rename(&tmp, &path).await.map_err(StoreError::backend)?;
+        tracing::info!(to = %mail.to, subject = %mail.subject, file = %path.display(), body = %mail.text, "mail written to outbox");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn writes_one_eml_per_mail_without_header_injection() {
+        let dir = tempfile::tempdir().unwrap();
+        let outbox = FolderOutbox::new(dir.path(), "Callisto <no-reply@callisto.local>");
+        outbox
+            .send(Mail { to: "a@b.ru".into(), subject: "Hi\r\nBcc: evil@x.ru".into(), text: "line1\nline2".into() })
+            .await
+            .unwrap();
+        let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(files.len(), 1);
+        let eml = std::fs::read_to_string(&files[0]).unwrap();
+        assert!(eml.contains("Subject: Hi  Bcc: evil@x.ru\r\n"));
+        assert!(!eml.contains("\r\nBcc:"));
+        assert!(eml.ends_with("line1\r\nline2\r\n"));
+    }
+}

@@ -1,0 +1,102 @@
+//! Typed repositories, one per aggregate, over the [`ItemStore`] port.
+//!
+//! Key layout (single table, mirrored by every backend):
+//!
+//! | item | pk | sk | indexes |
+//! |---|---|---|---|
+//! | tenant | `T#<t>` | `TENANT` | |
+//! | user | `T#<t>` | `USER#<u>` | gsi1 `T#<t>#GROUP#<g>` / `USER#<u>` |
+//! | group | `T#<t>` | `GROUP#<g>` | |
+//! | short-number claim | `T#<t>` | `EXT#<n>` | |
+//! | refresh token | `T#<t>` | `REFRESH#<sha256>` | gsi1 `T#<t>#USER#<u>#REFRESH` / `REFRESH#<sha256>` |
+//! | one-time token | `T#<t>` | `TOKEN#<sha256>` | |
+//! | login directory | `P#EMAIL#<email>` | `LOGIN` | |
+//! | login throttle | `P#THROTTLE#<email>` | `LOGIN` | |
+//!
+//! Tenant items are addressed only through a `TenantId`. The `P#` platform
+//! partition holds what must be found before a tenant is known (log-in by
+//! e-mail); it stores pointers and counters, never tenant data.
+
+mod auth;
+mod groups;
+mod tenants;
+mod users;
+
+pub use auth::{LoginThrottles, OneTimeToken, RefreshToken, Tokens};
+pub use groups::Groups;
+pub use tenants::Tenants;
+pub use users::{DirectoryEntry, Users};
+
+use crate::item::{Item, ItemStore, Key};
+use crate::StoreError;
+use callisto_domain::ids::TenantId;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("e-mail {0} is already registered")]
+    EmailTaken(String),
+    #[error("short number {0} is already taken")]
+    ShortNumberTaken(String),
+    #[error("the {0} was changed meanwhile; reload it and try again")]
+    Stale(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("the group still has {0} member(s); move them first")]
+    GroupNotEmpty(usize),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A value read together with the version it had, for optimistic updates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: u64,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub cursor: Option<String>,
+}
+
+/// All repositories over one item store.
+#[derive(Debug, Clone)]
+pub struct Repos {
+    pub tenants: Tenants,
+    pub users: Users,
+    pub groups: Groups,
+    pub tokens: Tokens,
+    pub throttles: LoginThrottles,
+}
+
+impl Repos {
+    pub fn new(items: Arc<dyn ItemStore>) -> Repos {
+        Repos {
+            tenants: Tenants { items: items.clone() },
+            users: Users { items: items.clone() },
+            groups: Groups { items: items.clone() },
+            tokens: Tokens { items: items.clone() },
+            throttles: LoginThrottles { items },
+        }
+    }
+}
+
+pub(crate) fn tenant_pk(t: &TenantId) -> String {
+    format!("T#{t}")
+}
+
+pub(crate) fn tenant_key(t: &TenantId, sk: impl Into<String>) -> Key {
+    Key::new(tenant_pk(t), sk)
+}
+
+pub(crate) fn encode<T: serde::Serialize>(key: Key, value: &T) -> Result<Item, StoreError> {
+    let body = serde_json::to_value(value).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    Ok(Item::new(key, body))
+}
+
+pub(crate) fn versioned<T: serde::de::DeserializeOwned>(item: &Item) -> Result<Versioned<T>, StoreError> {
+    Ok(Versioned { value: item.decode()?, version: item.version })
+}

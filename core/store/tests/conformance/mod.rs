@@ -1,0 +1,61 @@
+//! The one conformance suite every storage backend passes. Each case is an
+//! async fn over a [`Backend`]; `conformance_cases!` turns the list into one
+//! `#[tokio::test]` per case in each backend's test file.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+mod blobs;
+mod items;
+mod queue;
+mod repos;
+
+pub use blobs::*;
+pub use items::*;
+pub use queue::*;
+pub use repos::*;
+
+use callisto_domain::ids::TenantId;
+use callisto_store::Stores;
+use std::future::Future;
+use std::pin::Pin;
+
+/// A backend under test. `open` connects to the same persistent state each
+/// time; dropping the returned `Stores` is how a case simulates a crash.
+pub trait Backend {
+    fn open(&self) -> Pin<Box<dyn Future<Output = Stores> + '_>>;
+}
+
+pub fn tenant(s: &str) -> TenantId {
+    TenantId::parse(s).unwrap()
+}
+
+#[macro_export]
+macro_rules! conformance_cases {
+    ($backend:path) => {
+        $crate::conformance_cases!(@each $backend;
+            item_crud_and_versions,
+            item_conditional_writes_change_nothing,
+            transaction_all_or_nothing,
+            transaction_rejects_invalid_requests,
+            index_follows_item_writes,
+            query_paging_and_ranges,
+            blob_put_get_list_delete,
+            queue_visibility_and_redelivery,
+            queue_redelivers_after_crash,
+            tenant_isolation,
+            repo_signup_and_unique_claims,
+            repo_user_updates_move_claims,
+            repo_tokens_are_single_use,
+            repo_groups_and_members,
+        );
+    };
+    (@each $backend:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let backend = $backend().await;
+                conformance::$case(&backend).await;
+            }
+        )*
+    };
+}
