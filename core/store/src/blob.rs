@@ -20,7 +20,10 @@ impl BlobKey {
             if seg.is_empty() || seg == "." || seg == ".." {
                 return bad("empty, '.' or '..' segment");
             }
-            if !seg.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.=+@".contains(&b)) {
+            if !seg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.=+@".contains(&b))
+            {
                 return bad("only A-Z a-z 0-9 - _ . = + @ and '/' are allowed");
             }
         }
@@ -50,7 +53,8 @@ pub struct Blob {
 #[async_trait]
 pub trait BlobStore: Send + Sync + std::fmt::Debug {
     /// Stores the object atomically: readers see the old or the new object, never a part.
-    async fn put(&self, key: &BlobKey, data: Vec<u8>, content_type: &str) -> Result<(), StoreError>;
+    async fn put(&self, key: &BlobKey, data: Vec<u8>, content_type: &str)
+    -> Result<(), StoreError>;
     async fn get(&self, key: &BlobKey) -> Result<Option<Blob>, StoreError>;
     /// Deleting an absent object is not an error.
     async fn delete(&self, key: &BlobKey) -> Result<(), StoreError>;

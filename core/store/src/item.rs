@@ -27,7 +27,10 @@ pub struct Key {
 
 impl Key {
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Key {
-        Key { pk: pk.into(), sk: sk.into() }
+        Key {
+            pk: pk.into(),
+            sk: sk.into(),
+        }
     }
 
     /// Keys are non-empty, at most 1 KiB, and free of NUL (the embedded
@@ -35,7 +38,9 @@ impl Key {
     pub fn validate(&self) -> Result<(), StoreError> {
         for (name, v) in [("pk", &self.pk), ("sk", &self.sk)] {
             if v.is_empty() || v.len() > 1024 || v.contains('\0') {
-                return Err(StoreError::Invalid(format!("{name} must be 1-1024 bytes without NUL")));
+                return Err(StoreError::Invalid(format!(
+                    "{name} must be 1-1024 bytes without NUL"
+                )));
             }
         }
         Ok(())
@@ -72,7 +77,12 @@ pub struct Item {
 
 impl Item {
     pub fn new(key: Key, body: serde_json::Value) -> Item {
-        Item { key, gsi: Default::default(), body, version: 0 }
+        Item {
+            key,
+            gsi: Default::default(),
+            body,
+            version: 0,
+        }
     }
 
     pub fn with_index(mut self, index: Index, key: Key) -> Item {
@@ -92,7 +102,9 @@ impl Item {
         }
         let size = self.body.to_string().len();
         if size > MAX_BODY_BYTES {
-            return Err(StoreError::Invalid(format!("item body is {size} bytes, limit {MAX_BODY_BYTES}")));
+            return Err(StoreError::Invalid(format!(
+                "item body is {size} bytes, limit {MAX_BODY_BYTES}"
+            )));
         }
         Ok(())
     }
@@ -124,10 +136,19 @@ impl Condition {
 
 #[derive(Debug, Clone)]
 pub enum WriteOp {
-    Put { item: Item, condition: Condition },
-    Delete { key: Key, condition: Condition },
+    Put {
+        item: Item,
+        condition: Condition,
+    },
+    Delete {
+        key: Key,
+        condition: Condition,
+    },
     /// Writes nothing; the transaction fails unless the condition holds.
-    Check { key: Key, condition: Condition },
+    Check {
+        key: Key,
+        condition: Condition,
+    },
 }
 
 impl WriteOp {
@@ -171,10 +192,20 @@ pub struct Query {
 
 impl Query {
     pub fn table(pk: impl Into<String>, sk: SortKey) -> Query {
-        Query { index: None, pk: pk.into(), sk, limit: 100, cursor: None, descending: false }
+        Query {
+            index: None,
+            pk: pk.into(),
+            sk,
+            limit: 100,
+            cursor: None,
+            descending: false,
+        }
     }
     pub fn index(index: Index, pk: impl Into<String>, sk: SortKey) -> Query {
-        Query { index: Some(index), ..Query::table(pk, sk) }
+        Query {
+            index: Some(index),
+            ..Query::table(pk, sk)
+        }
     }
     pub fn limit(mut self, limit: usize) -> Query {
         self.limit = limit;
@@ -249,7 +280,11 @@ pub(crate) fn validate_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
             WriteOp::Delete { key, .. } | WriteOp::Check { key, .. } => key.validate()?,
         }
         if !seen.insert(op.key()) {
-            return Err(StoreError::Invalid(format!("key {}/{} appears twice in one transaction", op.key().pk, op.key().sk)));
+            return Err(StoreError::Invalid(format!(
+                "key {}/{} appears twice in one transaction",
+                op.key().pk,
+                op.key().sk
+            )));
         }
     }
     Ok(())

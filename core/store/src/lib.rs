@@ -27,5 +27,5 @@ pub use blob::BlobStore;
 pub use error::StoreError;
 pub use item::ItemStore;
 pub use queue::Queue;
-pub use stores::Stores;
 pub use repo::Repos;
+pub use stores::Stores;

@@ -27,7 +27,10 @@ pub struct FolderOutbox {
 
 impl FolderOutbox {
     pub fn new(dir: impl Into<PathBuf>, from: impl Into<String>) -> FolderOutbox {
-        FolderOutbox { dir: dir.into(), from: from.into() }
+        FolderOutbox {
+            dir: dir.into(),
+            from: from.into(),
+        }
     }
 
     pub fn dir(&self) -> &std::path::Path {
@@ -42,7 +45,9 @@ fn header_safe(s: &str) -> String {
 #[async_trait]
 impl Outbox for FolderOutbox {
     async fn send(&self, mail: Mail) -> Result<(), StoreError> {
-        tokio::fs::create_dir_all(&self.dir).await.map_err(StoreError::backend)?;
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .map_err(StoreError::backend)?;
         let id = ulid::Ulid::new();
         let eml = format!(
             "From: {}\r\nTo: {}\r\nSubject: {}\r\nMessage-ID: <{id}@callisto.local>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{}\r\n",
@@ -53,8 +58,12 @@ impl Outbox for FolderOutbox {
         );
         let tmp = self.dir.join(format!(".{id}.tmp"));
         let path = self.dir.join(format!("{id}.eml"));
-        tokio::fs::write(&tmp, eml).await.map_err(StoreError::backend)?;
-        tokio::fs::rename(&tmp, &path).await.map_err(StoreError::backend)?;
+        tokio::fs::write(&tmp, eml)
+            .await
+            .map_err(StoreError::backend)?;
+        tokio::fs::rename(&tmp, &path)
+            .await
+            .map_err(StoreError::backend)?;
         tracing::info!(to = %mail.to, subject = %mail.subject, file = %path.display(), body = %mail.text, "mail written to outbox");
         Ok(())
     }
@@ -69,10 +78,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let outbox = FolderOutbox::new(dir.path(), "Callisto <no-reply@callisto.local>");
         outbox
-            .send(Mail { to: "a@b.ru".into(), subject: "Hi\r\nBcc: evil@x.ru".into(), text: "line1\nline2".into() })
+            .send(Mail {
+                to: "a@b.ru".into(),
+                subject: "Hi\r\nBcc: evil@x.ru".into(),
+                text: "line1\nline2".into(),
+            })
             .await
             .unwrap();
-        let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().path()).collect();
+        let files: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         assert_eq!(files.len(), 1);
         let eml = std::fs::read_to_string(&files[0]).unwrap();
         assert!(eml.contains("Subject: Hi  Bcc: evil@x.ru\r\n"));

@@ -26,19 +26,31 @@ pub trait Queue: Send + Sync + std::fmt::Debug {
     /// Durably enqueues; returns the message id. Queue names are `[a-z0-9-]{1,64}`.
     async fn send(&self, queue: &str, tenant: &TenantId, body: &str) -> Result<String, StoreError>;
     /// Up to `max` visible messages, each hidden for `visibility`. Does not wait.
-    async fn receive(&self, queue: &str, max: usize, visibility: Duration) -> Result<Vec<Delivery>, StoreError>;
+    async fn receive(
+        &self,
+        queue: &str,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<Delivery>, StoreError>;
     async fn delete(&self, queue: &str, receipt: &str) -> Result<(), StoreError>;
 }
 
 pub(crate) fn validate_send(queue: &str, body: &str) -> Result<(), StoreError> {
     let name_ok = !queue.is_empty()
         && queue.len() <= 64
-        && queue.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        && queue
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
     if !name_ok {
-        return Err(StoreError::Invalid(format!("queue name {queue:?} must be [a-z0-9-]{{1,64}}")));
+        return Err(StoreError::Invalid(format!(
+            "queue name {queue:?} must be [a-z0-9-]{{1,64}}"
+        )));
     }
     if body.len() > MAX_MESSAGE_BYTES {
-        return Err(StoreError::Invalid(format!("message is {} bytes, limit {MAX_MESSAGE_BYTES}", body.len())));
+        return Err(StoreError::Invalid(format!(
+            "message is {} bytes, limit {MAX_MESSAGE_BYTES}",
+            body.len()
+        )));
     }
     Ok(())
 }

@@ -21,7 +21,9 @@ impl Backend for Embedded {
 }
 
 async fn embedded() -> Embedded {
-    Embedded { dir: tempfile::tempdir().expect("temp dir") }
+    Embedded {
+        dir: tempfile::tempdir().expect("temp dir"),
+    }
 }
 
 conformance_cases!(embedded);

@@ -14,9 +14,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete,
-    GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ReturnValue, ScalarAttributeType, TableStatus, TransactWriteItem, Update,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
+    IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType, ReturnValue,
+    ScalarAttributeType, TableStatus, TransactWriteItem, Update,
 };
 use std::collections::HashMap;
 use std::time::Duration;
@@ -26,8 +26,11 @@ const SK: &str = "sk";
 const BODY: &str = "body";
 const VER: &str = "ver";
 /// `(pk, sk)` attribute names of each index, by [`Index::slot`].
-const GSI_ATTRS: [(&str, &str); GSI_COUNT] =
-    [("gsi1pk", "gsi1sk"), ("gsi2pk", "gsi2sk"), ("gsi3pk", "gsi3sk")];
+const GSI_ATTRS: [(&str, &str); GSI_COUNT] = [
+    ("gsi1pk", "gsi1sk"),
+    ("gsi2pk", "gsi2sk"),
+    ("gsi3pk", "gsi3sk"),
+];
 /// A condition that always holds, for `WriteOp::Check` with `Condition::None`
 /// (DynamoDB requires a condition on a check).
 const ALWAYS: &str = "attribute_exists(#pk) OR attribute_not_exists(#pk)";
@@ -114,8 +117,16 @@ impl Expr {
         for (slot, (pk_attr, sk_attr)) in GSI_ATTRS.iter().enumerate() {
             match &item.gsi[slot] {
                 Some(k) => {
-                    set.push(format!("{} = {}", self.name(pk_attr), self.value(pk_attr, s(&k.pk))));
-                    set.push(format!("{} = {}", self.name(sk_attr), self.value(sk_attr, s(&k.sk))));
+                    set.push(format!(
+                        "{} = {}",
+                        self.name(pk_attr),
+                        self.value(pk_attr, s(&k.pk))
+                    ));
+                    set.push(format!(
+                        "{} = {}",
+                        self.name(sk_attr),
+                        self.value(sk_attr, s(&k.sk))
+                    ));
                 }
                 None => {
                     remove.push(self.name(pk_attr));
@@ -141,7 +152,8 @@ fn decode_item(attrs: &Attrs) -> Result<Item, StoreError> {
     let key = Key { pk, sk };
     let corrupt = |what: &str| StoreError::Corrupt(format!("{}: {what}", key_str(&key)));
     let body = text(BODY).ok_or_else(|| corrupt("no string body"))?;
-    let body = serde_json::from_str(&body).map_err(|e| corrupt(&format!("body is not JSON: {e}")))?;
+    let body =
+        serde_json::from_str(&body).map_err(|e| corrupt(&format!("body is not JSON: {e}")))?;
     let version = attrs
         .get(VER)
         .and_then(|v| v.as_n().ok())
@@ -153,7 +165,12 @@ fn decode_item(attrs: &Attrs) -> Result<Item, StoreError> {
             gsi[slot] = Some(Key { pk, sk });
         }
     }
-    Ok(Item { key, gsi, body, version })
+    Ok(Item {
+        key,
+        gsi,
+        body,
+        version,
+    })
 }
 
 fn index_attrs(index: Option<Index>) -> (&'static str, &'static str) {
@@ -182,12 +199,18 @@ fn transaction_error(
             .filter(|(r, _)| r.code() == Some("ConditionalCheckFailed"))
             .map(|(_, op)| key_str(op.key()))
             .collect();
-        let message_says = e.message().is_some_and(|m| m.contains("ConditionalCheckFailed"));
+        let message_says = e
+            .message()
+            .is_some_and(|m| m.contains("ConditionalCheckFailed"));
         if !failed.is_empty() || (e.cancellation_reasons().is_empty() && message_says) {
             tracing::debug!(keys = ?failed, "transaction condition rejected");
             return StoreError::ConditionFailed(format!(
                 "transaction cancelled, condition does not hold for {}",
-                if failed.is_empty() { "an operation".to_string() } else { failed.join(", ") }
+                if failed.is_empty() {
+                    "an operation".to_string()
+                } else {
+                    failed.join(", ")
+                }
             ));
         }
     }
@@ -229,7 +252,9 @@ impl ItemStore for DynamoItems {
             .send()
             .await
             .map_err(|e| {
-                if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) {
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception())
+                {
                     condition_failed(&item.key, condition)
                 } else {
                     sdk_error(format!("UpdateItem {}", key_str(&item.key)), e)
@@ -239,7 +264,9 @@ impl ItemStore for DynamoItems {
             .and_then(|a| a.get(VER))
             .and_then(|v| v.as_n().ok())
             .and_then(|n| n.parse::<u64>().ok())
-            .ok_or_else(|| StoreError::Corrupt(format!("{}: no version returned", key_str(&item.key))))
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!("{}: no version returned", key_str(&item.key)))
+            })
     }
 
     async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError> {
@@ -257,7 +284,9 @@ impl ItemStore for DynamoItems {
             .send()
             .await
             .map_err(|e| {
-                if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) {
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception())
+                {
                     condition_failed(key, condition)
                 } else {
                     sdk_error(format!("DeleteItem {}", key_str(key)), e)
@@ -365,17 +394,19 @@ impl ItemStore for DynamoItems {
         let mut start = match q.cursor.as_deref().map(CursorPos::decode).transpose()? {
             None => None,
             Some(c) => {
-                let mut esk = key_attrs(&Key { pk: c.pk.clone(), sk: c.sk.clone() });
+                let mut esk = key_attrs(&Key {
+                    pk: c.pk.clone(),
+                    sk: c.sk.clone(),
+                });
                 match q.index {
                     None if c.pk != q.pk => {
                         return Err(StoreError::Invalid("cursor is not for this query".into()));
                     }
                     None => {}
                     Some(_) => {
-                        let g = c
-                            .gsi
-                            .as_ref()
-                            .ok_or_else(|| StoreError::Invalid("cursor is not for an index query".into()))?;
+                        let g = c.gsi.as_ref().ok_or_else(|| {
+                            StoreError::Invalid("cursor is not for an index query".into())
+                        })?;
                         if g.pk != q.pk {
                             return Err(StoreError::Invalid("cursor is not for this query".into()));
                         }
@@ -438,7 +469,11 @@ impl ItemStore for DynamoItems {
 /// and its indexes are active.
 pub(super) async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
     let key = |name: &str, t: KeyType| {
-        KeySchemaElement::builder().attribute_name(name).key_type(t).build().map_err(build_error)
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(t)
+            .build()
+            .map_err(build_error)
     };
     let attr = |name: &str| {
         AttributeDefinition::builder()
@@ -461,7 +496,11 @@ pub(super) async fn create_table(client: &Client, table: &str) -> Result<(), Sto
             .index_name(index.name())
             .key_schema(key(pk_attr, KeyType::Hash)?)
             .key_schema(key(sk_attr, KeyType::Range)?)
-            .projection(Projection::builder().projection_type(ProjectionType::All).build())
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
             .build()
             .map_err(build_error)?;
         req = req
@@ -471,7 +510,10 @@ pub(super) async fn create_table(client: &Client, table: &str) -> Result<(), Sto
     }
     match req.send().await {
         Ok(_) => tracing::info!(table, "created DynamoDB table"),
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
             tracing::debug!(table, "DynamoDB table exists");
         }
         Err(e) => return Err(sdk_error(format!("CreateTable {table}"), e)),
@@ -491,7 +533,10 @@ pub(super) async fn create_table(client: &Client, table: &str) -> Result<(), Sto
         let indexes = desc.global_secondary_indexes();
         let mut all_active = desc.table_status() == Some(&TableStatus::Active);
         for index in Index::ALL {
-            match indexes.iter().find(|i| i.index_name() == Some(index.name())) {
+            match indexes
+                .iter()
+                .find(|i| i.index_name() == Some(index.name()))
+            {
                 None => {
                     return Err(StoreError::Backend(format!(
                         "table {table} exists without index {}",
@@ -506,7 +551,9 @@ pub(super) async fn create_table(client: &Client, table: &str) -> Result<(), Sto
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(StoreError::Backend(format!("table {table} did not become active")));
+            return Err(StoreError::Backend(format!(
+                "table {table} did not become active"
+            )));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

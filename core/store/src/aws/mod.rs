@@ -45,7 +45,10 @@ impl fmt::Debug for AwsConfig {
             .field("region", &self.region)
             .field(
                 "static_credentials",
-                &self.static_credentials.as_ref().map(|(id, _)| (id, "<redacted>")),
+                &self
+                    .static_credentials
+                    .as_ref()
+                    .map(|(id, _)| (id, "<redacted>")),
             )
             .finish()
     }
@@ -76,7 +79,9 @@ impl AwsConfig {
 
     /// Like [`AwsConfig::from_env`] with variables from `lookup`; empty values
     /// count as unset.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<AwsConfig, AwsConfigError> {
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<AwsConfig, AwsConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let required = |name: &'static str| get(name).ok_or(AwsConfigError::Missing(name));
         Ok(AwsConfig {
@@ -164,8 +169,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -180,7 +187,10 @@ mod tests {
             ("CALLISTO_AWS_BUCKET", "b"),
             ("CALLISTO_AWS_QUEUE_PREFIX", " "),
         ]));
-        assert_eq!(err, Err(AwsConfigError::Missing("CALLISTO_AWS_QUEUE_PREFIX")));
+        assert_eq!(
+            err,
+            Err(AwsConfigError::Missing("CALLISTO_AWS_QUEUE_PREFIX"))
+        );
     }
 
     #[test]
@@ -195,7 +205,10 @@ mod tests {
         assert_eq!(cfg.endpoint_url, None);
         assert_eq!(cfg.static_credentials, None);
         let mut more = vars.to_vec();
-        more.extend([("AWS_REGION", "us-east-1"), ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")]);
+        more.extend([
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+        ]);
         let cfg = AwsConfig::from_lookup(lookup(&more)).expect("config");
         assert_eq!(cfg.region, "us-east-1");
         assert_eq!(cfg.endpoint_url.as_deref(), Some("http://127.0.0.1:5000"));

@@ -25,8 +25,17 @@ impl S3Blobs {
 
 #[async_trait]
 impl BlobStore for S3Blobs {
-    async fn put(&self, key: &BlobKey, data: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
-        let content_type = if content_type.is_empty() { DEFAULT_CONTENT_TYPE } else { content_type };
+    async fn put(
+        &self,
+        key: &BlobKey,
+        data: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), StoreError> {
+        let content_type = if content_type.is_empty() {
+            DEFAULT_CONTENT_TYPE
+        } else {
+            content_type
+        };
         self.client
             .put_object()
             .bucket(&self.bucket)
@@ -40,12 +49,22 @@ impl BlobStore for S3Blobs {
     }
 
     async fn get(&self, key: &BlobKey) -> Result<Option<Blob>, StoreError> {
-        let out = match self.client.get_object().bucket(&self.bucket).key(key.as_str()).send().await {
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+        {
             Ok(out) => out,
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
             Err(e) => return Err(sdk_error(format!("GetObject {}", key.as_str()), e)),
         };
-        let content_type = out.content_type().unwrap_or(DEFAULT_CONTENT_TYPE).to_string();
+        let content_type = out
+            .content_type()
+            .unwrap_or(DEFAULT_CONTENT_TYPE)
+            .to_string();
         let data = out
             .body
             .collect()
@@ -101,7 +120,11 @@ impl BlobStore for S3Blobs {
 }
 
 /// Creates the bucket unless this account already owns it.
-pub(super) async fn create_bucket(client: &Client, bucket: &str, region: &str) -> Result<(), StoreError> {
+pub(super) async fn create_bucket(
+    client: &Client,
+    bucket: &str,
+    region: &str,
+) -> Result<(), StoreError> {
     let mut req = client.create_bucket().bucket(bucket);
     // us-east-1 is the default location and must not be named.
     if region != "us-east-1" {
@@ -116,7 +139,10 @@ pub(super) async fn create_bucket(client: &Client, bucket: &str, region: &str) -
             tracing::info!(bucket, "created S3 bucket");
             Ok(())
         }
-        Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you()) => {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_bucket_already_owned_by_you()) =>
+        {
             tracing::debug!(bucket, "S3 bucket exists");
             Ok(())
         }

@@ -28,7 +28,11 @@ pub(crate) struct SqsQueue {
 
 impl SqsQueue {
     pub(crate) fn new(client: Client, prefix: String) -> SqsQueue {
-        SqsQueue { client, prefix, urls: Mutex::new(HashMap::new()) }
+        SqsQueue {
+            client,
+            prefix,
+            urls: Mutex::new(HashMap::new()),
+        }
     }
 
     fn urls(&self) -> MutexGuard<'_, HashMap<String, String>> {
@@ -44,7 +48,10 @@ impl SqsQueue {
         let name = format!("{}{queue}", self.prefix);
         let url = match self.client.get_queue_url().queue_name(&name).send().await {
             Ok(out) => out.queue_url,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_queue_does_not_exist()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_queue_does_not_exist()) =>
+            {
                 let out = self
                     .client
                     .create_queue()
@@ -57,7 +64,8 @@ impl SqsQueue {
             }
             Err(e) => return Err(sdk_error(format!("GetQueueUrl {name}"), e)),
         };
-        let url = url.ok_or_else(|| StoreError::Backend(format!("no URL returned for queue {name}")))?;
+        let url =
+            url.ok_or_else(|| StoreError::Backend(format!("no URL returned for queue {name}")))?;
         self.urls().insert(queue.to_string(), url.clone());
         Ok(url)
     }
@@ -93,20 +101,26 @@ impl Queue for SqsQueue {
             .send()
             .await
             .map_err(|e| match e.as_service_error() {
-                Some(s) if s.is_invalid_message_contents() => {
-                    StoreError::Invalid(format!("queue {queue}: message has characters SQS does not accept"))
-                }
+                Some(s) if s.is_invalid_message_contents() => StoreError::Invalid(format!(
+                    "queue {queue}: message has characters SQS does not accept"
+                )),
                 Some(s) if s.is_queue_does_not_exist() => {
                     self.forget(queue);
                     sdk_error(format!("SendMessage {queue}"), e)
                 }
                 _ => sdk_error(format!("SendMessage {queue}"), e),
             })?;
-        out.message_id
-            .ok_or_else(|| StoreError::Backend(format!("SendMessage {queue}: no message id returned")))
+        out.message_id.ok_or_else(|| {
+            StoreError::Backend(format!("SendMessage {queue}: no message id returned"))
+        })
     }
 
-    async fn receive(&self, queue: &str, max: usize, visibility: Duration) -> Result<Vec<Delivery>, StoreError> {
+    async fn receive(
+        &self,
+        queue: &str,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<Delivery>, StoreError> {
         validate_send(queue, "")?;
         if max == 0 {
             return Ok(Vec::new());
@@ -124,7 +138,9 @@ impl Queue for SqsQueue {
             .send()
             .await
             .map_err(|e| {
-                if e.as_service_error().is_some_and(|s| s.is_queue_does_not_exist()) {
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_queue_does_not_exist())
+                {
                     self.forget(queue);
                 }
                 sdk_error(format!("ReceiveMessage {queue}"), e)
@@ -143,7 +159,11 @@ impl Queue for SqsQueue {
             let Some(tenant) = tenant else {
                 // Not ours to process; it stays hidden for the visibility timeout and
                 // then goes back (and to a dead-letter queue, if one is configured).
-                tracing::warn!(queue, message_id, "SQS message without a valid tenant attribute; skipped");
+                tracing::warn!(
+                    queue,
+                    message_id,
+                    "SQS message without a valid tenant attribute; skipped"
+                );
                 continue;
             };
             let receive_count = m

@@ -1,6 +1,6 @@
 use super::backend;
-use crate::blob::{Blob, BlobKey, BlobStore};
 use crate::StoreError;
+use crate::blob::{Blob, BlobKey, BlobStore};
 use async_trait::async_trait;
 use callisto_domain::ids::TenantId;
 use std::path::{Path, PathBuf};
@@ -16,9 +16,12 @@ pub struct FolderBlobs {
 impl FolderBlobs {
     pub fn open(root: &Path) -> Result<FolderBlobs, StoreError> {
         for sub in ["data", "meta", "tmp"] {
-            std::fs::create_dir_all(root.join(sub)).map_err(|e| StoreError::Backend(format!("{}: {e}", root.display())))?;
+            std::fs::create_dir_all(root.join(sub))
+                .map_err(|e| StoreError::Backend(format!("{}: {e}", root.display())))?;
         }
-        Ok(FolderBlobs { root: root.to_path_buf() })
+        Ok(FolderBlobs {
+            root: root.to_path_buf(),
+        })
     }
 
     fn path(&self, area: &str, key: &BlobKey) -> PathBuf {
@@ -37,7 +40,12 @@ async fn write_atomically(tmp_dir: &Path, dest: &Path, bytes: &[u8]) -> Result<(
 
 #[async_trait]
 impl BlobStore for FolderBlobs {
-    async fn put(&self, key: &BlobKey, data: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        key: &BlobKey,
+        data: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), StoreError> {
         let tmp = self.root.join("tmp");
         write_atomically(&tmp, &self.path("meta", key), content_type.as_bytes()).await?;
         write_atomically(&tmp, &self.path("data", key), &data).await

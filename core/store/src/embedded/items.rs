@@ -1,10 +1,10 @@
 use super::keys::{self, PAST};
 use super::{backend, blocking};
-use crate::item::{
-    validate_transaction, Condition, CursorPos, Item, ItemStore, Key, Page, Query, SortKey, WriteOp,
-    GSI_COUNT,
-};
 use crate::StoreError;
+use crate::item::{
+    Condition, CursorPos, GSI_COUNT, Item, ItemStore, Key, Page, Query, SortKey, WriteOp,
+    validate_transaction,
+};
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -14,8 +14,11 @@ use std::sync::Arc;
 /// `pk \0 sk` → [`Stored`] as JSON.
 const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
 /// `gsi_pk \0 gsi_sk \0 pk \0 sk` → empty; the item is read from [`ITEMS`].
-const GSI: [TableDefinition<&[u8], &[u8]>; GSI_COUNT] =
-    [TableDefinition::new("gsi1"), TableDefinition::new("gsi2"), TableDefinition::new("gsi3")];
+const GSI: [TableDefinition<&[u8], &[u8]>; GSI_COUNT] = [
+    TableDefinition::new("gsi1"),
+    TableDefinition::new("gsi2"),
+    TableDefinition::new("gsi3"),
+];
 
 #[derive(Serialize, Deserialize)]
 struct Stored {
@@ -51,8 +54,14 @@ fn gsi_key(g: &Key, k: &Key) -> Vec<u8> {
 }
 
 fn decode(key: Key, bytes: &[u8]) -> Result<Item, StoreError> {
-    let s: Stored = serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{}/{}: {e}", key.pk, key.sk)))?;
-    Ok(Item { key, gsi: s.gsi, body: s.body, version: s.version })
+    let s: Stored = serde_json::from_slice(bytes)
+        .map_err(|e| StoreError::Corrupt(format!("{}/{}: {e}", key.pk, key.sk)))?;
+    Ok(Item {
+        key,
+        gsi: s.gsi,
+        body: s.body,
+        version: s.version,
+    })
 }
 
 struct Tables<'t> {
@@ -71,7 +80,10 @@ impl Tables<'_> {
     fn check(&self, key: &Key, condition: Condition) -> Result<Option<Item>, StoreError> {
         let current = self.current(key)?;
         if !condition.holds(current.as_ref().map(|i| i.version)) {
-            return Err(StoreError::ConditionFailed(format!("{condition:?} on {}/{}", key.pk, key.sk)));
+            return Err(StoreError::ConditionFailed(format!(
+                "{condition:?} on {}/{}",
+                key.pk, key.sk
+            )));
         }
         Ok(current)
     }
@@ -79,7 +91,9 @@ impl Tables<'_> {
     fn remove_index_entries(&mut self, old: &Item) -> Result<(), StoreError> {
         for (slot, g) in old.gsi.iter().enumerate() {
             if let Some(g) = g {
-                self.gsi[slot].remove(gsi_key(g, &old.key).as_slice()).map_err(backend)?;
+                self.gsi[slot]
+                    .remove(gsi_key(g, &old.key).as_slice())
+                    .map_err(backend)?;
             }
         }
         Ok(())
@@ -95,18 +109,28 @@ impl Tables<'_> {
                 }
                 for (slot, g) in item.gsi.iter().enumerate() {
                     if let Some(g) = g {
-                        self.gsi[slot].insert(gsi_key(g, &item.key).as_slice(), [].as_slice()).map_err(backend)?;
+                        self.gsi[slot]
+                            .insert(gsi_key(g, &item.key).as_slice(), [].as_slice())
+                            .map_err(backend)?;
                     }
                 }
-                let stored = Stored { gsi: item.gsi, body: item.body, version };
+                let stored = Stored {
+                    gsi: item.gsi,
+                    body: item.body,
+                    version,
+                };
                 let bytes = serde_json::to_vec(&stored).map_err(backend)?;
-                self.items.insert(item_key(&item.key).as_slice(), bytes.as_slice()).map_err(backend)?;
+                self.items
+                    .insert(item_key(&item.key).as_slice(), bytes.as_slice())
+                    .map_err(backend)?;
                 Ok(version)
             }
             WriteOp::Delete { key, condition } => {
                 if let Some(old) = self.check(&key, condition)? {
                     self.remove_index_entries(&old)?;
-                    self.items.remove(item_key(&key).as_slice()).map_err(backend)?;
+                    self.items
+                        .remove(item_key(&key).as_slice())
+                        .map_err(backend)?;
                 }
                 Ok(0)
             }
@@ -128,7 +152,11 @@ impl RedbItems {
             {
                 let mut t = Tables {
                     items: tx.open_table(ITEMS).map_err(backend)?,
-                    gsi: GSI.iter().map(|d| tx.open_table(*d)).collect::<Result<_, _>>().map_err(backend)?,
+                    gsi: GSI
+                        .iter()
+                        .map(|d| tx.open_table(*d))
+                        .collect::<Result<_, _>>()
+                        .map_err(backend)?,
                 };
                 for op in ops {
                     // An error returns before commit; dropping `tx` aborts every op.
@@ -183,7 +211,12 @@ impl ItemStore for RedbItems {
 
     async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError> {
         key.validate()?;
-        self.write(vec![WriteOp::Delete { key: key.clone(), condition }]).await.map(|_| ())
+        self.write(vec![WriteOp::Delete {
+            key: key.clone(),
+            condition,
+        }])
+        .await
+        .map(|_| ())
     }
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
@@ -201,11 +234,16 @@ impl ItemStore for RedbItems {
             (None, _) => None,
             (Some(c), None) => Some(keys::join(&[&c.pk, &c.sk])),
             (Some(c), Some(_)) => {
-                let g = c.gsi.as_ref().ok_or_else(|| StoreError::Invalid("cursor is not for an index query".into()))?;
+                let g = c.gsi.as_ref().ok_or_else(|| {
+                    StoreError::Invalid("cursor is not for an index query".into())
+                })?;
                 Some(gsi_key(g, &Key::new(&c.pk, &c.sk)))
             }
         };
-        let (mut start, mut end) = (Bound::Included(lo.as_slice()), Bound::Excluded(hi.as_slice()));
+        let (mut start, mut end) = (
+            Bound::Included(lo.as_slice()),
+            Bound::Excluded(hi.as_slice()),
+        );
         if let Some(c) = &cursor_key {
             if q.descending {
                 end = Bound::Excluded(c.as_slice());
@@ -231,7 +269,11 @@ impl ItemStore for RedbItems {
             Some(t) => t.range::<&[u8]>((start, end)),
         }
         .map_err(backend)?;
-        let iter: Box<dyn Iterator<Item = _>> = if q.descending { Box::new(iter.rev()) } else { Box::new(iter) };
+        let iter: Box<dyn Iterator<Item = _>> = if q.descending {
+            Box::new(iter.rev())
+        } else {
+            Box::new(iter)
+        };
 
         let mut page = Page::default();
         for entry in iter {
@@ -248,15 +290,23 @@ impl ItemStore for RedbItems {
             let parts = keys::split(k.value());
             let item = match q.index {
                 None => {
-                    let [pk, sk]: [String; 2] = parts.try_into().map_err(|_| StoreError::Corrupt("item key".into()))?;
+                    let [pk, sk]: [String; 2] = parts
+                        .try_into()
+                        .map_err(|_| StoreError::Corrupt("item key".into()))?;
                     decode(Key { pk, sk }, v.value())?
                 }
                 Some(_) => {
-                    let [_, _, pk, sk]: [String; 4] =
-                        parts.try_into().map_err(|_| StoreError::Corrupt("index key".into()))?;
+                    let [_, _, pk, sk]: [String; 4] = parts
+                        .try_into()
+                        .map_err(|_| StoreError::Corrupt("index key".into()))?;
                     let key = Key { pk, sk };
                     let v = items.get(item_key(&key).as_slice()).map_err(backend)?;
-                    let v = v.ok_or_else(|| StoreError::Corrupt(format!("index entry without item {}/{}", key.pk, key.sk)))?;
+                    let v = v.ok_or_else(|| {
+                        StoreError::Corrupt(format!(
+                            "index entry without item {}/{}",
+                            key.pk, key.sk
+                        ))
+                    })?;
                     decode(key, v.value())?
                 }
             };
@@ -265,4 +315,3 @@ impl ItemStore for RedbItems {
         Ok(page)
     }
 }
-

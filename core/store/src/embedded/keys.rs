@@ -20,7 +20,9 @@ pub fn join(parts: &[&str]) -> Vec<u8> {
 }
 
 pub fn split(key: &[u8]) -> Vec<String> {
-    key.split(|b| *b == SEP).map(|p| String::from_utf8_lossy(p).into_owned()).collect()
+    key.split(|b| *b == SEP)
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect()
 }
 
 /// `prefix` followed by the separator: the start of every key under it.

@@ -18,9 +18,11 @@ use std::sync::Arc;
 /// Opens (creating if needed) the embedded stores under `data_dir`:
 /// `callisto.redb` for items and queues, `blobs/` for objects.
 pub fn open(data_dir: &Path) -> Result<Stores, StoreError> {
-    std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Backend(format!("{}: {e}", data_dir.display())))?;
-    let db = redb::Database::create(data_dir.join("callisto.redb"))
-        .map_err(|e| StoreError::Backend(format!("{}: {e}", data_dir.join("callisto.redb").display())))?;
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| StoreError::Backend(format!("{}: {e}", data_dir.display())))?;
+    let db = redb::Database::create(data_dir.join("callisto.redb")).map_err(|e| {
+        StoreError::Backend(format!("{}: {e}", data_dir.join("callisto.redb").display()))
+    })?;
     let db = Arc::new(db);
     Ok(Stores {
         items: Arc::new(RedbItems::new(db.clone())?),

@@ -1,6 +1,6 @@
 use super::{backend, blocking, keys};
-use crate::queue::{validate_send, Delivery, Queue};
 use crate::StoreError;
+use crate::queue::{Delivery, Queue, validate_send};
 use async_trait::async_trait;
 use callisto_domain::ids::TenantId;
 use redb::{Database, ReadableTable, TableDefinition};
@@ -39,7 +39,9 @@ impl RedbQueue {
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 #[async_trait]
@@ -48,19 +50,32 @@ impl Queue for RedbQueue {
         validate_send(queue, body)?;
         let id = ulid::Ulid::new().to_string();
         let key = keys::join(&[queue, &id]);
-        let msg = serde_json::to_vec(&Message { tenant: tenant.clone(), body: body.to_string(), visible_at: 0, receive_count: 0 })
-            .map_err(backend)?;
+        let msg = serde_json::to_vec(&Message {
+            tenant: tenant.clone(),
+            body: body.to_string(),
+            visible_at: 0,
+            receive_count: 0,
+        })
+        .map_err(backend)?;
         let db = self.db.clone();
         blocking(move || {
             let tx = db.begin_write().map_err(backend)?;
-            tx.open_table(MESSAGES).map_err(backend)?.insert(key.as_slice(), msg.as_slice()).map_err(backend)?;
+            tx.open_table(MESSAGES)
+                .map_err(backend)?
+                .insert(key.as_slice(), msg.as_slice())
+                .map_err(backend)?;
             tx.commit().map_err(backend)
         })
         .await?;
         Ok(id)
     }
 
-    async fn receive(&self, queue: &str, max: usize, visibility: Duration) -> Result<Vec<Delivery>, StoreError> {
+    async fn receive(
+        &self,
+        queue: &str,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<Delivery>, StoreError> {
         let prefix = keys::under(&[queue]);
         let db = self.db.clone();
         let hide_ms = visibility.as_millis() as i64;
@@ -76,7 +91,8 @@ impl Queue for RedbQueue {
                     if !k.value().starts_with(&prefix) || due.len() == max {
                         break;
                     }
-                    let msg: Message = serde_json::from_slice(v.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    let msg: Message = serde_json::from_slice(v.value())
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                     if msg.visible_at <= now {
                         due.push((k.value().to_vec(), msg));
                     }
@@ -85,7 +101,9 @@ impl Queue for RedbQueue {
                     msg.visible_at = now + hide_ms;
                     msg.receive_count += 1;
                     let bytes = serde_json::to_vec(&msg).map_err(backend)?;
-                    table.insert(k.as_slice(), bytes.as_slice()).map_err(backend)?;
+                    table
+                        .insert(k.as_slice(), bytes.as_slice())
+                        .map_err(backend)?;
                     let id = String::from_utf8_lossy(&k[prefix.len()..]).into_owned();
                     out.push(Delivery {
                         receipt: format!("{id}:{}", msg.receive_count),
@@ -103,12 +121,18 @@ impl Queue for RedbQueue {
     }
 
     async fn delete(&self, queue: &str, receipt: &str) -> Result<(), StoreError> {
-        let id = receipt.split_once(':').map(|(id, _)| id).ok_or_else(|| StoreError::Invalid("malformed receipt".into()))?;
+        let id = receipt
+            .split_once(':')
+            .map(|(id, _)| id)
+            .ok_or_else(|| StoreError::Invalid("malformed receipt".into()))?;
         let key = keys::join(&[queue, id]);
         let db = self.db.clone();
         blocking(move || {
             let tx = db.begin_write().map_err(backend)?;
-            tx.open_table(MESSAGES).map_err(backend)?.remove(key.as_slice()).map_err(backend)?;
+            tx.open_table(MESSAGES)
+                .map_err(backend)?
+                .remove(key.as_slice())
+                .map_err(backend)?;
             tx.commit().map_err(backend)
         })
         .await

@@ -1,9 +1,9 @@
-use super::{encode, tenant_key, tenant_pk, versioned, RepoError, Versioned};
-use crate::item::{Condition, Index, ItemStore, Key, Query, SortKey, WriteOp};
+use super::{RepoError, Versioned, encode, tenant_key, tenant_pk, versioned};
 use crate::StoreError;
+use crate::item::{Condition, Index, ItemStore, Key, Query, SortKey, WriteOp};
+use callisto_domain::Millis;
 use callisto_domain::ids::{TenantId, UserId};
 use callisto_domain::throttle::LoginAttempts;
-use callisto_domain::Millis;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -43,17 +43,33 @@ fn once_key(t: &TenantId, hash: &str) -> Key {
 
 impl Tokens {
     fn refresh_op(t: &TenantId, hash: &str, token: &RefreshToken) -> Result<WriteOp, StoreError> {
-        let item = encode(refresh_key(t, hash), token)?
-            .with_index(Index::Gsi1, Key::new(user_tokens_index(t, &token.user), format!("REFRESH#{hash}")));
-        Ok(WriteOp::Put { item, condition: Condition::NotExists })
+        let item = encode(refresh_key(t, hash), token)?.with_index(
+            Index::Gsi1,
+            Key::new(user_tokens_index(t, &token.user), format!("REFRESH#{hash}")),
+        );
+        Ok(WriteOp::Put {
+            item,
+            condition: Condition::NotExists,
+        })
     }
 
-    pub async fn put_refresh(&self, t: &TenantId, hash: &str, token: &RefreshToken) -> Result<(), RepoError> {
-        self.items.transact(vec![Self::refresh_op(t, hash, token)?]).await?;
+    pub async fn put_refresh(
+        &self,
+        t: &TenantId,
+        hash: &str,
+        token: &RefreshToken,
+    ) -> Result<(), RepoError> {
+        self.items
+            .transact(vec![Self::refresh_op(t, hash, token)?])
+            .await?;
         Ok(())
     }
 
-    pub async fn get_refresh(&self, t: &TenantId, hash: &str) -> Result<Option<Versioned<RefreshToken>>, RepoError> {
+    pub async fn get_refresh(
+        &self,
+        t: &TenantId,
+        hash: &str,
+    ) -> Result<Option<Versioned<RefreshToken>>, RepoError> {
         let item = self.items.get(&refresh_key(t, hash)).await?;
         Ok(item.map(|i| versioned(&i)).transpose()?)
     }
@@ -69,7 +85,10 @@ impl Tokens {
         new: &RefreshToken,
     ) -> Result<(), RepoError> {
         let ops = vec![
-            WriteOp::Delete { key: refresh_key(t, old_hash), condition: Condition::Version(old_version) },
+            WriteOp::Delete {
+                key: refresh_key(t, old_hash),
+                condition: Condition::Version(old_version),
+            },
             Self::refresh_op(t, new_hash, new)?,
         ];
         match self.items.transact(ops).await {
@@ -79,7 +98,9 @@ impl Tokens {
     }
 
     pub async fn revoke_refresh(&self, t: &TenantId, hash: &str) -> Result<(), RepoError> {
-        self.items.delete(&refresh_key(t, hash), Condition::None).await?;
+        self.items
+            .delete(&refresh_key(t, hash), Condition::None)
+            .await?;
         Ok(())
     }
 
@@ -87,7 +108,12 @@ impl Tokens {
     pub async fn revoke_all(&self, t: &TenantId, u: &UserId) -> Result<usize, RepoError> {
         let mut revoked = 0;
         loop {
-            let q = Query::index(Index::Gsi1, user_tokens_index(t, u), SortKey::Prefix("REFRESH#".into())).limit(100);
+            let q = Query::index(
+                Index::Gsi1,
+                user_tokens_index(t, u),
+                SortKey::Prefix("REFRESH#".into()),
+            )
+            .limit(100);
             let page = self.items.query(q).await?;
             if page.items.is_empty() {
                 return Ok(revoked);
@@ -99,16 +125,33 @@ impl Tokens {
         }
     }
 
-    pub async fn put_once(&self, t: &TenantId, hash: &str, token: &OneTimeToken) -> Result<(), RepoError> {
-        self.items.put(encode(once_key(t, hash), token)?, Condition::NotExists).await?;
+    pub async fn put_once(
+        &self,
+        t: &TenantId,
+        hash: &str,
+        token: &OneTimeToken,
+    ) -> Result<(), RepoError> {
+        self.items
+            .put(encode(once_key(t, hash), token)?, Condition::NotExists)
+            .await?;
         Ok(())
     }
 
     /// Reads and consumes a one-time token; a second take finds nothing.
-    pub async fn take_once(&self, t: &TenantId, hash: &str) -> Result<Option<OneTimeToken>, RepoError> {
+    pub async fn take_once(
+        &self,
+        t: &TenantId,
+        hash: &str,
+    ) -> Result<Option<OneTimeToken>, RepoError> {
         let key = once_key(t, hash);
-        let Some(item) = self.items.get(&key).await? else { return Ok(None) };
-        match self.items.delete(&key, Condition::Version(item.version)).await {
+        let Some(item) = self.items.get(&key).await? else {
+            return Ok(None);
+        };
+        match self
+            .items
+            .delete(&key, Condition::Version(item.version))
+            .await
+        {
             Err(StoreError::ConditionFailed(_)) => Ok(None),
             Err(e) => Err(e.into()),
             Ok(()) => Ok(Some(item.decode()?)),
@@ -133,16 +176,27 @@ impl LoginThrottles {
     }
 
     /// Saves the counters if nobody else changed them since `version` (None = new).
-    pub async fn save(&self, email: &str, attempts: &LoginAttempts, version: Option<u64>) -> Result<(), RepoError> {
+    pub async fn save(
+        &self,
+        email: &str,
+        attempts: &LoginAttempts,
+        version: Option<u64>,
+    ) -> Result<(), RepoError> {
         let condition = version.map_or(Condition::NotExists, Condition::Version);
-        match self.items.put(encode(throttle_key(email), attempts)?, condition).await {
+        match self
+            .items
+            .put(encode(throttle_key(email), attempts)?, condition)
+            .await
+        {
             Err(StoreError::ConditionFailed(_)) => Err(RepoError::Stale("login counter")),
             other => other.map(|_| ()).map_err(Into::into),
         }
     }
 
     pub async fn clear(&self, email: &str) -> Result<(), RepoError> {
-        self.items.delete(&throttle_key(email), Condition::None).await?;
+        self.items
+            .delete(&throttle_key(email), Condition::None)
+            .await?;
         Ok(())
     }
 }

@@ -27,8 +27,8 @@ pub use groups::Groups;
 pub use tenants::Tenants;
 pub use users::{DirectoryEntry, Users};
 
-use crate::item::{Item, ItemStore, Key};
 use crate::StoreError;
+use crate::item::{Item, ItemStore, Key};
 use callisto_domain::ids::TenantId;
 use std::sync::Arc;
 
@@ -75,10 +75,18 @@ pub struct Repos {
 impl Repos {
     pub fn new(items: Arc<dyn ItemStore>) -> Repos {
         Repos {
-            tenants: Tenants { items: items.clone() },
-            users: Users { items: items.clone() },
-            groups: Groups { items: items.clone() },
-            tokens: Tokens { items: items.clone() },
+            tenants: Tenants {
+                items: items.clone(),
+            },
+            users: Users {
+                items: items.clone(),
+            },
+            groups: Groups {
+                items: items.clone(),
+            },
+            tokens: Tokens {
+                items: items.clone(),
+            },
             throttles: LoginThrottles { items },
         }
     }
@@ -97,6 +105,11 @@ pub(crate) fn encode<T: serde::Serialize>(key: Key, value: &T) -> Result<Item, S
     Ok(Item::new(key, body))
 }
 
-pub(crate) fn versioned<T: serde::de::DeserializeOwned>(item: &Item) -> Result<Versioned<T>, StoreError> {
-    Ok(Versioned { value: item.decode()?, version: item.version })
+pub(crate) fn versioned<T: serde::de::DeserializeOwned>(
+    item: &Item,
+) -> Result<Versioned<T>, StoreError> {
+    Ok(Versioned {
+        value: item.decode()?,
+        version: item.version,
+    })
 }

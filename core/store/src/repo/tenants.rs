@@ -1,5 +1,5 @@
 use super::users::{directory_put, ext_claim_put, user_item};
-use super::{encode, tenant_key, versioned, RepoError, Users, Versioned};
+use super::{RepoError, Users, Versioned, encode, tenant_key, versioned};
 use crate::item::{Condition, ItemStore, WriteOp};
 use callisto_domain::ids::TenantId;
 use callisto_domain::user::{Tenant, User};
@@ -17,21 +17,33 @@ impl Tenants {
     /// with `EmailTaken` (and writes nothing) if the e-mail is registered.
     pub async fn create_with_admin(&self, tenant: &Tenant, admin: &User) -> Result<(), RepoError> {
         let mut ops = vec![
-            WriteOp::Put { item: encode(tenant_key(&tenant.id, SK), tenant)?, condition: Condition::NotExists },
-            WriteOp::Put { item: user_item(admin)?, condition: Condition::NotExists },
+            WriteOp::Put {
+                item: encode(tenant_key(&tenant.id, SK), tenant)?,
+                condition: Condition::NotExists,
+            },
+            WriteOp::Put {
+                item: user_item(admin)?,
+                condition: Condition::NotExists,
+            },
             directory_put(admin)?,
         ];
         ops.extend(ext_claim_put(admin)?);
         match self.items.transact(ops).await {
-            Err(crate::StoreError::ConditionFailed(_)) => {
-                Err(Users { items: self.items.clone() }.explain_conflict(admin).await)
+            Err(crate::StoreError::ConditionFailed(_)) => Err(Users {
+                items: self.items.clone(),
             }
+            .explain_conflict(admin)
+            .await),
             other => Ok(other?),
         }
     }
 
     pub async fn get(&self, t: &TenantId) -> Result<Versioned<Tenant>, RepoError> {
-        let item = self.items.get(&tenant_key(t, SK)).await?.ok_or(RepoError::NotFound("tenant"))?;
+        let item = self
+            .items
+            .get(&tenant_key(t, SK))
+            .await?
+            .ok_or(RepoError::NotFound("tenant"))?;
         Ok(versioned(&item)?)
     }
 

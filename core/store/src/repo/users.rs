@@ -1,6 +1,6 @@
-use super::{encode, tenant_key, tenant_pk, versioned, Listing, RepoError, Versioned};
-use crate::item::{Condition, Index, Item, ItemStore, Key, Query, SortKey, WriteOp};
+use super::{Listing, RepoError, Versioned, encode, tenant_key, tenant_pk, versioned};
 use crate::StoreError;
+use crate::item::{Condition, Index, Item, ItemStore, Key, Query, SortKey, WriteOp};
 use callisto_domain::ids::{GroupId, TenantId, UserId};
 use callisto_domain::user::{User, UserStatus};
 use serde::{Deserialize, Serialize};
@@ -37,14 +37,23 @@ fn ext_key(t: &TenantId, n: &str) -> Key {
 pub(crate) fn user_item(u: &User) -> Result<Item, StoreError> {
     let mut item = encode(user_key(&u.tenant, &u.id), u)?;
     if let Some(g) = &u.group {
-        item = item.with_index(Index::Gsi1, Key::new(group_index(&u.tenant, g), format!("USER#{}", u.id)));
+        item = item.with_index(
+            Index::Gsi1,
+            Key::new(group_index(&u.tenant, g), format!("USER#{}", u.id)),
+        );
     }
     Ok(item)
 }
 
 pub(crate) fn directory_put(u: &User) -> Result<WriteOp, StoreError> {
-    let entry = DirectoryEntry { tenant: u.tenant.clone(), user: u.id.clone() };
-    Ok(WriteOp::Put { item: encode(directory_key(&u.email), &entry)?, condition: Condition::NotExists })
+    let entry = DirectoryEntry {
+        tenant: u.tenant.clone(),
+        user: u.id.clone(),
+    };
+    Ok(WriteOp::Put {
+        item: encode(directory_key(&u.email), &entry)?,
+        condition: Condition::NotExists,
+    })
 }
 
 pub(crate) fn ext_claim_put(u: &User) -> Result<Option<WriteOp>, StoreError> {
@@ -52,7 +61,10 @@ pub(crate) fn ext_claim_put(u: &User) -> Result<Option<WriteOp>, StoreError> {
         .as_ref()
         .map(|n| {
             let item = encode(ext_key(&u.tenant, n), &u.id)?;
-            Ok(WriteOp::Put { item, condition: Condition::NotExists })
+            Ok(WriteOp::Put {
+                item,
+                condition: Condition::NotExists,
+            })
         })
         .transpose()
 }
@@ -70,7 +82,10 @@ fn claims(u: &User) -> Result<Vec<WriteOp>, StoreError> {
 
 impl Users {
     pub async fn create(&self, user: &User) -> Result<(), RepoError> {
-        let mut ops = vec![WriteOp::Put { item: user_item(user)?, condition: Condition::NotExists }];
+        let mut ops = vec![WriteOp::Put {
+            item: user_item(user)?,
+            condition: Condition::NotExists,
+        }];
         ops.extend(claims(user)?);
         match self.items.transact(ops).await {
             Err(StoreError::ConditionFailed(_)) => Err(self.explain_conflict(user).await),
@@ -101,23 +116,60 @@ impl Users {
     }
 
     pub async fn get(&self, t: &TenantId, id: &UserId) -> Result<Versioned<User>, RepoError> {
-        let item = self.items.get(&user_key(t, id)).await?.ok_or(RepoError::NotFound("user"))?;
+        let item = self
+            .items
+            .get(&user_key(t, id))
+            .await?
+            .ok_or(RepoError::NotFound("user"))?;
         Ok(versioned(&item)?)
     }
 
     /// Users of the tenant in id order (ids are ULIDs, so creation order).
-    pub async fn list(&self, t: &TenantId, cursor: Option<String>, limit: usize) -> Result<Listing<User>, RepoError> {
-        let q = Query::table(tenant_pk(t), SortKey::Prefix("USER#".into())).limit(limit).after(cursor);
+    pub async fn list(
+        &self,
+        t: &TenantId,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Listing<User>, RepoError> {
+        let q = Query::table(tenant_pk(t), SortKey::Prefix("USER#".into()))
+            .limit(limit)
+            .after(cursor);
         let page = self.items.query(q).await?;
-        let items = page.items.iter().map(Item::decode).collect::<Result<_, _>>()?;
-        Ok(Listing { items, cursor: page.cursor })
+        let items = page
+            .items
+            .iter()
+            .map(Item::decode)
+            .collect::<Result<_, _>>()?;
+        Ok(Listing {
+            items,
+            cursor: page.cursor,
+        })
     }
 
-    pub async fn list_group(&self, t: &TenantId, g: &GroupId, cursor: Option<String>, limit: usize) -> Result<Listing<User>, RepoError> {
-        let q = Query::index(Index::Gsi1, group_index(t, g), SortKey::Prefix("USER#".into())).limit(limit).after(cursor);
+    pub async fn list_group(
+        &self,
+        t: &TenantId,
+        g: &GroupId,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Listing<User>, RepoError> {
+        let q = Query::index(
+            Index::Gsi1,
+            group_index(t, g),
+            SortKey::Prefix("USER#".into()),
+        )
+        .limit(limit)
+        .after(cursor);
         let page = self.items.query(q).await?;
-        let items = page.items.iter().map(Item::decode).collect::<Result<_, _>>()?;
-        Ok(Listing { items, cursor: page.cursor })
+        let items = page
+            .items
+            .iter()
+            .map(Item::decode)
+            .collect::<Result<_, _>>()?;
+        Ok(Listing {
+            items,
+            cursor: page.cursor,
+        })
     }
 
     /// Finds the account of a log-in e-mail (already normalised).
@@ -134,10 +186,16 @@ impl Users {
         }
         let before = claims(old)?;
         let after = claims(new)?;
-        let mut ops = vec![WriteOp::Put { item: user_item(new)?, condition: Condition::Version(version) }];
+        let mut ops = vec![WriteOp::Put {
+            item: user_item(new)?,
+            condition: Condition::Version(version),
+        }];
         for op in &before {
             if !after.iter().any(|a| a.key() == op.key()) {
-                ops.push(WriteOp::Delete { key: op.key().clone(), condition: Condition::Exists });
+                ops.push(WriteOp::Delete {
+                    key: op.key().clone(),
+                    condition: Condition::Exists,
+                });
             }
         }
         for op in after {

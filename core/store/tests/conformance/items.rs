@@ -1,6 +1,6 @@
 use super::Backend;
-use callisto_store::item::{Condition, Index, Item, Key, Query, SortKey, WriteOp};
 use callisto_store::StoreError;
+use callisto_store::item::{Condition, Index, Item, Key, Query, SortKey, WriteOp};
 use serde_json::json;
 
 fn item(pk: &str, sk: &str, n: i64) -> Item {
@@ -8,62 +8,143 @@ fn item(pk: &str, sk: &str, n: i64) -> Item {
 }
 
 async fn n_of(s: &callisto_store::Stores, pk: &str, sk: &str) -> Option<i64> {
-    s.items.get(&Key::new(pk, sk)).await.unwrap().map(|i| i.body["n"].as_i64().unwrap())
+    s.items
+        .get(&Key::new(pk, sk))
+        .await
+        .unwrap()
+        .map(|i| i.body["n"].as_i64().unwrap())
 }
 
 pub async fn item_crud_and_versions(b: &dyn Backend) {
     let s = b.open().await;
     let k = Key::new("T#crud", "USER#1");
     assert!(s.items.get(&k).await.unwrap().is_none());
-    assert_eq!(s.items.put(item("T#crud", "USER#1", 1), Condition::NotExists).await.unwrap(), 1);
+    assert_eq!(
+        s.items
+            .put(item("T#crud", "USER#1", 1), Condition::NotExists)
+            .await
+            .unwrap(),
+        1
+    );
     let got = s.items.get(&k).await.unwrap().unwrap();
     assert_eq!((got.version, got.body["n"].as_i64()), (1, Some(1)));
-    assert_eq!(s.items.put(item("T#crud", "USER#1", 2), Condition::None).await.unwrap(), 2);
-    assert_eq!(s.items.put(item("T#crud", "USER#1", 3), Condition::Version(2)).await.unwrap(), 3);
+    assert_eq!(
+        s.items
+            .put(item("T#crud", "USER#1", 2), Condition::None)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        s.items
+            .put(item("T#crud", "USER#1", 3), Condition::Version(2))
+            .await
+            .unwrap(),
+        3
+    );
     assert_eq!(s.items.get(&k).await.unwrap().unwrap().version, 3);
     s.items.delete(&k, Condition::Exists).await.unwrap();
     assert!(s.items.get(&k).await.unwrap().is_none());
     // Deleting an absent item unconditionally is a no-op; re-creating starts at version 1.
     s.items.delete(&k, Condition::None).await.unwrap();
-    assert_eq!(s.items.put(item("T#crud", "USER#1", 4), Condition::NotExists).await.unwrap(), 1);
+    assert_eq!(
+        s.items
+            .put(item("T#crud", "USER#1", 4), Condition::NotExists)
+            .await
+            .unwrap(),
+        1
+    );
     // Unicode survives, and sort keys are not trimmed or case-folded.
-    let u = Item::new(Key::new("T#crud", "NAME#Ёлка "), json!({"name": "Ёлка «ООО»"}));
+    let u = Item::new(
+        Key::new("T#crud", "NAME#Ёлка "),
+        json!({"name": "Ёлка «ООО»"}),
+    );
     s.items.put(u, Condition::NotExists).await.unwrap();
-    let got = s.items.get(&Key::new("T#crud", "NAME#Ёлка ")).await.unwrap().unwrap();
+    let got = s
+        .items
+        .get(&Key::new("T#crud", "NAME#Ёлка "))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got.body["name"], "Ёлка «ООО»");
-    assert!(s.items.get(&Key::new("T#crud", "NAME#ёлка ")).await.unwrap().is_none());
+    assert!(
+        s.items
+            .get(&Key::new("T#crud", "NAME#ёлка "))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 pub async fn item_conditional_writes_change_nothing(b: &dyn Backend) {
     let s = b.open().await;
-    s.items.put(item("T#cond", "A", 1), Condition::NotExists).await.unwrap();
+    s.items
+        .put(item("T#cond", "A", 1), Condition::NotExists)
+        .await
+        .unwrap();
     let fails = [
-        s.items.put(item("T#cond", "A", 9), Condition::NotExists).await,
-        s.items.put(item("T#cond", "A", 9), Condition::Version(7)).await,
+        s.items
+            .put(item("T#cond", "A", 9), Condition::NotExists)
+            .await,
+        s.items
+            .put(item("T#cond", "A", 9), Condition::Version(7))
+            .await,
         s.items.put(item("T#cond", "B", 9), Condition::Exists).await,
-        s.items.put(item("T#cond", "B", 9), Condition::Version(1)).await,
+        s.items
+            .put(item("T#cond", "B", 9), Condition::Version(1))
+            .await,
     ];
     for r in fails {
         assert!(matches!(r, Err(StoreError::ConditionFailed(_))), "{r:?}");
     }
-    assert!(matches!(s.items.delete(&Key::new("T#cond", "A"), Condition::Version(5)).await, Err(StoreError::ConditionFailed(_))));
-    assert!(matches!(s.items.delete(&Key::new("T#cond", "B"), Condition::Exists).await, Err(StoreError::ConditionFailed(_))));
+    assert!(matches!(
+        s.items
+            .delete(&Key::new("T#cond", "A"), Condition::Version(5))
+            .await,
+        Err(StoreError::ConditionFailed(_))
+    ));
+    assert!(matches!(
+        s.items
+            .delete(&Key::new("T#cond", "B"), Condition::Exists)
+            .await,
+        Err(StoreError::ConditionFailed(_))
+    ));
     assert_eq!(n_of(&s, "T#cond", "A").await, Some(1));
-    assert_eq!(s.items.get(&Key::new("T#cond", "A")).await.unwrap().unwrap().version, 1);
+    assert_eq!(
+        s.items
+            .get(&Key::new("T#cond", "A"))
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        1
+    );
     assert_eq!(n_of(&s, "T#cond", "B").await, None);
     // Invalid keys are refused before anything is written.
     let bad = s.items.put(item("T#cond", "", 1), Condition::None).await;
     assert!(matches!(bad, Err(StoreError::Invalid(_))), "{bad:?}");
-    let big = Item::new(Key::new("T#cond", "BIG"), json!({ "x": "y".repeat(400 * 1024) }));
-    assert!(matches!(s.items.put(big, Condition::None).await, Err(StoreError::Invalid(_))));
+    let big = Item::new(
+        Key::new("T#cond", "BIG"),
+        json!({ "x": "y".repeat(400 * 1024) }),
+    );
+    assert!(matches!(
+        s.items.put(big, Condition::None).await,
+        Err(StoreError::Invalid(_))
+    ));
 }
 
 pub async fn transaction_all_or_nothing(b: &dyn Backend) {
     let s = b.open().await;
     s.items
         .transact(vec![
-            WriteOp::Put { item: item("T#tx", "A", 1), condition: Condition::NotExists },
-            WriteOp::Put { item: item("T#tx", "B", 1), condition: Condition::NotExists },
+            WriteOp::Put {
+                item: item("T#tx", "A", 1),
+                condition: Condition::NotExists,
+            },
+            WriteOp::Put {
+                item: item("T#tx", "B", 1),
+                condition: Condition::NotExists,
+            },
         ])
         .await
         .unwrap();
@@ -71,9 +152,18 @@ pub async fn transaction_all_or_nothing(b: &dyn Backend) {
     let r = s
         .items
         .transact(vec![
-            WriteOp::Put { item: item("T#tx", "C", 1), condition: Condition::NotExists },
-            WriteOp::Delete { key: Key::new("T#tx", "B"), condition: Condition::Exists },
-            WriteOp::Put { item: item("T#tx", "A", 2), condition: Condition::NotExists },
+            WriteOp::Put {
+                item: item("T#tx", "C", 1),
+                condition: Condition::NotExists,
+            },
+            WriteOp::Delete {
+                key: Key::new("T#tx", "B"),
+                condition: Condition::Exists,
+            },
+            WriteOp::Put {
+                item: item("T#tx", "A", 2),
+                condition: Condition::NotExists,
+            },
         ])
         .await;
     assert!(matches!(r, Err(StoreError::ConditionFailed(_))), "{r:?}");
@@ -84,18 +174,34 @@ pub async fn transaction_all_or_nothing(b: &dyn Backend) {
     let r = s
         .items
         .transact(vec![
-            WriteOp::Check { key: Key::new("T#tx", "A"), condition: Condition::Version(9) },
-            WriteOp::Put { item: item("T#tx", "D", 1), condition: Condition::None },
+            WriteOp::Check {
+                key: Key::new("T#tx", "A"),
+                condition: Condition::Version(9),
+            },
+            WriteOp::Put {
+                item: item("T#tx", "D", 1),
+                condition: Condition::None,
+            },
         ])
         .await;
     assert!(matches!(r, Err(StoreError::ConditionFailed(_))), "{r:?}");
     assert_eq!(n_of(&s, "T#tx", "D").await, None);
     // A passing one lets them through, and versions advance per item.
-    let r = s.items
+    let r = s
+        .items
         .transact(vec![
-            WriteOp::Check { key: Key::new("T#tx", "B"), condition: Condition::Version(1) },
-            WriteOp::Put { item: item("T#tx", "A", 3), condition: Condition::Version(1) },
-            WriteOp::Delete { key: Key::new("T#tx", "B"), condition: Condition::None },
+            WriteOp::Check {
+                key: Key::new("T#tx", "B"),
+                condition: Condition::Version(1),
+            },
+            WriteOp::Put {
+                item: item("T#tx", "A", 3),
+                condition: Condition::Version(1),
+            },
+            WriteOp::Delete {
+                key: Key::new("T#tx", "B"),
+                condition: Condition::None,
+            },
         ])
         .await;
     // B appears twice (check and delete): refused as invalid, nothing applied.
@@ -103,8 +209,14 @@ pub async fn transaction_all_or_nothing(b: &dyn Backend) {
     assert_eq!(n_of(&s, "T#tx", "A").await, Some(1));
     s.items
         .transact(vec![
-            WriteOp::Check { key: Key::new("T#tx", "B"), condition: Condition::Version(1) },
-            WriteOp::Put { item: item("T#tx", "A", 3), condition: Condition::Version(1) },
+            WriteOp::Check {
+                key: Key::new("T#tx", "B"),
+                condition: Condition::Version(1),
+            },
+            WriteOp::Put {
+                item: item("T#tx", "A", 3),
+                condition: Condition::Version(1),
+            },
         ])
         .await
         .unwrap();
@@ -117,20 +229,46 @@ pub async fn transaction_rejects_invalid_requests(b: &dyn Backend) {
     let dup = s
         .items
         .transact(vec![
-            WriteOp::Put { item: item("T#txi", "A", 1), condition: Condition::None },
-            WriteOp::Put { item: item("T#txi", "A", 2), condition: Condition::None },
+            WriteOp::Put {
+                item: item("T#txi", "A", 1),
+                condition: Condition::None,
+            },
+            WriteOp::Put {
+                item: item("T#txi", "A", 2),
+                condition: Condition::None,
+            },
         ])
         .await;
     assert!(matches!(dup, Err(StoreError::Invalid(_))), "{dup:?}");
-    assert!(matches!(s.items.transact(vec![]).await, Err(StoreError::Invalid(_))));
-    let many = (0..101).map(|i| WriteOp::Put { item: item("T#txi", &format!("K{i}"), 1), condition: Condition::None }).collect();
-    assert!(matches!(s.items.transact(many).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(
+        s.items.transact(vec![]).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let many = (0..101)
+        .map(|i| WriteOp::Put {
+            item: item("T#txi", &format!("K{i}"), 1),
+            condition: Condition::None,
+        })
+        .collect();
+    assert!(matches!(
+        s.items.transact(many).await,
+        Err(StoreError::Invalid(_))
+    ));
     assert_eq!(n_of(&s, "T#txi", "A").await, None);
     assert_eq!(n_of(&s, "T#txi", "K0").await, None);
     // 100 operations is the limit and is accepted.
-    let hundred = (0..100).map(|i| WriteOp::Put { item: item("T#txi", &format!("K{i:03}"), i), condition: Condition::None }).collect();
+    let hundred = (0..100)
+        .map(|i| WriteOp::Put {
+            item: item("T#txi", &format!("K{i:03}"), i),
+            condition: Condition::None,
+        })
+        .collect();
     s.items.transact(hundred).await.unwrap();
-    let page = s.items.query(Query::table("T#txi", SortKey::Prefix("K".into())).limit(200)).await.unwrap();
+    let page = s
+        .items
+        .query(Query::table("T#txi", SortKey::Prefix("K".into())).limit(200))
+        .await
+        .unwrap();
     assert_eq!(page.items.len(), 100);
 }
 
@@ -138,55 +276,149 @@ pub async fn index_follows_item_writes(b: &dyn Backend) {
     let s = b.open().await;
     let phone = |p: &str| Key::new("T#ix#PHONE", p);
     let with_phone = |sk: &str, p: &str| item("T#ix", sk, 1).with_index(Index::Gsi1, phone(p));
-    s.items.put(with_phone("C#1", "+79990000001"), Condition::NotExists).await.unwrap();
-    s.items.put(with_phone("C#2", "+79990000002"), Condition::NotExists).await.unwrap();
-    s.items.put(item("T#ix", "C#3", 1).with_index(Index::Gsi2, Key::new("T#ix#MAIL", "a@b.ru")), Condition::NotExists).await.unwrap();
+    s.items
+        .put(with_phone("C#1", "+79990000001"), Condition::NotExists)
+        .await
+        .unwrap();
+    s.items
+        .put(with_phone("C#2", "+79990000002"), Condition::NotExists)
+        .await
+        .unwrap();
+    s.items
+        .put(
+            item("T#ix", "C#3", 1).with_index(Index::Gsi2, Key::new("T#ix#MAIL", "a@b.ru")),
+            Condition::NotExists,
+        )
+        .await
+        .unwrap();
 
     let q = |sk: SortKey| Query::index(Index::Gsi1, "T#ix#PHONE", sk);
-    let sks = |p: callisto_store::item::Page| p.items.into_iter().map(|i| i.key.sk).collect::<Vec<_>>();
-    assert_eq!(sks(s.items.query(q(SortKey::All)).await.unwrap()), ["C#1", "C#2"]);
-    assert_eq!(sks(s.items.query(q(SortKey::Prefix("+7999000000".into()))).await.unwrap()), ["C#1", "C#2"]);
-    assert_eq!(sks(s.items.query(q(SortKey::Prefix("+79990000002".into()))).await.unwrap()), ["C#2"]);
-    assert_eq!(sks(s.items.query(q(SortKey::All).descending()).await.unwrap()), ["C#2", "C#1"]);
+    let sks =
+        |p: callisto_store::item::Page| p.items.into_iter().map(|i| i.key.sk).collect::<Vec<_>>();
+    assert_eq!(
+        sks(s.items.query(q(SortKey::All)).await.unwrap()),
+        ["C#1", "C#2"]
+    );
+    assert_eq!(
+        sks(s
+            .items
+            .query(q(SortKey::Prefix("+7999000000".into())))
+            .await
+            .unwrap()),
+        ["C#1", "C#2"]
+    );
+    assert_eq!(
+        sks(s
+            .items
+            .query(q(SortKey::Prefix("+79990000002".into())))
+            .await
+            .unwrap()),
+        ["C#2"]
+    );
+    assert_eq!(
+        sks(s.items.query(q(SortKey::All).descending()).await.unwrap()),
+        ["C#2", "C#1"]
+    );
     // Index entries carry the whole item.
-    let first = s.items.query(q(SortKey::All)).await.unwrap().items.remove(0);
+    let first = s
+        .items
+        .query(q(SortKey::All))
+        .await
+        .unwrap()
+        .items
+        .remove(0);
     assert_eq!((first.body["n"].as_i64(), first.version), (Some(1), 1));
 
     // Changing the index key moves the entry; the old value no longer finds it.
-    s.items.put(with_phone("C#1", "+79990000009"), Condition::Version(1)).await.unwrap();
-    assert_eq!(sks(s.items.query(q(SortKey::Prefix("+79990000001".into()))).await.unwrap()), Vec::<String>::new());
-    assert_eq!(sks(s.items.query(q(SortKey::Prefix("+79990000009".into()))).await.unwrap()), ["C#1"]);
+    s.items
+        .put(with_phone("C#1", "+79990000009"), Condition::Version(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        sks(s
+            .items
+            .query(q(SortKey::Prefix("+79990000001".into())))
+            .await
+            .unwrap()),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        sks(s
+            .items
+            .query(q(SortKey::Prefix("+79990000009".into())))
+            .await
+            .unwrap()),
+        ["C#1"]
+    );
     // Dropping the index key removes the entry; deleting the item removes its entry.
-    s.items.put(item("T#ix", "C#1", 2), Condition::Version(2)).await.unwrap();
-    s.items.delete(&Key::new("T#ix", "C#2"), Condition::Exists).await.unwrap();
-    assert!(s.items.query(q(SortKey::All)).await.unwrap().items.is_empty());
+    s.items
+        .put(item("T#ix", "C#1", 2), Condition::Version(2))
+        .await
+        .unwrap();
+    s.items
+        .delete(&Key::new("T#ix", "C#2"), Condition::Exists)
+        .await
+        .unwrap();
+    assert!(
+        s.items
+            .query(q(SortKey::All))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
     // Other indexes are separate.
-    let mail = s.items.query(Query::index(Index::Gsi2, "T#ix#MAIL", SortKey::All)).await.unwrap();
+    let mail = s
+        .items
+        .query(Query::index(Index::Gsi2, "T#ix#MAIL", SortKey::All))
+        .await
+        .unwrap();
     assert_eq!(sks(mail), ["C#3"]);
     // A failed conditional write leaves the index as it was.
-    let r = s.items.put(with_phone("C#3", "+70000000000"), Condition::Version(42)).await;
+    let r = s
+        .items
+        .put(with_phone("C#3", "+70000000000"), Condition::Version(42))
+        .await;
     assert!(matches!(r, Err(StoreError::ConditionFailed(_))));
-    assert!(s.items.query(q(SortKey::All)).await.unwrap().items.is_empty());
+    assert!(
+        s.items
+            .query(q(SortKey::All))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
 }
 
 pub async fn query_paging_and_ranges(b: &dyn Backend) {
     let s = b.open().await;
     let ops: Vec<_> = (0..25)
         .map(|i| WriteOp::Put {
-            item: item("T#pg", &format!("ROW#{i:02}"), i).with_index(Index::Gsi3, Key::new("T#pg#BY", format!("{:02}", 24 - i))),
+            item: item("T#pg", &format!("ROW#{i:02}"), i)
+                .with_index(Index::Gsi3, Key::new("T#pg#BY", format!("{:02}", 24 - i))),
             condition: Condition::NotExists,
         })
         .collect();
     s.items.transact(ops).await.unwrap();
     // Neighbours that share a prefix but not the partition or sort prefix.
-    s.items.put(item("T#pg", "ROWX", 99), Condition::None).await.unwrap();
-    s.items.put(item("T#pgx", "ROW#00", 99), Condition::None).await.unwrap();
+    s.items
+        .put(item("T#pg", "ROWX", 99), Condition::None)
+        .await
+        .unwrap();
+    s.items
+        .put(item("T#pgx", "ROW#00", 99), Condition::None)
+        .await
+        .unwrap();
 
     async fn collect(s: &callisto_store::Stores, q: Query) -> Vec<i64> {
         let mut out = Vec::new();
         let mut cursor = None;
         for _ in 0..20 {
-            let page = s.items.query(q.clone().after(cursor.clone())).await.unwrap();
+            let page = s
+                .items
+                .query(q.clone().after(cursor.clone()))
+                .await
+                .unwrap();
             assert!(page.items.len() <= q.limit);
             out.extend(page.items.iter().map(|i| i.body["n"].as_i64().unwrap()));
             cursor = page.cursor;
@@ -214,8 +446,18 @@ pub async fn query_paging_and_ranges(b: &dyn Backend) {
     // The whole partition, and nothing from a partition whose name extends it.
     let everything = collect(&s, Query::table("T#pg", SortKey::All).limit(10)).await;
     assert_eq!(everything.len(), 26);
-    assert!(s.items.query(Query::table("T#nothing", SortKey::All)).await.unwrap().items.is_empty());
+    assert!(
+        s.items
+            .query(Query::table("T#nothing", SortKey::All))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
     // A forged cursor is refused, not trusted.
-    let forged = s.items.query(rows().after(Some("not-a-cursor!".into()))).await;
+    let forged = s
+        .items
+        .query(rows().after(Some("not-a-cursor!".into())))
+        .await;
     assert!(forged.is_err());
 }

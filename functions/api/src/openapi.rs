@@ -1,0 +1,43 @@
+//! The OpenAPI document, served at `/api/openapi.json`, built from the
+//! handlers' annotations so it cannot drift from the routes.
+
+use crate::routes;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Callisto API", description = "Multi-tenant cloud call center with a built-in sales CRM."),
+    modifiers(&BearerAuth),
+    paths(
+        routes::health,
+        routes::signup, routes::confirm, routes::login, routes::refresh, routes::logout,
+        routes::get_me, routes::update_me, routes::change_password,
+        routes::get_company, routes::update_company,
+        routes::list_users, routes::invite_user, routes::get_user, routes::update_user,
+        routes::block_user, routes::unblock_user, routes::delete_user,
+        routes::list_groups, routes::create_group, routes::get_group, routes::update_group, routes::delete_group,
+    )
+)]
+struct ApiDoc;
+
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

@@ -1,0 +1,85 @@
+mod auth;
+mod company;
+mod groups;
+mod me;
+mod users;
+
+use crate::AppState;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub use auth::*;
+pub use company::*;
+pub use groups::*;
+pub use me::*;
+pub use users::*;
+
+pub fn api() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route(
+            "/openapi.json",
+            get(|| async { Json(crate::openapi::document()) }),
+        )
+        .route("/auth/signup", post(auth::signup))
+        .route("/auth/confirm", post(auth::confirm))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/refresh", post(auth::refresh))
+        .route("/auth/logout", post(auth::logout))
+        .route("/me", get(me::get_me).patch(me::update_me))
+        .route("/me/password", post(me::change_password))
+        .route(
+            "/company",
+            get(company::get_company).patch(company::update_company),
+        )
+        .route("/users", get(users::list_users).post(users::invite_user))
+        .route(
+            "/users/{id}",
+            get(users::get_user)
+                .patch(users::update_user)
+                .delete(users::delete_user),
+        )
+        .route("/users/{id}/block", post(users::block_user))
+        .route("/users/{id}/unblock", post(users::unblock_user))
+        .route(
+            "/groups",
+            get(groups::list_groups).post(groups::create_group),
+        )
+        .route(
+            "/groups/{id}",
+            get(groups::get_group)
+                .patch(groups::update_group)
+                .delete(groups::delete_group),
+        )
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+    pub version: &'static str,
+}
+
+/// Liveness: answers without touching storage.
+#[utoipa::path(get, path = "/api/health", tag = "system", responses((status = 200, body = Health)))]
+pub async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// Page size bounds shared by every listing.
+pub(crate) fn page_limit(limit: Option<u32>) -> Result<usize, crate::error::ApiError> {
+    match limit {
+        None => Ok(50),
+        Some(n @ 1..=500) => Ok(n as usize),
+        Some(_) => Err(crate::error::ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "limit must be between 1 and 500",
+        )
+        .with_field("limit")),
+    }
+}

@@ -1,0 +1,67 @@
+use crate::Clock;
+use crate::auth::jwt::JwtKeys;
+use crate::auth::password::PasswordHasher;
+use callisto_store::outbox::Outbox;
+use callisto_store::{Repos, Stores};
+use std::sync::Arc;
+
+/// Settings of the API, part of each binary's typed config.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// HMAC key for access tokens (at least 32 bytes).
+    pub jwt_secret: Vec<u8>,
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl_secs: i64,
+    pub refresh_ttl_secs: i64,
+    /// Base URL of the web app, used in links sent by mail.
+    pub public_url: String,
+    /// Largest request body in bytes.
+    pub body_limit: usize,
+}
+
+impl ApiConfig {
+    pub fn new(jwt_secret: Vec<u8>, public_url: impl Into<String>) -> ApiConfig {
+        ApiConfig {
+            jwt_secret,
+            issuer: "callisto".into(),
+            audience: "callisto-api".into(),
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_secs: 30 * 24 * 3600,
+            public_url: public_url.into(),
+            body_limit: 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub repos: Repos,
+    pub stores: Stores,
+    pub outbox: Arc<dyn Outbox>,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<ApiConfig>,
+    pub(crate) jwt: Arc<JwtKeys>,
+    pub(crate) hasher: PasswordHasher,
+}
+
+impl AppState {
+    /// Fails if the JWT secret is shorter than 32 bytes.
+    pub fn new(
+        stores: Stores,
+        outbox: Arc<dyn Outbox>,
+        clock: Arc<dyn Clock>,
+        config: ApiConfig,
+    ) -> Result<AppState, crate::auth::jwt::WeakSecret> {
+        let jwt = Arc::new(JwtKeys::new(&config)?);
+        Ok(AppState {
+            repos: Repos::new(stores.items.clone()),
+            stores,
+            outbox,
+            clock,
+            config: Arc::new(config),
+            jwt,
+            hasher: PasswordHasher::new(),
+        })
+    }
+}
