@@ -1,1 +1,97 @@
-fn main() {}
+//! `callisto serve`: the whole product on one machine — the API and the web
+//! app over the embedded store in a data folder, with the demo company from
+//! `samplesdata/` seeded on first start.
+
+mod config;
+mod demo;
+mod web;
+
+use anyhow::Context;
+use callisto_api::{AppState, SystemClock, router};
+use callisto_store::outbox::FolderOutbox;
+use clap::{Parser, Subcommand};
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "callisto",
+    version,
+    about = "Callisto cloud call center, on one machine"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the API and the web app on the embedded store.
+    Serve(config::ServeArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(config::ServeConfig::load(args)?).await,
+    }
+}
+
+async fn serve(cfg: config::ServeConfig) -> anyhow::Result<()> {
+    let stores = callisto_store::embedded::open(&cfg.data_dir.join("store"))
+        .with_context(|| format!("opening the store in {}", cfg.data_dir.display()))?;
+    let outbox = Arc::new(FolderOutbox::new(
+        cfg.data_dir.join("outbox"),
+        "Callisto <no-reply@callisto.local>",
+    ));
+    let state = AppState::new(stores, outbox, Arc::new(SystemClock), cfg.api.clone())?;
+
+    let demo = match &cfg.demo_file {
+        Some(file) => Some(
+            demo::seed(&state, file)
+                .await
+                .with_context(|| format!("seeding the demo from {}", file.display()))?,
+        ),
+        None => None,
+    };
+    let app = web::with_spa(router(state), cfg.web_dir.as_deref());
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "listening on {} (set CALLISTO_LISTEN or --listen)",
+                cfg.listen
+            )
+        })?;
+    let addr = listener.local_addr()?;
+
+    println!("Callisto is running at http://{addr}/");
+    println!("  API docs:   http://{addr}/api/openapi.json");
+    println!("  data:       {}", cfg.data_dir.display());
+    println!(
+        "  mail:       {} (every mail the product sends lands here)",
+        cfg.data_dir.join("outbox").display()
+    );
+    if let Some(demo) = &demo {
+        println!("  demo company \"{}\" — log in with any of:", demo.company);
+        for (email, role) in &demo.logins {
+            println!("    {email:<32} {role:<13} password {}", demo.password);
+        }
+    }
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown() {
+    // If the signal handler cannot be installed, serving on is the better failure.
+    if tokio::signal::ctrl_c().await.is_ok() {
+        tracing::info!("shutting down");
+    }
+}

@@ -2,12 +2,17 @@
 //! Locally, [`FolderOutbox`] writes each message as an `.eml` file and logs it,
 //! so sign-up confirmation links and invitations can be read on one laptop.
 
-use crate::StoreError;
+use crate::{Queue, StoreError};
 use async_trait::async_trait;
+use callisto_domain::ids::TenantId;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::sync::Arc;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mail {
+    /// The company the mail is sent for.
+    pub tenant: TenantId,
     pub to: String,
     pub subject: String,
     pub text: String,
@@ -69,6 +74,32 @@ impl Outbox for FolderOutbox {
     }
 }
 
+/// The queue that [`QueueOutbox`] fills; the mail-delivery worker drains it.
+pub const MAIL_QUEUE: &str = "mail-outbox";
+
+/// The outbox of the cloud deployment: each mail becomes a durable message on
+/// [`MAIL_QUEUE`], so a mail accepted by a Lambda is never lost with it.
+#[derive(Debug, Clone)]
+pub struct QueueOutbox {
+    queue: Arc<dyn Queue>,
+}
+
+impl QueueOutbox {
+    pub fn new(queue: Arc<dyn Queue>) -> QueueOutbox {
+        QueueOutbox { queue }
+    }
+}
+
+#[async_trait]
+impl Outbox for QueueOutbox {
+    async fn send(&self, mail: Mail) -> Result<(), StoreError> {
+        let body = serde_json::to_string(&mail).map_err(StoreError::backend)?;
+        let id = self.queue.send(MAIL_QUEUE, &mail.tenant, &body).await?;
+        tracing::info!(tenant = %mail.tenant, to = %mail.to, message_id = %id, "mail queued");
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +110,7 @@ mod tests {
         let outbox = FolderOutbox::new(dir.path(), "Callisto <no-reply@callisto.local>");
         outbox
             .send(Mail {
+                tenant: TenantId::parse("t1").unwrap(),
                 to: "a@b.ru".into(),
                 subject: "Hi\r\nBcc: evil@x.ru".into(),
                 text: "line1\nline2".into(),
@@ -94,5 +126,29 @@ mod tests {
         assert!(eml.contains("Subject: Hi  Bcc: evil@x.ru\r\n"));
         assert!(!eml.contains("\r\nBcc:"));
         assert!(eml.ends_with("line1\r\nline2\r\n"));
+    }
+
+    #[tokio::test]
+    async fn queue_outbox_enqueues_the_whole_mail() {
+        let dir = tempfile::tempdir().unwrap();
+        let stores = crate::embedded::open(dir.path()).unwrap();
+        let mail = Mail {
+            tenant: TenantId::parse("t1").unwrap(),
+            to: "a@b.ru".into(),
+            subject: "S".into(),
+            text: "T".into(),
+        };
+        QueueOutbox::new(stores.queue.clone())
+            .send(mail.clone())
+            .await
+            .unwrap();
+        let got = stores
+            .queue
+            .receive(MAIL_QUEUE, 10, std::time::Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].tenant.as_str(), "t1");
+        assert_eq!(serde_json::from_str::<Mail>(&got[0].body).unwrap(), mail);
     }
 }

@@ -64,4 +64,9 @@ impl AppState {
             hasher: PasswordHasher::new(),
         })
     }
+
+    /// An argon2id hash, for callers that create users outside a request (seeding).
+    pub async fn hash_password(&self, password: &str) -> Result<String, crate::error::ApiError> {
+        self.hasher.hash(password).await
+    }
 }

@@ -145,6 +145,7 @@ async fn send_confirmation(state: &AppState, user: &User, now: i64) -> Result<()
     state
         .outbox
         .send(Mail {
+            tenant: user.tenant.clone(),
             to: user.email.clone(),
             subject: "Confirm your Callisto account".into(),
             text,

@@ -168,6 +168,7 @@ pub async fn invite_user(
     state
         .outbox
         .send(Mail {
+            tenant: user.tenant.clone(),
             to: email,
             subject: format!("You are invited to {company} on Callisto"),
             text,

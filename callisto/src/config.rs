@@ -1,0 +1,119 @@
+//! The typed configuration of `callisto serve`: flags, each with an
+//! environment variable, loaded once and passed down.
+
+use anyhow::Context;
+use base64::Engine;
+use callisto_api::ApiConfig;
+use rand::RngCore;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Folder for the store, blobs, outbox and keys; survives restarts.
+    #[arg(long, env = "CALLISTO_DATA", default_value = "data")]
+    pub data: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "CALLISTO_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Base URL people reach the app at (used in mailed links); defaults to http://<listen>.
+    #[arg(long, env = "CALLISTO_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Built web app to serve (index.html + assets).
+    #[arg(long, env = "CALLISTO_WEB_DIR", default_value = "web/dist")]
+    pub web: PathBuf,
+    /// Demo company to seed on first start.
+    #[arg(
+        long,
+        env = "CALLISTO_DEMO",
+        default_value = "samplesdata/demo-tenant.json"
+    )]
+    pub demo: PathBuf,
+    /// Do not seed the demo company.
+    #[arg(long, env = "CALLISTO_NO_DEMO")]
+    pub no_demo: bool,
+    /// Access-token signing key (base64, ≥ 32 bytes). Default: generated once and kept in DATA/keys/jwt.key.
+    #[arg(long, env = "CALLISTO_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct ServeConfig {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub web_dir: Option<PathBuf>,
+    pub demo_file: Option<PathBuf>,
+    pub api: ApiConfig,
+}
+
+impl ServeConfig {
+    pub fn load(args: ServeArgs) -> anyhow::Result<ServeConfig> {
+        std::fs::create_dir_all(&args.data)
+            .with_context(|| format!("creating data folder {}", args.data.display()))?;
+        let secret = match &args.jwt_secret {
+            Some(b64) => base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .context("CALLISTO_JWT_SECRET must be base64")?,
+            None => persistent_secret(&args.data.join("keys").join("jwt.key"))?,
+        };
+        let public_url = args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", args.listen));
+        let demo_file = (!args.no_demo).then(|| args.demo.clone());
+        if let Some(f) = &demo_file {
+            anyhow::ensure!(
+                f.is_file(),
+                "demo file {} not found (run from the project folder, set CALLISTO_DEMO, or pass --no-demo)",
+                f.display()
+            );
+        }
+        Ok(ServeConfig {
+            web_dir: args
+                .web
+                .join("index.html")
+                .is_file()
+                .then(|| args.web.clone()),
+            data_dir: args.data,
+            listen: args.listen,
+            demo_file,
+            api: ApiConfig::new(secret, public_url),
+        })
+    }
+}
+
+/// Reads the signing key, creating it on first start, so tokens survive restarts.
+fn persistent_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    if let Ok(existing) = std::fs::read(path) {
+        anyhow::ensure!(
+            existing.len() >= 32,
+            "{} is shorter than 32 bytes; delete it to make a new one",
+            path.display()
+        );
+        return Ok(existing);
+    }
+    let mut key = vec![0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    write_private(path, &key).with_context(|| format!("writing {}", path.display()))?;
+    Ok(key)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}

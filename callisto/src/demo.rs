@@ -1,0 +1,195 @@
+//! Seeds the demo company from `samplesdata/demo-tenant.json`. Every step
+//! skips what already exists, so a restart (or a crash half-way) converges
+//! on the same demo without duplicates.
+
+use anyhow::Context;
+use callisto_api::AppState;
+use callisto_domain::access::Role;
+use callisto_domain::ids::{GroupId, TenantId, UserId};
+use callisto_domain::user::{
+    BillingDetails, Group, Tenant, User, UserStatus, check_inn, check_kpp,
+};
+use callisto_store::repo::RepoError;
+use serde::Deserialize;
+use std::path::Path;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoFile {
+    tenant_id: TenantId,
+    company: String,
+    legal_name: Option<String>,
+    inn: Option<String>,
+    kpp: Option<String>,
+    password: String,
+    groups: Vec<DemoGroup>,
+    users: Vec<DemoUser>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoGroup {
+    id: GroupId,
+    name: String,
+    description: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoUser {
+    id: UserId,
+    email: String,
+    full_name: String,
+    role: Role,
+    group: Option<GroupId>,
+    short_number: Option<String>,
+    time_zone: Option<String>,
+}
+
+/// What to tell the person who started the product.
+#[derive(Debug)]
+pub struct DemoSummary {
+    pub company: String,
+    pub password: String,
+    pub logins: Vec<(String, &'static str)>,
+}
+
+fn ignore_existing(r: Result<(), RepoError>) -> anyhow::Result<()> {
+    match r {
+        Ok(()) | Err(RepoError::EmailTaken(_)) => Ok(()),
+        Err(RepoError::Store(callisto_store::StoreError::ConditionFailed(_))) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn seed(state: &AppState, file: &Path) -> anyhow::Result<DemoSummary> {
+    let text = std::fs::read_to_string(file)?;
+    let demo: DemoFile =
+        serde_json::from_str(&text).context("demo file does not match the expected shape")?;
+    if let Some(inn) = &demo.inn {
+        check_inn(inn)?;
+    }
+    if let Some(kpp) = &demo.kpp {
+        check_kpp(kpp)?;
+    }
+    let repos = &state.repos;
+    let already = repos
+        .users
+        .find_login(&demo.users.first().context("demo has no users")?.email)
+        .await?;
+    // Hash once: every demo user shares the password, and hashing is deliberately slow.
+    let hash = state.hash_password(&demo.password).await?;
+    let user = |u: &DemoUser| User {
+        id: u.id.clone(),
+        tenant: demo.tenant_id.clone(),
+        email: u.email.clone(),
+        full_name: u.full_name.clone(),
+        role: u.role,
+        group: u.group.clone(),
+        short_number: u.short_number.clone(),
+        status: UserStatus::Active,
+        time_zone: u.time_zone.clone(),
+        support_email: None,
+        support_phone: None,
+        password_hash: hash.clone(),
+        email_confirmed: true,
+        must_change_password: false,
+        created_at: 0,
+    };
+    if already.is_none() {
+        let tenant = Tenant {
+            id: demo.tenant_id.clone(),
+            name: demo.company.clone(),
+            promo_code: None,
+            billing: BillingDetails {
+                legal_name: demo.legal_name.clone(),
+                inn: demo.inn.clone(),
+                kpp: demo.kpp.clone(),
+            },
+            created_at: 0,
+        };
+        let admin = demo
+            .users
+            .iter()
+            .find(|u| u.role == Role::Administrator)
+            .context("demo needs an administrator")?;
+        ignore_existing(repos.tenants.create_with_admin(&tenant, &user(admin)).await)?;
+    }
+    for g in &demo.groups {
+        let group = Group {
+            id: g.id.clone(),
+            name: g.name.clone(),
+            description: g.description.clone(),
+            created_at: 0,
+        };
+        ignore_existing(repos.groups.create(&demo.tenant_id, &group).await)?;
+    }
+    for u in &demo.users {
+        if repos.users.find_login(&u.email).await?.is_none() {
+            ignore_existing(repos.users.create(&user(u)).await)?;
+        }
+    }
+    if already.is_none() {
+        tracing::info!(tenant = %demo.tenant_id, users = demo.users.len(), "demo company seeded");
+    }
+    Ok(DemoSummary {
+        company: demo.company,
+        password: demo.password,
+        logins: demo
+            .users
+            .iter()
+            .map(|u| (u.email.clone(), u.role.as_str()))
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use callisto_api::{ApiConfig, SystemClock};
+    use callisto_store::outbox::FolderOutbox;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn seeding_twice_gives_one_demo() {
+        let dir = tempfile::tempdir().unwrap();
+        let stores = callisto_store::embedded::open(dir.path()).unwrap();
+        let outbox = Arc::new(FolderOutbox::new(dir.path().join("out"), "x@y.z"));
+        let state = AppState::new(
+            stores,
+            outbox,
+            Arc::new(SystemClock),
+            ApiConfig::new(vec![7; 32], "http://x"),
+        )
+        .unwrap();
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samplesdata/demo-tenant.json");
+        let first = seed(&state, &file).await.unwrap();
+        let second = seed(&state, &file).await.unwrap();
+        assert_eq!(first.logins, second.logins);
+        let t = TenantId::parse("demo").unwrap();
+        let users = state.repos.users.list(&t, None, 100).await.unwrap();
+        assert_eq!(users.items.len(), 6);
+        assert_eq!(state.repos.groups.list(&t).await.unwrap().len(), 2);
+        let sales = state
+            .repos
+            .users
+            .list_group(&t, &GroupId::parse("sales").unwrap(), None, 100)
+            .await
+            .unwrap();
+        assert_eq!(sales.items.len(), 3);
+        assert_eq!(
+            state
+                .repos
+                .tenants
+                .get(&t)
+                .await
+                .unwrap()
+                .value
+                .billing
+                .inn
+                .as_deref(),
+            Some("7707083893")
+        );
+    }
+}
