@@ -13,6 +13,7 @@
 //!
 //! [`TenantId`]: callisto_domain::ids::TenantId
 
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod blob;
 pub mod embedded;

@@ -57,9 +57,20 @@ impl HttpConfig {
             }
             StoreChoice::Embedded(dir) => {
                 let stores = callisto_store::embedded::open(&dir.join("store"))?;
-                (stores, Arc::new(FolderOutbox::new(dir.join("outbox"), "Callisto <no-reply@callisto.local>")))
+                (
+                    stores,
+                    Arc::new(FolderOutbox::new(
+                        dir.join("outbox"),
+                        "Callisto <no-reply@callisto.local>",
+                    )),
+                )
             }
         };
-        Ok(AppState::new(stores, outbox, Arc::new(SystemClock), self.api.clone())?)
+        Ok(AppState::new(
+            stores,
+            outbox,
+            Arc::new(SystemClock),
+            self.api.clone(),
+        )?)
     }
 }

@@ -3,6 +3,11 @@
 //! Every write is an `UpdateItem` (alone or inside `TransactWriteItems`) that
 //! sets `ver = if_not_exists(ver, 0) + 1`, so the version is computed by
 //! DynamoDB in the same atomic step as the write and its condition.
+//!
+//! Index queries read global secondary indexes, which DynamoDB updates in the
+//! same write but makes visible asynchronously (usually well under a second):
+//! an index query right after a write may not see it yet. Table reads (`get`,
+//! table queries) are strongly consistent.
 
 use super::{build_error, sdk_error};
 use crate::StoreError;
@@ -46,6 +51,105 @@ pub(crate) struct DynamoItems {
 impl DynamoItems {
     pub(crate) fn new(client: Client, table: String) -> DynamoItems {
         DynamoItems { client, table }
+    }
+
+    /// One operation of a `TransactWriteItems` call.
+    fn transact_item(&self, op: &WriteOp) -> Result<TransactWriteItem, StoreError> {
+        let mut expr = Expr::default();
+        Ok(match op {
+            WriteOp::Put { item, condition } => {
+                let update = expr.put(item)?;
+                let cond = expr.condition(*condition);
+                let (names, values) = expr.into_maps();
+                let u = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key_attrs(&item.key)))
+                    .update_expression(update)
+                    .set_condition_expression(cond)
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values)
+                    .build()
+                    .map_err(build_error)?;
+                TransactWriteItem::builder().update(u).build()
+            }
+            WriteOp::Delete { key, condition } => {
+                let cond = expr.condition(*condition);
+                let (names, values) = expr.into_maps();
+                let d = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key_attrs(key)))
+                    .set_condition_expression(cond)
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values)
+                    .build()
+                    .map_err(build_error)?;
+                TransactWriteItem::builder().delete(d).build()
+            }
+            WriteOp::Check { key, condition } => {
+                let cond = match expr.condition(*condition) {
+                    Some(c) => c,
+                    None => {
+                        expr.name(PK);
+                        ALWAYS.to_string()
+                    }
+                };
+                let (names, values) = expr.into_maps();
+                let c = ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key_attrs(key)))
+                    .condition_expression(cond)
+                    .set_expression_attribute_names(names)
+                    .set_expression_attribute_values(values)
+                    .build()
+                    .map_err(build_error)?;
+                TransactWriteItem::builder().condition_check(c).build()
+            }
+        })
+    }
+}
+
+/// Why one attempt of a write failed.
+enum Failure {
+    /// Another transaction was changing the same item; nothing was written and
+    /// the write may be tried again (the SDK does not retry these).
+    Conflict,
+    Store(StoreError),
+}
+
+/// Attempts of a write that keeps meeting transaction conflicts.
+const CONFLICT_ATTEMPTS: u32 = 5;
+
+/// Runs `attempt` again, with jittered exponential backoff, while it fails
+/// with a transaction conflict.
+async fn retry_conflicts<T, F, Fut>(what: &str, mut attempt: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Failure>>,
+{
+    let mut backoff = Duration::from_millis(10);
+    let mut n = 1;
+    loop {
+        match attempt().await {
+            Ok(v) => return Ok(v),
+            Err(Failure::Store(e)) => return Err(e),
+            Err(Failure::Conflict) if n >= CONFLICT_ATTEMPTS => {
+                return Err(StoreError::Backend(format!(
+                    "{what}: transaction conflict persisted after {n} attempts"
+                )));
+            }
+            Err(Failure::Conflict) => {
+                // Jitter from the clock: good enough to de-synchronise racing writers.
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos());
+                let jitter =
+                    Duration::from_nanos(u64::from(nanos) % (backoff.as_nanos() as u64 + 1));
+                tracing::debug!(what, attempt = n, "transaction conflict; retrying");
+                tokio::time::sleep(backoff + jitter).await;
+                backoff *= 2;
+                n += 1;
+            }
+        }
     }
 }
 
@@ -186,14 +290,15 @@ fn condition_failed(key: &Key, condition: Condition) -> StoreError {
 }
 
 /// Maps a cancelled transaction: a failed condition on any operation is
-/// `ConditionFailed`; other reasons (conflicts, throttling) are backend errors.
+/// `ConditionFailed`; conflicts with other transactions may be retried; other
+/// reasons (throttling, validation) are backend errors.
 fn transaction_error(
     err: aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>,
     ops: &[WriteOp],
-) -> StoreError {
+) -> Failure {
     if let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() {
-        let failed: Vec<String> = e
-            .cancellation_reasons()
+        let reasons = e.cancellation_reasons();
+        let failed: Vec<String> = reasons
             .iter()
             .zip(ops)
             .filter(|(r, _)| r.code() == Some("ConditionalCheckFailed"))
@@ -202,19 +307,25 @@ fn transaction_error(
         let message_says = e
             .message()
             .is_some_and(|m| m.contains("ConditionalCheckFailed"));
-        if !failed.is_empty() || (e.cancellation_reasons().is_empty() && message_says) {
+        if !failed.is_empty() || (reasons.is_empty() && message_says) {
             tracing::debug!(keys = ?failed, "transaction condition rejected");
-            return StoreError::ConditionFailed(format!(
+            return Failure::Store(StoreError::ConditionFailed(format!(
                 "transaction cancelled, condition does not hold for {}",
                 if failed.is_empty() {
                     "an operation".to_string()
                 } else {
                     failed.join(", ")
                 }
-            ));
+            )));
+        }
+        if reasons
+            .iter()
+            .any(|r| r.code() == Some("TransactionConflict"))
+        {
+            return Failure::Conflict;
         }
     }
-    sdk_error("TransactWriteItems", err)
+    Failure::Store(sdk_error("TransactWriteItems", err))
 }
 
 #[async_trait]
@@ -239,27 +350,28 @@ impl ItemStore for DynamoItems {
         let update = expr.put(&item)?;
         let cond = expr.condition(condition);
         let (names, values) = expr.into_maps();
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key_attrs(&item.key)))
-            .update_expression(update)
-            .set_condition_expression(cond)
-            .set_expression_attribute_names(names)
-            .set_expression_attribute_values(values)
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await
-            .map_err(|e| {
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception())
-                {
-                    condition_failed(&item.key, condition)
-                } else {
-                    sdk_error(format!("UpdateItem {}", key_str(&item.key)), e)
-                }
-            })?;
+        let what = format!("UpdateItem {}", key_str(&item.key));
+        let out = retry_conflicts(&what, || async {
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key_attrs(&item.key)))
+                .update_expression(update.clone())
+                .set_condition_expression(cond.clone())
+                .set_expression_attribute_names(names.clone())
+                .set_expression_attribute_values(values.clone())
+                .return_values(ReturnValue::UpdatedNew)
+                .send()
+                .await
+                .map_err(|e| match e.as_service_error() {
+                    Some(s) if s.is_conditional_check_failed_exception() => {
+                        Failure::Store(condition_failed(&item.key, condition))
+                    }
+                    Some(s) if s.is_transaction_conflict_exception() => Failure::Conflict,
+                    _ => Failure::Store(sdk_error(&what, e)),
+                })
+        })
+        .await?;
         out.attributes()
             .and_then(|a| a.get(VER))
             .and_then(|v| v.as_n().ok())
@@ -274,24 +386,26 @@ impl ItemStore for DynamoItems {
         let mut expr = Expr::default();
         let cond = expr.condition(condition);
         let (names, values) = expr.into_maps();
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key_attrs(key)))
-            .set_condition_expression(cond)
-            .set_expression_attribute_names(names)
-            .set_expression_attribute_values(values)
-            .send()
-            .await
-            .map_err(|e| {
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception())
-                {
-                    condition_failed(key, condition)
-                } else {
-                    sdk_error(format!("DeleteItem {}", key_str(key)), e)
-                }
-            })?;
+        let what = format!("DeleteItem {}", key_str(key));
+        retry_conflicts(&what, || async {
+            self.client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key_attrs(key)))
+                .set_condition_expression(cond.clone())
+                .set_expression_attribute_names(names.clone())
+                .set_expression_attribute_values(values.clone())
+                .send()
+                .await
+                .map_err(|e| match e.as_service_error() {
+                    Some(s) if s.is_conditional_check_failed_exception() => {
+                        Failure::Store(condition_failed(key, condition))
+                    }
+                    Some(s) if s.is_transaction_conflict_exception() => Failure::Conflict,
+                    _ => Failure::Store(sdk_error(&what, e)),
+                })
+        })
+        .await?;
         Ok(())
     }
 
@@ -299,64 +413,17 @@ impl ItemStore for DynamoItems {
         validate_transaction(&ops)?;
         let mut items = Vec::with_capacity(ops.len());
         for op in &ops {
-            let mut expr = Expr::default();
-            let twi = match op {
-                WriteOp::Put { item, condition } => {
-                    let update = expr.put(item)?;
-                    let cond = expr.condition(*condition);
-                    let (names, values) = expr.into_maps();
-                    let u = Update::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(key_attrs(&item.key)))
-                        .update_expression(update)
-                        .set_condition_expression(cond)
-                        .set_expression_attribute_names(names)
-                        .set_expression_attribute_values(values)
-                        .build()
-                        .map_err(build_error)?;
-                    TransactWriteItem::builder().update(u).build()
-                }
-                WriteOp::Delete { key, condition } => {
-                    let cond = expr.condition(*condition);
-                    let (names, values) = expr.into_maps();
-                    let d = Delete::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(key_attrs(key)))
-                        .set_condition_expression(cond)
-                        .set_expression_attribute_names(names)
-                        .set_expression_attribute_values(values)
-                        .build()
-                        .map_err(build_error)?;
-                    TransactWriteItem::builder().delete(d).build()
-                }
-                WriteOp::Check { key, condition } => {
-                    let cond = match expr.condition(*condition) {
-                        Some(c) => c,
-                        None => {
-                            expr.name(PK);
-                            ALWAYS.to_string()
-                        }
-                    };
-                    let (names, values) = expr.into_maps();
-                    let c = ConditionCheck::builder()
-                        .table_name(&self.table)
-                        .set_key(Some(key_attrs(key)))
-                        .condition_expression(cond)
-                        .set_expression_attribute_names(names)
-                        .set_expression_attribute_values(values)
-                        .build()
-                        .map_err(build_error)?;
-                    TransactWriteItem::builder().condition_check(c).build()
-                }
-            };
-            items.push(twi);
+            items.push(self.transact_item(op)?);
         }
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(|e| transaction_error(e, &ops))?;
+        retry_conflicts("TransactWriteItems", || async {
+            self.client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await
+                .map_err(|e| transaction_error(e, &ops))
+        })
+        .await?;
         Ok(())
     }
 
@@ -364,6 +431,7 @@ impl ItemStore for DynamoItems {
         if q.limit == 0 {
             return Err(StoreError::Invalid("query limit must be at least 1".into()));
         }
+        let cursor = q.cursor.as_deref().map(CursorPos::decode).transpose()?;
         let (pk_attr, sk_attr) = index_attrs(q.index);
         let mut expr = Expr::default();
         let mut key_cond = format!("{} = {}", expr.name(pk_attr), expr.value("qpk", s(&q.pk)));
@@ -391,7 +459,7 @@ impl ItemStore for DynamoItems {
             return Ok(Page::default());
         }
 
-        let mut start = match q.cursor.as_deref().map(CursorPos::decode).transpose()? {
+        let mut start = match cursor {
             None => None,
             Some(c) => {
                 let mut esk = key_attrs(&Key {
@@ -556,5 +624,98 @@ pub(super) async fn create_table(client: &Client, table: &str) -> Result<(), Sto
             )));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::cell::Cell;
+
+    #[test]
+    fn put_sets_present_index_keys_and_removes_absent_ones() {
+        let item = Item::new(Key::new("T#a", "C#1"), json!({"n": 1}))
+            .with_index(Index::Gsi2, Key::new("T#a#MAIL", "x@y"));
+        let mut expr = Expr::default();
+        let update = expr.put(&item).expect("expression");
+        assert!(update.starts_with("SET #body = :body, #ver = if_not_exists(#ver, :zero) + :one"));
+        assert!(
+            update.contains("#gsi2pk = :gsi2pk, #gsi2sk = :gsi2sk"),
+            "{update}"
+        );
+        assert!(
+            update.ends_with(" REMOVE #gsi1pk, #gsi1sk, #gsi3pk, #gsi3sk"),
+            "{update}"
+        );
+        assert_eq!(expr.values.get(":gsi2sk"), Some(&s("x@y")));
+        assert_eq!(expr.values.get(":body"), Some(&s(r#"{"n":1}"#)));
+    }
+
+    #[test]
+    fn conditions_map_to_expressions() {
+        let mut e = Expr::default();
+        assert_eq!(e.condition(Condition::None), None);
+        assert_eq!(e.into_maps(), (None, None));
+        let mut e = Expr::default();
+        assert_eq!(
+            e.condition(Condition::NotExists).as_deref(),
+            Some("attribute_not_exists(#pk)")
+        );
+        let mut e = Expr::default();
+        assert_eq!(
+            e.condition(Condition::Version(7)).as_deref(),
+            Some("#ver = :expected")
+        );
+        assert_eq!(
+            e.values.get(":expected"),
+            Some(&AttributeValue::N("7".into()))
+        );
+    }
+
+    #[test]
+    fn decode_round_trips_and_reports_corruption() {
+        let mut attrs = key_attrs(&Key::new("T#a", "C#1"));
+        attrs.insert(BODY.into(), s(r#"{"n":1}"#));
+        attrs.insert(VER.into(), AttributeValue::N("3".into()));
+        attrs.insert("gsi3pk".into(), s("T#a#BY"));
+        attrs.insert("gsi3sk".into(), s("01"));
+        let item = decode_item(&attrs).expect("item");
+        assert_eq!((item.version, item.body.clone()), (3, json!({"n": 1})));
+        assert_eq!(item.gsi, [None, None, Some(Key::new("T#a#BY", "01"))]);
+        attrs.insert(BODY.into(), s("{not json"));
+        assert!(matches!(decode_item(&attrs), Err(StoreError::Corrupt(_))));
+        attrs.remove(BODY);
+        assert!(matches!(decode_item(&attrs), Err(StoreError::Corrupt(_))));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn conflicts_are_retried_then_reported() {
+        let calls = Cell::new(0);
+        let r = retry_conflicts("op", || {
+            calls.set(calls.get() + 1);
+            let n = calls.get();
+            async move { if n < 3 { Err(Failure::Conflict) } else { Ok(n) } }
+        })
+        .await;
+        assert_eq!(r.ok(), Some(3));
+
+        calls.set(0);
+        let r: Result<(), _> = retry_conflicts("op", || {
+            calls.set(calls.get() + 1);
+            async { Err(Failure::Conflict) }
+        })
+        .await;
+        assert!(matches!(r, Err(StoreError::Backend(_))), "{r:?}");
+        assert_eq!(calls.get(), CONFLICT_ATTEMPTS);
+
+        calls.set(0);
+        let r: Result<(), _> = retry_conflicts("op", || {
+            calls.set(calls.get() + 1);
+            async { Err(Failure::Store(StoreError::ConditionFailed("x".into()))) }
+        })
+        .await;
+        assert!(matches!(r, Err(StoreError::ConditionFailed(_))));
+        assert_eq!(calls.get(), 1);
     }
 }

@@ -252,10 +252,10 @@ impl ItemStore for RedbItems {
             }
         }
         // An exhausted or inverted range (cursor past the end) has nothing more.
-        if let (Bound::Excluded(s) | Bound::Included(s), Bound::Excluded(e)) = (start, end) {
-            if s >= e {
-                return Ok(Page::default());
-            }
+        if let (Bound::Excluded(s) | Bound::Included(s), Bound::Excluded(e)) = (start, end)
+            && s >= e
+        {
+            return Ok(Page::default());
         }
 
         let tx = self.db.begin_read().map_err(backend)?;

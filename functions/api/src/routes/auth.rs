@@ -263,20 +263,20 @@ pub async fn login(
     let email = normalize_email(&req.email).unwrap_or_else(|_| req.email.trim().to_lowercase());
     let now = state.clock.now_ms();
     let attempts = state.repos.throttles.get(&email).await?;
-    if let Some(a) = &attempts {
-        if let Err(wait_ms) = a.value.check(now) {
-            let secs = (wait_ms + 999) / 1000;
-            let mut e = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_attempts",
-                format!(
-                    "too many failed log-in attempts; try again in {} min",
-                    (secs + 59) / 60
-                ),
-            );
-            e.retry_after = Some(secs as u64);
-            return Err(e);
-        }
+    if let Some(a) = &attempts
+        && let Err(wait_ms) = a.value.check(now)
+    {
+        let secs = (wait_ms + 999) / 1000;
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!(
+                "too many failed log-in attempts; try again in {} min",
+                (secs + 59) / 60
+            ),
+        );
+        e.retry_after = Some(secs as u64);
+        return Err(e);
     }
 
     let entry = state.repos.users.find_login(&email).await?;

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs the whole product on this machine: `callisto serve` (API + web app) on
+# the embedded store in ./data, with the demo company from samplesdata/.
+# Extra arguments go to `callisto serve` (see `--help`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+exec cargo run --release --locked -p callisto -- serve "$@"
