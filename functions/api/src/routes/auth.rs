@@ -191,7 +191,8 @@ pub async fn confirm(
     if record.purpose != CONFIRM_PURPOSE || record.expires_at <= state.clock.now_ms() {
         return Err(invalid());
     }
-    loop {
+    // The token is already consumed: retry a concurrent profile edit rather than lose the confirmation.
+    for _ in 0..5 {
         let current = state.repos.users.get(&parsed.tenant, &record.user).await?;
         let mut user = current.value.clone();
         user.email_confirmed = true;
@@ -211,6 +212,10 @@ pub async fn confirm(
             Err(e) => return Err(e.into()),
         }
     }
+    Err(ApiError::conflict(
+        "stale",
+        "the account is being changed right now; try the link again",
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
