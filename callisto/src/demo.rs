@@ -106,6 +106,7 @@ pub async fn seed(state: &AppState, file: &Path) -> anyhow::Result<DemoSummary> 
                 inn: demo.inn.clone(),
                 kpp: demo.kpp.clone(),
             },
+            phone_region: callisto_domain::user::default_phone_region(),
             created_at: 0,
         };
         let admin = demo

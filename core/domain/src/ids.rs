@@ -63,6 +63,7 @@ macro_rules! id_type {
 id_type!(TenantId, "tenant");
 id_type!(UserId, "user");
 id_type!(GroupId, "group");
+id_type!(ClientId, "client");
 
 #[cfg(test)]
 mod tests {

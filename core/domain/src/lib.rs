@@ -2,9 +2,11 @@
 //! parameter (`Millis`), identifiers are made by the caller.
 
 pub mod access;
+pub mod client;
 pub mod email;
 pub mod ids;
 pub mod password;
+pub mod phone;
 pub mod throttle;
 pub mod user;
 

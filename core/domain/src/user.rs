@@ -13,7 +13,14 @@ pub struct Tenant {
     pub promo_code: Option<String>,
     #[serde(default)]
     pub billing: BillingDetails,
+    /// ISO 3166 region for phone numbers written without a country code.
+    #[serde(default = "default_phone_region")]
+    pub phone_region: String,
     pub created_at: Millis,
+}
+
+pub fn default_phone_region() -> String {
+    "RU".into()
 }
 
 /// Company details needed for invoices (PRODUCT A5).

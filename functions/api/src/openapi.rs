@@ -34,6 +34,8 @@ impl Modify for BearerAuth {
         routes::list_users, routes::invite_user, routes::get_user, routes::update_user,
         routes::block_user, routes::unblock_user, routes::delete_user,
         routes::list_groups, routes::create_group, routes::get_group, routes::update_group, routes::delete_group,
+        routes::create_client, routes::get_client, routes::update_client, routes::list_clients,
+        routes::delete_client, routes::restore_client, routes::list_bin,
     )
 )]
 struct ApiDoc;

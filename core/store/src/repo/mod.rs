@@ -12,17 +12,22 @@
 //! | one-time token | `T#<t>` | `TOKEN#<sha256>` | |
 //! | login directory | `P#EMAIL#<email>` | `LOGIN` | |
 //! | login throttle | `P#THROTTLE#<email>` | `LOGIN` | |
+//! | client card | `T#<t>` | `CLIENT#<c>` | gsi1 `T#<t>#RESP#<u>`, gsi2 `T#<t>#RGROUP#<g>`, gsi3 `T#<t>#ORG#<org>` / `CLIENT#<c>` |
+//! | phone / e-mail lookup | `T#<t>#PHONE#<e164>`, `T#<t>#EMAIL#<email>` | `CLIENT#<c>` | |
+//! | recycle-bin entry | `T#<t>#BIN` | `<deleted-at>#<c>` | |
 //!
 //! Tenant items are addressed only through a `TenantId`. The `P#` platform
 //! partition holds what must be found before a tenant is known (log-in by
 //! e-mail); it stores pointers and counters, never tenant data.
 
 mod auth;
+mod clients;
 mod groups;
 mod tenants;
 mod users;
 
 pub use auth::{LoginThrottles, OneTimeToken, RefreshToken, Tokens};
+pub use clients::Clients;
 pub use groups::Groups;
 pub use tenants::Tenants;
 pub use users::{DirectoryEntry, Users};
@@ -70,6 +75,7 @@ pub struct Repos {
     pub groups: Groups,
     pub tokens: Tokens,
     pub throttles: LoginThrottles,
+    pub clients: Clients,
 }
 
 impl Repos {
@@ -87,7 +93,10 @@ impl Repos {
             tokens: Tokens {
                 items: items.clone(),
             },
-            throttles: LoginThrottles { items },
+            throttles: LoginThrottles {
+                items: items.clone(),
+            },
+            clients: Clients { items },
         }
     }
 }

@@ -5,11 +5,13 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 mod blobs;
+mod clients;
 mod items;
 mod queue;
 mod repos;
 
 pub use blobs::*;
+pub use clients::*;
 pub use items::*;
 pub use queue::*;
 pub use repos::*;
@@ -47,6 +49,7 @@ macro_rules! conformance_cases {
             repo_user_updates_move_claims,
             repo_tokens_are_single_use,
             repo_groups_and_members,
+            repo_clients_lookups_scopes_and_bin,
         );
     };
     (@each $backend:path; $($case:ident),* $(,)?) => {

@@ -34,6 +34,7 @@ fn company(t: &TenantId) -> Tenant {
         name: format!("Company {t}"),
         promo_code: None,
         billing: BillingDetails::default(),
+        phone_region: callisto_domain::user::default_phone_region(),
         created_at: 1,
     }
 }

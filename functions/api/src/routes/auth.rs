@@ -86,6 +86,7 @@ pub async fn signup(
         name: company,
         promo_code,
         billing: BillingDetails::default(),
+        phone_region: callisto_domain::user::default_phone_region(),
         created_at: now,
     };
     let admin = User {

@@ -1,4 +1,5 @@
 mod auth;
+mod clients;
 mod company;
 mod groups;
 mod me;
@@ -11,6 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub use auth::*;
+pub use clients::*;
 pub use company::*;
 pub use groups::*;
 pub use me::*;
@@ -53,6 +55,18 @@ pub fn api() -> Router<AppState> {
                 .patch(groups::update_group)
                 .delete(groups::delete_group),
         )
+        .route(
+            "/clients",
+            get(clients::list_clients).post(clients::create_client),
+        )
+        .route(
+            "/clients/{id}",
+            get(clients::get_client)
+                .patch(clients::update_client)
+                .delete(clients::delete_client),
+        )
+        .route("/clients/{id}/restore", post(clients::restore_client))
+        .route("/clients-bin", get(clients::list_bin))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

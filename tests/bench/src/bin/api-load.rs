@@ -176,6 +176,7 @@ async fn seed_users(state: &AppState, n: usize, hash: &str) -> anyhow::Result<Ve
             name: format!("Bench {i}"),
             promo_code: None,
             billing: BillingDetails::default(),
+            phone_region: callisto_domain::user::default_phone_region(),
             created_at: now,
         };
         let email = format!("bench{i:03}@bench.example");

@@ -1,0 +1,280 @@
+//! Client cards (organizations and contacts) with their lookup entries.
+//!
+//! Besides the card (`T#<t>` / `CLIENT#<id>`), each live card owns one lookup
+//! item per phone (`T#<t>#PHONE#<e164>`) and per e-mail (`T#<t>#EMAIL#<email>`),
+//! and a card in the recycle bin owns one bin entry (`T#<t>#BIN` /
+//! `<deleted-at>#<id>`). They are written in the same transaction as the card,
+//! so lookups never point at a card that says otherwise. Indexes on the card:
+//! gsi1 responsible user, gsi2 responsible group, gsi3 organization (for its
+//! contacts); a deleted card leaves all three.
+
+use super::{Listing, RepoError, Versioned, encode, tenant_key, tenant_pk, versioned};
+use crate::StoreError;
+use crate::item::{Condition, Index, Item, ItemStore, Key, Query, SortKey, WriteOp};
+use callisto_domain::access::Scope;
+use callisto_domain::client::Client;
+use callisto_domain::ids::{ClientId, TenantId};
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub(crate) items: Arc<dyn ItemStore>,
+}
+
+fn client_key(t: &TenantId, id: &ClientId) -> Key {
+    tenant_key(t, format!("CLIENT#{id}"))
+}
+
+fn card_sk(id: &ClientId) -> String {
+    format!("CLIENT#{id}")
+}
+
+fn phone_pk(t: &TenantId, e164: &str) -> String {
+    format!("{}#PHONE#{e164}", tenant_pk(t))
+}
+
+fn email_pk(t: &TenantId, email: &str) -> String {
+    format!("{}#EMAIL#{email}", tenant_pk(t))
+}
+
+fn bin_pk(t: &TenantId) -> String {
+    format!("{}#BIN", tenant_pk(t))
+}
+
+fn bin_sk(deleted_at: i64, id: &ClientId) -> String {
+    format!("{deleted_at:013}#{id}")
+}
+
+fn card_item(t: &TenantId, c: &Client) -> Result<Item, StoreError> {
+    let mut item = encode(client_key(t, &c.id), c)?;
+    if !c.is_deleted() {
+        let sk = card_sk(&c.id);
+        item = item.with_index(
+            Index::Gsi1,
+            Key::new(
+                format!("{}#RESP#{}", tenant_pk(t), c.responsible),
+                sk.clone(),
+            ),
+        );
+        if let Some(g) = &c.responsible_group {
+            item = item.with_index(
+                Index::Gsi2,
+                Key::new(format!("{}#RGROUP#{g}", tenant_pk(t)), sk.clone()),
+            );
+        }
+        if let Some(org) = &c.organization {
+            item = item.with_index(
+                Index::Gsi3,
+                Key::new(format!("{}#ORG#{org}", tenant_pk(t)), sk),
+            );
+        }
+    }
+    Ok(item)
+}
+
+/// The lookup entries a card owns in its current state.
+fn lookups(t: &TenantId, c: &Client) -> Vec<Key> {
+    match c.deleted_at {
+        Some(at) => vec![Key::new(bin_pk(t), bin_sk(at, &c.id))],
+        None => c
+            .phones
+            .iter()
+            .map(|p| Key::new(phone_pk(t, p), card_sk(&c.id)))
+            .chain(
+                c.emails
+                    .iter()
+                    .map(|e| Key::new(email_pk(t, e), card_sk(&c.id))),
+            )
+            .collect(),
+    }
+}
+
+fn lookup_put(key: Key, id: &ClientId) -> Result<WriteOp, StoreError> {
+    Ok(WriteOp::Put {
+        item: encode(key, id)?,
+        condition: Condition::None,
+    })
+}
+
+impl Clients {
+    pub async fn create(&self, t: &TenantId, c: &Client) -> Result<(), RepoError> {
+        let mut ops = vec![WriteOp::Put {
+            item: card_item(t, c)?,
+            condition: Condition::NotExists,
+        }];
+        for k in lookups(t, c) {
+            ops.push(lookup_put(k, &c.id)?);
+        }
+        self.items.transact(ops).await?;
+        Ok(())
+    }
+
+    pub async fn get(&self, t: &TenantId, id: &ClientId) -> Result<Versioned<Client>, RepoError> {
+        let item = self
+            .items
+            .get(&client_key(t, id))
+            .await?
+            .ok_or(RepoError::NotFound("client"))?;
+        Ok(versioned(&item)?)
+    }
+
+    /// Replaces `old` (read at `version`) with `new`, moving its lookup entries.
+    pub async fn update(
+        &self,
+        t: &TenantId,
+        old: &Client,
+        new: &Client,
+        version: u64,
+    ) -> Result<u64, RepoError> {
+        if old.id != new.id {
+            return Err(StoreError::Invalid("a card's id never changes".into()).into());
+        }
+        let (before, after) = (lookups(t, old), lookups(t, new));
+        let mut ops = vec![WriteOp::Put {
+            item: card_item(t, new)?,
+            condition: Condition::Version(version),
+        }];
+        for k in before.iter().filter(|k| !after.contains(k)) {
+            ops.push(WriteOp::Delete {
+                key: k.clone(),
+                condition: Condition::None,
+            });
+        }
+        for k in after.into_iter().filter(|k| !before.contains(k)) {
+            ops.push(lookup_put(k, &new.id)?);
+        }
+        match self.items.transact(ops).await {
+            Err(StoreError::ConditionFailed(_)) => Err(RepoError::Stale("client")),
+            Err(e) => Err(e.into()),
+            Ok(()) => Ok(version + 1),
+        }
+    }
+
+    /// Removes a card for good, with its lookup entries (recycle-bin purge).
+    pub async fn purge(&self, t: &TenantId, c: &Client, version: u64) -> Result<(), RepoError> {
+        let mut ops = vec![WriteOp::Delete {
+            key: client_key(t, &c.id),
+            condition: Condition::Version(version),
+        }];
+        for k in lookups(t, c) {
+            ops.push(WriteOp::Delete {
+                key: k,
+                condition: Condition::None,
+            });
+        }
+        match self.items.transact(ops).await {
+            Err(StoreError::ConditionFailed(_)) => Err(RepoError::Stale("client")),
+            other => Ok(other?),
+        }
+    }
+
+    /// Live cards the scope may see, newest id last (ids are ULIDs).
+    pub async fn list(
+        &self,
+        t: &TenantId,
+        scope: &Scope,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Listing<Client>, RepoError> {
+        let prefix = SortKey::Prefix("CLIENT#".into());
+        let q = match scope {
+            Scope::All => Query::table(tenant_pk(t), prefix),
+            Scope::Group(g) => {
+                Query::index(Index::Gsi2, format!("{}#RGROUP#{g}", tenant_pk(t)), prefix)
+            }
+            Scope::Own(u) => {
+                Query::index(Index::Gsi1, format!("{}#RESP#{u}", tenant_pk(t)), prefix)
+            }
+        };
+        let page = self.items.query(q.limit(limit).after(cursor)).await?;
+        let cards: Vec<Client> = page
+            .items
+            .iter()
+            .map(Item::decode)
+            .collect::<Result<_, _>>()?;
+        Ok(Listing {
+            items: cards.into_iter().filter(|c| !c.is_deleted()).collect(),
+            cursor: page.cursor,
+        })
+    }
+
+    /// Live contacts of an organization.
+    pub async fn contacts_of(
+        &self,
+        t: &TenantId,
+        org: &ClientId,
+    ) -> Result<Vec<Client>, RepoError> {
+        let q = Query::index(
+            Index::Gsi3,
+            format!("{}#ORG#{org}", tenant_pk(t)),
+            SortKey::Prefix("CLIENT#".into()),
+        )
+        .limit(1000);
+        let page = self.items.query(q).await?;
+        Ok(page
+            .items
+            .iter()
+            .map(Item::decode)
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn ids_under(&self, pk: String) -> Result<Vec<ClientId>, RepoError> {
+        let page = self
+            .items
+            .query(Query::table(pk, SortKey::All).limit(1000))
+            .await?;
+        Ok(page
+            .items
+            .iter()
+            .map(Item::decode)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Live cards with this phone (E.164).
+    pub async fn find_by_phone(
+        &self,
+        t: &TenantId,
+        e164: &str,
+    ) -> Result<Vec<ClientId>, RepoError> {
+        self.ids_under(phone_pk(t, e164)).await
+    }
+
+    /// Live cards with this e-mail (normalised).
+    pub async fn find_by_email(
+        &self,
+        t: &TenantId,
+        email: &str,
+    ) -> Result<Vec<ClientId>, RepoError> {
+        self.ids_under(email_pk(t, email)).await
+    }
+
+    /// Cards in the recycle bin, oldest deletion first, up to `deleted_before` (exclusive) if given.
+    pub async fn bin(
+        &self,
+        t: &TenantId,
+        deleted_before: Option<i64>,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Listing<ClientId>, RepoError> {
+        let sk = match deleted_before {
+            Some(before) => {
+                // Entries are `<deleted-at>#<id>`; all deleted before `before` sort below `<before>`.
+                SortKey::Between("0".into(), format!("{before:013}"))
+            }
+            None => SortKey::All,
+        };
+        let page = self
+            .items
+            .query(Query::table(bin_pk(t), sk).limit(limit).after(cursor))
+            .await?;
+        let items = page
+            .items
+            .iter()
+            .map(Item::decode)
+            .collect::<Result<_, _>>()?;
+        Ok(Listing {
+            items,
+            cursor: page.cursor,
+        })
+    }
+}

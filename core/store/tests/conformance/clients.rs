@@ -1,0 +1,229 @@
+use super::{Backend, tenant};
+use callisto_domain::access::Scope;
+use callisto_domain::client::{Client, ClientKind};
+use callisto_domain::ids::{ClientId, GroupId, UserId};
+use callisto_store::Repos;
+use std::collections::BTreeMap;
+
+fn card(
+    id: &str,
+    kind: ClientKind,
+    owner: &str,
+    group: Option<&str>,
+    phones: &[&str],
+    emails: &[&str],
+) -> Client {
+    Client {
+        id: ClientId::parse(id).unwrap(),
+        kind,
+        organization: None,
+        name: format!("Card {id}"),
+        first_name: None,
+        last_name: None,
+        patronymic: None,
+        position: None,
+        phones: phones.iter().map(|p| p.to_string()).collect(),
+        emails: emails.iter().map(|e| e.to_string()).collect(),
+        city: None,
+        industry: None,
+        website: None,
+        inn: None,
+        description: None,
+        tags: vec![],
+        client_type: None,
+        custom: BTreeMap::new(),
+        responsible: UserId::parse(owner).unwrap(),
+        responsible_group: group.map(|g| GroupId::parse(g).unwrap()),
+        created_at: 1,
+        updated_at: 1,
+        deleted_at: None,
+        deleted_by: None,
+    }
+}
+
+fn ids(cards: &[Client]) -> Vec<&str> {
+    cards.iter().map(|c| c.id.as_str()).collect()
+}
+
+pub async fn repo_clients_lookups_scopes_and_bin(b: &dyn Backend) {
+    let s = b.open().await;
+    let r = Repos::new(s.items.clone());
+    let t = tenant("crm");
+    let org = card(
+        "c1",
+        ClientKind::Organization,
+        "ivan",
+        Some("sales"),
+        &["+74951234567"],
+        &["info@romashka.ru"],
+    );
+    let mut person = card(
+        "c2",
+        ClientKind::Contact,
+        "olga",
+        Some("sales"),
+        &["+79123456789", "+74951234567"],
+        &[],
+    );
+    person.organization = Some(org.id.clone());
+    let other = card(
+        "c3",
+        ClientKind::Contact,
+        "piotr",
+        Some("support"),
+        &["+48601234567"],
+        &[],
+    );
+    for c in [&org, &person, &other] {
+        r.clients.create(&t, c).await.unwrap();
+    }
+    // A shared phone finds both cards; lookups are per tenant.
+    let mut shared = r.clients.find_by_phone(&t, "+74951234567").await.unwrap();
+    shared.sort();
+    assert_eq!(shared, vec![org.id.clone(), person.id.clone()]);
+    assert_eq!(
+        r.clients
+            .find_by_email(&t, "info@romashka.ru")
+            .await
+            .unwrap(),
+        vec![org.id.clone()]
+    );
+    assert!(
+        r.clients
+            .find_by_phone(&tenant("crm2"), "+74951234567")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        ids(&r.clients.contacts_of(&t, &org.id).await.unwrap()),
+        ["c2"]
+    );
+
+    // The scope decides which cards a listing returns.
+    let all = r.clients.list(&t, &Scope::All, None, 100).await.unwrap();
+    assert_eq!(ids(&all.items), ["c1", "c2", "c3"]);
+    let sales = r
+        .clients
+        .list(
+            &t,
+            &Scope::Group(GroupId::parse("sales").unwrap()),
+            None,
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&sales.items), ["c1", "c2"]);
+    let own = r
+        .clients
+        .list(&t, &Scope::Own(UserId::parse("piotr").unwrap()), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(ids(&own.items), ["c3"]);
+
+    // Changing phones moves the lookups in the same write.
+    let v = r.clients.get(&t, &person.id).await.unwrap();
+    let mut changed = v.value.clone();
+    changed.phones = vec!["+79990001122".into()];
+    let version = r
+        .clients
+        .update(&t, &v.value, &changed, v.version)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.clients.find_by_phone(&t, "+74951234567").await.unwrap(),
+        vec![org.id.clone()]
+    );
+    assert_eq!(
+        r.clients.find_by_phone(&t, "+79990001122").await.unwrap(),
+        vec![person.id.clone()]
+    );
+    assert!(
+        r.clients
+            .update(&t, &v.value, &changed, v.version)
+            .await
+            .is_err(),
+        "stale version must fail"
+    );
+
+    // Deleting moves the card to the bin: no lookups, not listed, restorable.
+    let mut deleted = changed.clone();
+    deleted.deleted_at = Some(1_000);
+    let version = r
+        .clients
+        .update(&t, &changed, &deleted, version)
+        .await
+        .unwrap();
+    assert!(
+        r.clients
+            .find_by_phone(&t, "+79990001122")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        ids(&r
+            .clients
+            .list(&t, &Scope::All, None, 100)
+            .await
+            .unwrap()
+            .items),
+        ["c1", "c3"]
+    );
+    assert!(r.clients.contacts_of(&t, &org.id).await.unwrap().is_empty());
+    assert_eq!(
+        r.clients.bin(&t, None, None, 10).await.unwrap().items,
+        vec![person.id.clone()]
+    );
+    assert!(
+        r.clients
+            .bin(&t, Some(1_000), None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert_eq!(
+        r.clients
+            .bin(&t, Some(1_001), None, 10)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    let version = r
+        .clients
+        .update(&t, &deleted, &changed, version)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.clients.find_by_phone(&t, "+79990001122").await.unwrap(),
+        vec![person.id.clone()]
+    );
+    assert!(
+        r.clients
+            .bin(&t, None, None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+
+    // Purge removes the card and everything that pointed at it.
+    r.clients
+        .update(&t, &changed, &deleted, version)
+        .await
+        .unwrap();
+    let v = r.clients.get(&t, &person.id).await.unwrap();
+    r.clients.purge(&t, &v.value, v.version).await.unwrap();
+    assert!(r.clients.get(&t, &person.id).await.is_err());
+    assert!(
+        r.clients
+            .bin(&t, None, None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}

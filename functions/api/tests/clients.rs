@@ -1,0 +1,332 @@
+//! Client cards through the router: phones, duplicates, scope, hand-over, recycle bin.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+use support::App;
+
+#[tokio::test]
+async fn cards_store_e164_show_formatted_and_warn_on_duplicates() {
+    let app = App::new();
+    let admin = app.company("boss@acme.ru").await;
+    let r = app
+        .post("/api/clients", Some(&admin.access), json!({"kind": "contact", "first_name": "Иван", "last_name": "Петров", "phones": ["8 (912) 345-67-89", "+48 601 234 567", "89123456789"], "emails": ["Ivan@Mail.RU"], "tags": ["VIP"]}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(r.body["name"], "Петров Иван");
+    assert_eq!(
+        r.body["phones"].as_array().unwrap().len(),
+        2,
+        "repeats are dropped"
+    );
+    assert_eq!(r.body["phones"][0]["e164"], "+79123456789");
+    assert_eq!(r.body["phones"][1]["e164"], "+48601234567");
+    assert_ne!(
+        r.body["phones"][0]["display"], "+79123456789",
+        "display is formatted"
+    );
+    assert_eq!(r.body["emails"][0], "ivan@mail.ru");
+    assert_eq!(r.body["responsible_id"], admin.user_id.as_str());
+    let first = r.body["id"].as_str().unwrap().to_string();
+
+    // The same number typed differently is recognised as a duplicate (C3).
+    let dup = app
+        .post(
+            "/api/clients",
+            Some(&admin.access),
+            json!({"kind": "organization", "name": "ООО Ромашка", "phones": ["+7 912 345 67 89"]}),
+        )
+        .await;
+    assert_eq!(
+        (dup.status, dup.code(), dup.field()),
+        (StatusCode::CONFLICT, "duplicate", "phones[0]")
+    );
+    assert!(
+        dup.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Петров Иван"),
+        "{:?}",
+        dup.body
+    );
+    let dup_mail = app
+        .post(
+            "/api/clients",
+            Some(&admin.access),
+            json!({"kind": "contact", "last_name": "X", "emails": ["IVAN@mail.ru"]}),
+        )
+        .await;
+    assert_eq!(
+        (dup_mail.status, dup_mail.field()),
+        (StatusCode::CONFLICT, "emails[0]")
+    );
+    let anyway = app.post("/api/clients", Some(&admin.access), json!({"kind": "organization", "name": "ООО Ромашка", "phones": ["+7 912 345 67 89"], "allow_duplicates": true})).await;
+    assert_eq!(anyway.status, StatusCode::CREATED);
+
+    // Bad input names the field and creates nothing.
+    let cases = [
+        (
+            json!({"kind": "contact", "last_name": "Y", "phones": ["+7 912 000 00 01", "12"]}),
+            "phones[1]",
+        ),
+        (
+            json!({"kind": "contact", "last_name": "Y", "phones": ["звоните вечером"]}),
+            "phones[0]",
+        ),
+        (
+            json!({"kind": "contact", "last_name": "Y", "emails": ["nope"]}),
+            "emails[0]",
+        ),
+        (json!({"kind": "person", "last_name": "Y"}), "kind"),
+        (json!({"kind": "contact"}), "last_name"),
+        (
+            json!({"kind": "organization", "name": "Z", "inn": "1234567890"}),
+            "inn",
+        ),
+        (
+            json!({"kind": "contact", "last_name": "Y", "city": "я".repeat(251)}),
+            "city",
+        ),
+        (
+            json!({"kind": "contact", "last_name": "Y", "tags": ["a;b"]}),
+            "tags",
+        ),
+        (
+            json!({"kind": "contact", "last_name": "Y", "organization_id": first}),
+            "organization_id",
+        ),
+        (
+            json!({"kind": "contact", "last_name": "Y", "responsible_id": "nobody"}),
+            "responsible_id",
+        ),
+    ];
+    for (body, field) in cases {
+        let r = app.post("/api/clients", Some(&admin.access), body).await;
+        assert_eq!(
+            (r.status, r.field()),
+            (StatusCode::UNPROCESSABLE_ENTITY, field),
+            "{:?}",
+            r.body
+        );
+    }
+    assert_eq!(
+        app.get("/api/clients", &admin.access).await.body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn managers_see_own_cards_leaders_their_group_admins_all() {
+    let app = App::new();
+    let admin = app.company("boss@acme.ru").await;
+    let g = app
+        .post("/api/groups", Some(&admin.access), json!({"name": "Sales"}))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ivan = app.invite(&admin, "ivan@acme.ru", "manager", None).await;
+    let olga = app.invite(&admin, "olga@acme.ru", "manager", None).await;
+    let lead = app
+        .invite(&admin, "lead@acme.ru", "group_leader", None)
+        .await;
+    for u in [&ivan.user_id, &lead.user_id] {
+        app.patch(
+            &format!("/api/users/{u}"),
+            &admin.access,
+            json!({"group_id": g}),
+        )
+        .await;
+    }
+    let mk = |name: &str| json!({"kind": "contact", "last_name": name});
+    let ivans = app
+        .post("/api/clients", Some(&ivan.access), mk("Ivan's"))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post("/api/clients", Some(&olga.access), mk("Olga's"))
+        .await;
+    app.post("/api/clients", Some(&admin.access), mk("Admin's"))
+        .await;
+
+    let names = |r: &support::Resp| -> Vec<String> {
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        names(&app.get("/api/clients", &ivan.access).await),
+        ["Ivan's"]
+    );
+    assert_eq!(
+        names(&app.get("/api/clients", &olga.access).await),
+        ["Olga's"]
+    );
+    assert_eq!(
+        names(&app.get("/api/clients", &lead.access).await),
+        ["Ivan's"]
+    );
+    assert_eq!(
+        names(&app.get("/api/clients", &admin.access).await).len(),
+        3
+    );
+    // Another manager's card does not exist for Olga, to read, change or delete.
+    let path = format!("/api/clients/{ivans}");
+    assert_eq!(
+        app.get(&path, &olga.access).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.patch(&path, &olga.access, json!({"city": "Тверь"}))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.call(Method::DELETE, &path, Some(&olga.access), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(app.get(&path, &lead.access).await.status, StatusCode::OK);
+
+    // Hand-over (C4): the owner gives the card to Olga; then Ivan no longer sees it.
+    let r = app
+        .patch(&path, &ivan.access, json!({"responsible_id": olga.user_id}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        app.get(&path, &ivan.access).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        names(&app.get("/api/clients", &olga.access).await),
+        ["Ivan's", "Olga's"] // creation order
+    );
+    // The group leader sees a card only while it is in the group.
+    assert_eq!(
+        app.get(&path, &lead.access).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Another company sees none of it.
+    let other = app.company("boss@other.ru").await;
+    assert_eq!(
+        app.get(&path, &other.access).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(
+        app.get("/api/clients", &other.access).await.body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn organizations_nest_contacts_and_the_bin_keeps_cards_thirty_days() {
+    let app = App::new();
+    let admin = app.company("boss@acme.ru").await;
+    let org = app.post("/api/clients", Some(&admin.access), json!({"kind": "organization", "name": "ООО Ромашка", "inn": "7707083893", "phones": ["+7 495 123-45-67"]})).await;
+    assert_eq!(org.status, StatusCode::CREATED, "{:?}", org.body);
+    let org_id = org.body["id"].as_str().unwrap().to_string();
+    let person = app.post("/api/clients", Some(&admin.access), json!({"kind": "contact", "first_name": "Анна", "organization_id": org_id, "position": "Директор"})).await;
+    assert_eq!(person.body["organization_id"], org_id.as_str());
+    let pid = person.body["id"].as_str().unwrap().to_string();
+
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("/api/clients/{org_id}"),
+            Some(&admin.access),
+            None,
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "has_contacts"));
+    let r = app
+        .call(
+            Method::DELETE,
+            &format!("/api/clients/{pid}"),
+            Some(&admin.access),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get(&format!("/api/clients/{pid}"), &admin.access)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let bin = app.get("/api/clients-bin", &admin.access).await;
+    assert_eq!(bin.body["items"][0]["id"], pid.as_str());
+    assert!(bin.body["items"][0]["deleted_at"].is_i64());
+
+    let r = app
+        .post(
+            &format!("/api/clients/{pid}/restore"),
+            Some(&admin.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        app.get(&format!("/api/clients/{pid}"), &admin.access)
+            .await
+            .body["position"],
+        "Директор"
+    );
+    let r = app
+        .post(
+            &format!("/api/clients/{pid}/restore"),
+            Some(&admin.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "not_deleted"));
+
+    // The organization's phone is free again once it is deleted, and it can come back within 30 days only.
+    app.call(
+        Method::DELETE,
+        &format!("/api/clients/{pid}"),
+        Some(&admin.access),
+        None,
+    )
+    .await;
+    app.call(
+        Method::DELETE,
+        &format!("/api/clients/{org_id}"),
+        Some(&admin.access),
+        None,
+    )
+    .await;
+    let again = app
+        .post(
+            "/api/clients",
+            Some(&admin.access),
+            json!({"kind": "organization", "name": "Другая", "phones": ["84951234567"]}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED, "{:?}", again.body);
+    app.clock.advance(30 * 24 * 3600 * 1000);
+    let admin = app.login("boss@acme.ru", support::PASSWORD).await;
+    let r = app
+        .post(
+            &format!("/api/clients/{org_id}/restore"),
+            Some(&admin.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (StatusCode::GONE, "expired"));
+}
