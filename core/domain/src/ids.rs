@@ -64,6 +64,7 @@ id_type!(TenantId, "tenant");
 id_type!(UserId, "user");
 id_type!(GroupId, "group");
 id_type!(ClientId, "client");
+id_type!(ActivityId, "activity");
 
 #[cfg(test)]
 mod tests {

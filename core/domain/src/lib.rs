@@ -2,6 +2,7 @@
 //! parameter (`Millis`), identifiers are made by the caller.
 
 pub mod access;
+pub mod activity;
 pub mod client;
 pub mod email;
 pub mod ids;

@@ -36,6 +36,7 @@ impl Modify for BearerAuth {
         routes::list_groups, routes::create_group, routes::get_group, routes::update_group, routes::delete_group,
         routes::create_client, routes::get_client, routes::update_client, routes::list_clients,
         routes::delete_client, routes::restore_client, routes::list_bin,
+        routes::client_history, routes::add_comment, routes::list_notifications,
     )
 )]
 struct ApiDoc;

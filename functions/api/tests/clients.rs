@@ -330,3 +330,102 @@ async fn organizations_nest_contacts_and_the_bin_keeps_cards_thirty_days() {
         .await;
     assert_eq!((r.status, r.code()), (StatusCode::GONE, "expired"));
 }
+
+#[tokio::test]
+async fn history_records_changes_comments_and_hand_overs_with_a_notification() {
+    let app = App::new();
+    let admin = app.company("boss@acme.ru").await;
+    let olga = app.invite(&admin, "olga@acme.ru", "manager", None).await;
+    let id = app
+        .post(
+            "/api/clients",
+            Some(&admin.access),
+            json!({"kind": "contact", "last_name": "Сидоров"}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/api/clients/{id}");
+    app.patch(
+        &path,
+        &admin.access,
+        json!({"city": "Казань", "phones": ["89123456789"]}),
+    )
+    .await;
+    let c = app
+        .post(
+            &format!("{path}/comments"),
+            Some(&admin.access),
+            json!({"text": "Просил перезвонить после обеда"}),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::CREATED, "{:?}", c.body);
+    let empty = app
+        .post(
+            &format!("{path}/comments"),
+            Some(&admin.access),
+            json!({"text": "   "}),
+        )
+        .await;
+    assert_eq!(
+        (empty.status, empty.field()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "text")
+    );
+    assert!(
+        app.get("/api/notifications", &olga.access).await.body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    app.patch(
+        &path,
+        &admin.access,
+        json!({"responsible_id": olga.user_id}),
+    )
+    .await;
+
+    let h = app.get(&format!("{path}/history"), &admin.access).await;
+    let kinds: Vec<&str> = h.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["responsible_changed", "comment", "updated", "created"]
+    );
+    assert_eq!(h.body["items"][2]["details"]["fields"], "city,phones");
+    assert_eq!(h.body["items"][0]["details"]["to"], olga.user_id.as_str());
+    let only = app
+        .get(&format!("{path}/history?kind=comment"), &admin.access)
+        .await;
+    assert_eq!(only.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        only.body["items"][0]["text"],
+        "Просил перезвонить после обеда"
+    );
+    let bad = app
+        .get(&format!("{path}/history?kind=gossip"), &admin.access)
+        .await;
+    assert_eq!((bad.status, bad.field()), (StatusCode::BAD_REQUEST, "kind"));
+
+    // The new owner is told, and can now read the card's history.
+    let notes = app.get("/api/notifications", &olga.access).await;
+    assert_eq!(notes.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(notes.body["items"][0]["client_id"], id.as_str());
+    assert!(
+        notes.body["items"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Сидоров")
+    );
+    assert_eq!(
+        app.get(&format!("{path}/history"), &olga.access)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}

@@ -12,8 +12,9 @@ use super::{Listing, RepoError, Versioned, encode, tenant_key, tenant_pk, versio
 use crate::StoreError;
 use crate::item::{Condition, Index, Item, ItemStore, Key, Query, SortKey, WriteOp};
 use callisto_domain::access::Scope;
+use callisto_domain::activity::{Activity, Notification};
 use callisto_domain::client::Client;
-use callisto_domain::ids::{ClientId, TenantId};
+use callisto_domain::ids::{ClientId, TenantId, UserId};
 use std::sync::Arc;
 
 #[derive(Debug, Clone)]
@@ -96,12 +97,61 @@ fn lookup_put(key: Key, id: &ClientId) -> Result<WriteOp, StoreError> {
     })
 }
 
+fn history_pk(t: &TenantId, client: &ClientId) -> String {
+    format!("{}#HIST#{client}", tenant_pk(t))
+}
+
+fn notes_pk(t: &TenantId, user: &UserId) -> String {
+    format!("{}#NOTE#{user}", tenant_pk(t))
+}
+
+/// History entries and notifications written with a card change, atomically.
+#[derive(Debug, Clone, Default)]
+pub struct Journal {
+    pub activities: Vec<Activity>,
+    pub notifications: Vec<Notification>,
+}
+
+impl Journal {
+    pub fn activity(a: Activity) -> Journal {
+        Journal {
+            activities: vec![a],
+            notifications: vec![],
+        }
+    }
+
+    fn ops(&self, t: &TenantId) -> Result<Vec<WriteOp>, StoreError> {
+        let mut ops = Vec::new();
+        for a in &self.activities {
+            let key = Key::new(history_pk(t, &a.client), format!("{:013}#{}", a.at, a.id));
+            ops.push(WriteOp::Put {
+                item: encode(key, a)?,
+                condition: Condition::NotExists,
+            });
+        }
+        for n in &self.notifications {
+            let key = Key::new(notes_pk(t, &n.user), format!("{:013}#{}", n.at, n.id));
+            ops.push(WriteOp::Put {
+                item: encode(key, n)?,
+                condition: Condition::NotExists,
+            });
+        }
+        Ok(ops)
+    }
+}
+
 impl Clients {
-    pub async fn create(&self, t: &TenantId, c: &Client) -> Result<(), RepoError> {
+    pub async fn create(
+        &self,
+        t: &TenantId,
+        c: &Client,
+        journal: &Journal,
+    ) -> Result<(), RepoError> {
         let mut ops = vec![WriteOp::Put {
             item: card_item(t, c)?,
             condition: Condition::NotExists,
         }];
+        ops.extend(journal.ops(t)?);
         for k in lookups(t, c) {
             ops.push(lookup_put(k, &c.id)?);
         }
@@ -125,6 +175,7 @@ impl Clients {
         old: &Client,
         new: &Client,
         version: u64,
+        journal: &Journal,
     ) -> Result<u64, RepoError> {
         if old.id != new.id {
             return Err(StoreError::Invalid("a card's id never changes".into()).into());
@@ -134,6 +185,7 @@ impl Clients {
             item: card_item(t, new)?,
             condition: Condition::Version(version),
         }];
+        ops.extend(journal.ops(t)?);
         for k in before.iter().filter(|k| !after.contains(k)) {
             ops.push(WriteOp::Delete {
                 key: k.clone(),
@@ -274,6 +326,54 @@ impl Clients {
             .collect::<Result<_, _>>()?;
         Ok(Listing {
             items,
+            cursor: page.cursor,
+        })
+    }
+}
+
+impl Clients {
+    /// A card's history, newest first.
+    pub async fn history(
+        &self,
+        t: &TenantId,
+        client: &ClientId,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Listing<Activity>, RepoError> {
+        let q = Query::table(history_pk(t, client), SortKey::All)
+            .descending()
+            .limit(limit)
+            .after(cursor);
+        let page = self.items.query(q).await?;
+        Ok(Listing {
+            items: page
+                .items
+                .iter()
+                .map(Item::decode)
+                .collect::<Result<_, _>>()?,
+            cursor: page.cursor,
+        })
+    }
+
+    /// A user's notifications, newest first.
+    pub async fn notifications(
+        &self,
+        t: &TenantId,
+        user: &UserId,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Listing<Notification>, RepoError> {
+        let q = Query::table(notes_pk(t, user), SortKey::All)
+            .descending()
+            .limit(limit)
+            .after(cursor);
+        let page = self.items.query(q).await?;
+        Ok(Listing {
+            items: page
+                .items
+                .iter()
+                .map(Item::decode)
+                .collect::<Result<_, _>>()?,
             cursor: page.cursor,
         })
     }

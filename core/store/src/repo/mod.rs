@@ -27,7 +27,7 @@ mod tenants;
 mod users;
 
 pub use auth::{LoginThrottles, OneTimeToken, RefreshToken, Tokens};
-pub use clients::Clients;
+pub use clients::{Clients, Journal};
 pub use groups::Groups;
 pub use tenants::Tenants;
 pub use users::{DirectoryEntry, Users};

@@ -3,6 +3,7 @@ use callisto_domain::access::Scope;
 use callisto_domain::client::{Client, ClientKind};
 use callisto_domain::ids::{ClientId, GroupId, UserId};
 use callisto_store::Repos;
+use callisto_store::repo::Journal;
 use std::collections::BTreeMap;
 
 fn card(
@@ -75,7 +76,7 @@ pub async fn repo_clients_lookups_scopes_and_bin(b: &dyn Backend) {
         &[],
     );
     for c in [&org, &person, &other] {
-        r.clients.create(&t, c).await.unwrap();
+        r.clients.create(&t, c, &Journal::default()).await.unwrap();
     }
     // A shared phone finds both cards; lookups are per tenant.
     let mut shared = r.clients.find_by_phone(&t, "+74951234567").await.unwrap();
@@ -127,7 +128,7 @@ pub async fn repo_clients_lookups_scopes_and_bin(b: &dyn Backend) {
     changed.phones = vec!["+79990001122".into()];
     let version = r
         .clients
-        .update(&t, &v.value, &changed, v.version)
+        .update(&t, &v.value, &changed, v.version, &Journal::default())
         .await
         .unwrap();
     assert_eq!(
@@ -140,7 +141,7 @@ pub async fn repo_clients_lookups_scopes_and_bin(b: &dyn Backend) {
     );
     assert!(
         r.clients
-            .update(&t, &v.value, &changed, v.version)
+            .update(&t, &v.value, &changed, v.version, &Journal::default())
             .await
             .is_err(),
         "stale version must fail"
@@ -151,7 +152,7 @@ pub async fn repo_clients_lookups_scopes_and_bin(b: &dyn Backend) {
     deleted.deleted_at = Some(1_000);
     let version = r
         .clients
-        .update(&t, &changed, &deleted, version)
+        .update(&t, &changed, &deleted, version, &Journal::default())
         .await
         .unwrap();
     assert!(
@@ -194,7 +195,7 @@ pub async fn repo_clients_lookups_scopes_and_bin(b: &dyn Backend) {
     );
     let version = r
         .clients
-        .update(&t, &deleted, &changed, version)
+        .update(&t, &deleted, &changed, version, &Journal::default())
         .await
         .unwrap();
     assert_eq!(
@@ -212,7 +213,7 @@ pub async fn repo_clients_lookups_scopes_and_bin(b: &dyn Backend) {
 
     // Purge removes the card and everything that pointed at it.
     r.clients
-        .update(&t, &changed, &deleted, version)
+        .update(&t, &changed, &deleted, version, &Journal::default())
         .await
         .unwrap();
     let v = r.clients.get(&t, &person.id).await.unwrap();
@@ -221,6 +222,102 @@ pub async fn repo_clients_lookups_scopes_and_bin(b: &dyn Backend) {
     assert!(
         r.clients
             .bin(&t, None, None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+
+pub async fn repo_client_history_and_notifications(b: &dyn Backend) {
+    use callisto_domain::activity::{Activity, ActivityKind, Notification};
+    use callisto_domain::ids::ActivityId;
+    let s = b.open().await;
+    let r = Repos::new(s.items.clone());
+    let t = tenant("hist");
+    let c = card(
+        "h1",
+        ClientKind::Contact,
+        "ivan",
+        None,
+        &["+79123456789"],
+        &[],
+    );
+    let entry = |id: &str, at: i64, kind: ActivityKind| Activity {
+        id: ActivityId::parse(id).unwrap(),
+        client: c.id.clone(),
+        at,
+        by: UserId::parse("ivan").unwrap(),
+        kind,
+        text: format!("entry {id}"),
+        details: BTreeMap::new(),
+    };
+    r.clients
+        .create(
+            &t,
+            &c,
+            &Journal::activity(entry("a1", 10, ActivityKind::Created)),
+        )
+        .await
+        .unwrap();
+    let v = r.clients.get(&t, &c.id).await.unwrap();
+    let mut moved = v.value.clone();
+    moved.responsible = UserId::parse("olga").unwrap();
+    let note = Notification {
+        id: ActivityId::parse("n1").unwrap(),
+        user: moved.responsible.clone(),
+        at: 20,
+        text: "yours now".into(),
+        client: Some(c.id.clone()),
+    };
+    let journal = Journal {
+        activities: vec![entry("a2", 20, ActivityKind::ResponsibleChanged)],
+        notifications: vec![note.clone()],
+    };
+    // A stale write records nothing.
+    assert!(
+        r.clients
+            .update(&t, &v.value, &moved, v.version + 7, &journal)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        r.clients
+            .history(&t, &c.id, None, 10)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    assert!(
+        r.clients
+            .notifications(&t, &moved.responsible, None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    r.clients
+        .update(&t, &v.value, &moved, v.version, &journal)
+        .await
+        .unwrap();
+    let history = r.clients.history(&t, &c.id, None, 10).await.unwrap().items;
+    assert_eq!(
+        history.iter().map(|a| a.kind).collect::<Vec<_>>(),
+        [ActivityKind::ResponsibleChanged, ActivityKind::Created]
+    );
+    assert_eq!(
+        r.clients
+            .notifications(&t, &moved.responsible, None, 10)
+            .await
+            .unwrap()
+            .items,
+        vec![note]
+    );
+    assert!(
+        r.clients
+            .history(&tenant("hist2"), &c.id, None, 10)
             .await
             .unwrap()
             .items

@@ -50,6 +50,7 @@ macro_rules! conformance_cases {
             repo_tokens_are_single_use,
             repo_groups_and_members,
             repo_clients_lookups_scopes_and_bin,
+            repo_client_history_and_notifications,
         );
     };
     (@each $backend:path; $($case:ident),* $(,)?) => {

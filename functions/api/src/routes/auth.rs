@@ -53,8 +53,19 @@ pub(crate) fn password_field(field: &str, pw: &str) -> Result<(), ApiError> {
     check_password_rule(pw).map_err(|e| ApiError::invalid(field, e.to_string()))
 }
 
+/// A new ULID, strictly increasing within this process, so records created in
+/// the same millisecond still list (and sort in history) in creation order.
 pub(crate) fn new_id() -> String {
-    ulid::Ulid::new().to_string()
+    static GENERATOR: std::sync::Mutex<ulid::Generator> =
+        std::sync::Mutex::new(ulid::Generator::new());
+    let mut generator = GENERATOR
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Overflow needs 2^80 ids in one millisecond; fall back to a random one rather than fail.
+    generator
+        .generate()
+        .unwrap_or_else(|_| ulid::Ulid::new())
+        .to_string()
 }
 
 #[utoipa::path(post, path = "/api/auth/signup", tag = "auth", request_body = SignupRequest,

@@ -12,13 +12,15 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use callisto_domain::access::Role;
+use callisto_domain::activity::{Activity, ActivityKind, MAX_COMMENT_CHARS, Notification};
 use callisto_domain::client::{
     Client, ClientKind, MAX_DESCRIPTION_CHARS, MAX_FIELD_CHARS, optional_text, person_name,
 };
+use callisto_domain::ids::ActivityId;
 use callisto_domain::ids::{ClientId, UserId};
 use callisto_domain::phone::{format_phone, normalize_phone};
 use callisto_domain::user::{UserStatus, check_inn};
-use callisto_store::repo::RepoError;
+use callisto_store::repo::{Journal, RepoError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
@@ -445,7 +447,15 @@ pub async fn create_client(
     if !req.allow_duplicates {
         refuse_duplicates(&state, &caller, &card).await?;
     }
-    state.repos.clients.create(&t, &card).await?;
+    let journal = Journal::activity(entry(
+        &caller,
+        &card,
+        ActivityKind::Created,
+        now,
+        String::new(),
+        BTreeMap::new(),
+    )?);
+    state.repos.clients.create(&t, &card, &journal).await?;
     Ok((StatusCode::CREATED, Json(ClientView::from(&card))))
 }
 
@@ -512,10 +522,11 @@ pub async fn update_client(
         refuse_duplicates(&state, &caller, &card).await?;
     }
     card.updated_at = state.clock.now_ms();
+    let journal = change_journal(&caller, &old, &card)?;
     state
         .repos
         .clients
-        .update(&caller.principal.tenant, &old, &card, version)
+        .update(&caller.principal.tenant, &old, &card, version, &journal)
         .await?;
     Ok(Json(ClientView::from(&card)))
 }
@@ -601,7 +612,19 @@ pub async fn delete_client(
         updated_at: now,
         ..old.clone()
     };
-    state.repos.clients.update(t, &old, &card, version).await?;
+    let journal = Journal::activity(entry(
+        &caller,
+        &card,
+        ActivityKind::Deleted,
+        now,
+        String::new(),
+        BTreeMap::new(),
+    )?);
+    state
+        .repos
+        .clients
+        .update(t, &old, &card, version, &journal)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -633,10 +656,18 @@ pub async fn restore_client(
         updated_at: now,
         ..old.clone()
     };
+    let journal = Journal::activity(entry(
+        &caller,
+        &card,
+        ActivityKind::Restored,
+        now,
+        String::new(),
+        BTreeMap::new(),
+    )?);
     state
         .repos
         .clients
-        .update(&caller.principal.tenant, &old, &card, version)
+        .update(&caller.principal.tenant, &old, &card, version, &journal)
         .await?;
     Ok(Json(ClientView::from(&card)))
 }
@@ -671,6 +702,260 @@ pub async fn list_bin(
             Err(e) => return Err(e.into()),
         }
     }
+    Ok(Json(Paged {
+        items,
+        cursor: page.cursor,
+    }))
+}
+
+fn entry(
+    caller: &Caller,
+    card: &Client,
+    kind: ActivityKind,
+    at: i64,
+    text: String,
+    details: BTreeMap<String, String>,
+) -> Result<Activity, ApiError> {
+    Ok(Activity {
+        id: ActivityId::parse(new_id()).map_err(ApiError::internal)?,
+        client: card.id.clone(),
+        at,
+        by: caller.user.id.clone(),
+        kind,
+        text,
+        details,
+    })
+}
+
+/// The history of an edit: which fields changed, and a hand-over with its
+/// notification to the new owner (C4).
+fn change_journal(caller: &Caller, old: &Client, new: &Client) -> Result<Journal, ApiError> {
+    let (before, after) = (
+        serde_json::to_value(old).map_err(ApiError::internal)?,
+        serde_json::to_value(new).map_err(ApiError::internal)?,
+    );
+    let changed: Vec<&str> = after
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, v)| {
+            !["updated_at", "responsible", "responsible_group"].contains(&k.as_str())
+                && before.get(k.as_str()) != Some(*v)
+        })
+        .map(|(k, _)| k.as_str())
+        .collect();
+    let mut journal = Journal::default();
+    if !changed.is_empty() {
+        let details = BTreeMap::from([("fields".to_string(), changed.join(","))]);
+        journal.activities.push(entry(
+            caller,
+            new,
+            ActivityKind::Updated,
+            new.updated_at,
+            String::new(),
+            details,
+        )?);
+    }
+    if old.responsible != new.responsible {
+        let details = BTreeMap::from([
+            ("from".to_string(), old.responsible.to_string()),
+            ("to".to_string(), new.responsible.to_string()),
+        ]);
+        journal.activities.push(entry(
+            caller,
+            new,
+            ActivityKind::ResponsibleChanged,
+            new.updated_at,
+            String::new(),
+            details,
+        )?);
+        if new.responsible != caller.user.id {
+            journal.notifications.push(Notification {
+                id: ActivityId::parse(new_id()).map_err(ApiError::internal)?,
+                user: new.responsible.clone(),
+                at: new.updated_at,
+                text: format!(
+                    "{} handed the card «{}» over to you",
+                    caller.user.full_name, new.name
+                ),
+                client: Some(new.id.clone()),
+            });
+        }
+    }
+    Ok(journal)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityView {
+    pub id: String,
+    /// `created`, `updated`, `responsible_changed`, `deleted`, `restored` or `comment`.
+    pub kind: String,
+    pub at: i64,
+    pub by: String,
+    pub text: String,
+    pub details: BTreeMap<String, String>,
+}
+
+impl From<&Activity> for ActivityView {
+    fn from(a: &Activity) -> ActivityView {
+        ActivityView {
+            id: a.id.to_string(),
+            kind: a.kind.as_str().into(),
+            at: a.at,
+            by: a.by.to_string(),
+            text: a.text.clone(),
+            details: a.details.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryParams {
+    /// Only entries of these kinds, comma-separated (C5 type filter).
+    pub kind: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/clients/{id}/history", tag = "clients", security(("bearer" = [])), params(HistoryParams),
+    responses((status = 200, body = Paged<ActivityView>, description = "newest first"), (status = 404, body = ErrorBody)))]
+pub async fn client_history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<HistoryParams>,
+) -> Result<Json<Paged<ActivityView>>, ApiError> {
+    let (card, _) = visible(&state, &caller, &id).await?;
+    let kinds = match &p.kind {
+        None => None,
+        Some(list) => Some(
+            list.split(',')
+                .map(|k| {
+                    ActivityKind::parse(k.trim()).ok_or_else(|| {
+                        ApiError::new(
+                            StatusCode::BAD_REQUEST,
+                            "invalid_query",
+                            format!("unknown history kind {k:?}"),
+                        )
+                        .with_field("kind")
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+    };
+    let page = state
+        .repos
+        .clients
+        .history(
+            &caller.principal.tenant,
+            &card.id,
+            p.cursor,
+            page_limit(p.limit)?,
+        )
+        .await?;
+    let items = page
+        .items
+        .iter()
+        .filter(|a| kinds.as_ref().is_none_or(|k| k.contains(&a.kind)))
+        .map(ActivityView::from)
+        .collect();
+    Ok(Json(Paged {
+        items,
+        cursor: page.cursor,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentRequest {
+    pub text: String,
+}
+
+#[utoipa::path(post, path = "/api/clients/{id}/comments", tag = "clients", security(("bearer" = [])), request_body = CommentRequest,
+    responses((status = 201, body = ActivityView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn add_comment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<CommentRequest>,
+) -> Result<(StatusCode, Json<ActivityView>), ApiError> {
+    let (old, version) = visible(&state, &caller, &id).await?;
+    if old.is_deleted() {
+        return Err(ApiError::not_found("client"));
+    }
+    let text = optional_text("text", Some(&req.text), MAX_COMMENT_CHARS)?
+        .ok_or_else(|| ApiError::invalid("text", "must not be empty"))?;
+    let now = state.clock.now_ms();
+    let card = Client {
+        updated_at: now,
+        ..old.clone()
+    };
+    let comment = entry(
+        &caller,
+        &card,
+        ActivityKind::Comment,
+        now,
+        text,
+        BTreeMap::new(),
+    )?;
+    let view = ActivityView::from(&comment);
+    state
+        .repos
+        .clients
+        .update(
+            &caller.principal.tenant,
+            &old,
+            &card,
+            version,
+            &Journal::activity(comment),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationView {
+    pub id: String,
+    pub at: i64,
+    pub text: String,
+    pub client_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationParams {
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/notifications", tag = "profile", security(("bearer" = [])), params(NotificationParams),
+    responses((status = 200, body = Paged<NotificationView>, description = "the caller's notifications, newest first")))]
+pub async fn list_notifications(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<NotificationParams>,
+) -> Result<Json<Paged<NotificationView>>, ApiError> {
+    let page = state
+        .repos
+        .clients
+        .notifications(
+            &caller.principal.tenant,
+            &caller.user.id,
+            p.cursor,
+            page_limit(p.limit)?,
+        )
+        .await?;
+    let items = page
+        .items
+        .iter()
+        .map(|n| NotificationView {
+            id: n.id.to_string(),
+            at: n.at,
+            text: n.text.clone(),
+            client_id: n.client.as_ref().map(ToString::to_string),
+        })
+        .collect();
     Ok(Json(Paged {
         items,
         cursor: page.cursor,

@@ -66,7 +66,10 @@ pub fn api() -> Router<AppState> {
                 .delete(clients::delete_client),
         )
         .route("/clients/{id}/restore", post(clients::restore_client))
+        .route("/clients/{id}/history", get(clients::client_history))
+        .route("/clients/{id}/comments", post(clients::add_comment))
         .route("/clients-bin", get(clients::list_bin))
+        .route("/notifications", get(clients::list_notifications))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
