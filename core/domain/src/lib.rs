@@ -6,6 +6,7 @@ pub mod activity;
 pub mod client;
 pub mod email;
 pub mod ids;
+pub mod import;
 pub mod password;
 pub mod phone;
 pub mod throttle;
