@@ -17,8 +17,8 @@ pub enum ClientKind {
 }
 
 /// Limits that keep one card inside one storage item and one transaction.
-pub const MAX_PHONES: usize = 20;
-pub const MAX_EMAILS: usize = 20;
+pub const MAX_PHONES: usize = 10;
+pub const MAX_EMAILS: usize = 10;
 pub const MAX_TAGS: usize = 50;
 pub const MAX_CUSTOM_FIELDS: usize = 100;
 /// A text field's limit (the seed's import rejects cells over 250 characters).
@@ -236,5 +236,156 @@ mod tests {
         );
         assert_eq!(optional_text("city", Some("   "), 250).unwrap(), None);
         assert!(optional_text("city", Some(&"я".repeat(251)), 250).is_err());
+    }
+}
+
+/// Most search tokens kept per card (each is one lookup item).
+pub const MAX_SEARCH_TOKENS: usize = 28;
+
+fn fold(s: &str) -> String {
+    s.to_lowercase().replace('ё', "е")
+}
+
+fn words(s: &str) -> impl Iterator<Item = String> + '_ {
+    s.split(|c: char| !(c.is_alphanumeric() || "@._-+".contains(c)))
+        .map(|w| fold(w.trim_matches(|c: char| "@._-+".contains(c))))
+        .filter(|w| !w.is_empty() && w.chars().count() <= 64)
+}
+
+/// What a card can be found by (C7): the words of its names, position and
+/// city, its e-mails whole and by local part, and its phones as digits, whole
+/// by the last ten (the national number) and, for +7 numbers, with the
+/// trunk prefix 8 as Russians type them.
+pub fn search_tokens(c: &Client) -> Vec<String> {
+    let texts = [
+        Some(&c.name),
+        c.first_name.as_ref(),
+        c.last_name.as_ref(),
+        c.patronymic.as_ref(),
+        c.city.as_ref(),
+    ];
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |t: String| {
+        if !out.contains(&t) && out.len() < MAX_SEARCH_TOKENS {
+            out.push(t);
+        }
+    };
+    // Names first: they are what people search by most.
+    texts
+        .into_iter()
+        .flatten()
+        .for_each(|t| words(t).for_each(&mut push));
+    for p in &c.phones {
+        let digits: String = p.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() > 10 {
+            let national = &digits[digits.len() - 10..];
+            // Russians type their numbers with the trunk prefix: 8 912 …
+            if digits.len() == 11 && digits.starts_with('7') {
+                push(format!("8{national}"));
+            }
+            push(national.to_string());
+        }
+        push(digits);
+    }
+    for e in &c.emails {
+        push(fold(e));
+        if let Some((local, _)) = e.split_once('@') {
+            // "p.petrov" is found by "petrov" too.
+            push(fold(local));
+            local
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .for_each(|w| push(fold(w)));
+        }
+    }
+    out
+}
+
+/// The terms of a search query, folded like [`search_tokens`]. A query that
+/// looks like a phone number becomes one digit string, with a leading 8
+/// read as the Russian trunk prefix (8 912 … = 7 912 …).
+pub fn search_terms(query: &str) -> Vec<String> {
+    let q = query.trim();
+    let phone_like = q.chars().any(|c| c.is_ascii_digit())
+        && q.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c));
+    if phone_like {
+        let mut digits: String = q.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() == 11 && digits.starts_with('8') {
+            digits.replace_range(0..1, "7");
+        }
+        return vec![digits];
+    }
+    let mut terms: Vec<String> = Vec::new();
+    for w in words(q) {
+        if !terms.contains(&w) {
+            terms.push(w);
+        }
+    }
+    terms
+}
+
+/// Does the card match every term (each as a prefix of one of its tokens)?
+pub fn matches_terms(tokens: &[String], terms: &[String]) -> bool {
+    terms
+        .iter()
+        .all(|term| tokens.iter().any(|t| t.starts_with(term.as_str())))
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+
+    fn person() -> Client {
+        Client {
+            id: ClientId::parse("c1").unwrap(),
+            kind: ClientKind::Contact,
+            organization: None,
+            name: "Петров Пётр Ильич".into(),
+            first_name: Some("Пётр".into()),
+            last_name: Some("Петров".into()),
+            patronymic: Some("Ильич".into()),
+            position: None,
+            phones: vec!["+79123456789".into()],
+            emails: vec!["p.petrov@romashka.ru".into()],
+            city: Some("Нижний Новгород".into()),
+            industry: None,
+            website: None,
+            inn: None,
+            description: None,
+            tags: vec![],
+            client_type: None,
+            custom: BTreeMap::new(),
+            responsible: UserId::parse("u1").unwrap(),
+            responsible_group: None,
+            created_at: 0,
+            updated_at: 0,
+            deleted_at: None,
+            deleted_by: None,
+        }
+    }
+
+    #[test]
+    fn cards_are_found_by_words_mails_and_phones() {
+        let tokens = search_tokens(&person());
+        for (query, hit) in [
+            ("петр", true),
+            ("ПЁТР петров", true),
+            ("нижний", true),
+            ("новгород петр", true),
+            ("romashka", false),
+            ("p.petrov@romashka.ru", true),
+            ("petrov", true),
+            ("8 (912) 345-67-89", true),
+            ("+7 912 345", true),
+            ("912345", true),
+            ("345", false),
+            ("8 912 345", true),
+            ("8912", true),
+            ("иванов", false),
+        ] {
+            assert_eq!(matches_terms(&tokens, &search_terms(query)), hit, "{query}");
+        }
+        assert!(tokens.len() <= MAX_SEARCH_TOKENS);
+        assert!(search_terms("  ").is_empty());
     }
 }

@@ -1529,7 +1529,9 @@ mod tests {
     #[test]
     fn merge_respects_limits_and_kinds() {
         let mut base = card("b", ClientKind::Organization);
-        base.phones = (0..19).map(|i| format!("+7912000{i:04}")).collect();
+        base.phones = (0..MAX_PHONES - 1)
+            .map(|i| format!("+7912000{i:04}"))
+            .collect();
         let mut incoming = card("i", ClientKind::Organization);
         incoming.phones = vec![
             "+79120000000".into(),

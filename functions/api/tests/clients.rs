@@ -429,3 +429,72 @@ async fn history_records_changes_comments_and_hand_overs_with_a_notification() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn search_finds_cards_by_name_mail_and_phone_within_scope() {
+    let app = App::new();
+    let admin = app.company("boss@acme.ru").await;
+    let ivan = app.invite(&admin, "ivan@acme.ru", "manager", None).await;
+    let make = |s: &support::Session, body: serde_json::Value| {
+        let token = s.access.clone();
+        let app = &app;
+        async move {
+            assert_eq!(
+                app.post("/api/clients", Some(&token), body).await.status,
+                StatusCode::CREATED
+            )
+        }
+    };
+    make(&ivan, json!({"kind": "contact", "first_name": "Пётр", "last_name": "Петров", "phones": ["8 912 345-67-89"], "emails": ["p.petrov@romashka.ru"], "city": "Нижний Новгород"})).await;
+    make(&admin, json!({"kind": "contact", "first_name": "Павел", "last_name": "Петренко", "phones": ["+7 495 000-11-22"]})).await;
+    make(
+        &admin,
+        json!({"kind": "organization", "name": "ООО Ромашка"}),
+    )
+    .await;
+
+    let found = |q: &str, who: &support::Session| {
+        let path = format!(
+            "/api/clients?q={}",
+            q.replace(' ', "%20").replace('+', "%2B")
+        );
+        let token = who.access.clone();
+        let app = &app;
+        async move {
+            let r = app.get(&path, &token).await;
+            assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+            r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["name"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        found("петр", &admin).await,
+        ["Петров Пётр", "Петренко Павел"] // in index order: "петр" before "петренко"
+    );
+    assert_eq!(found("Петров пётр", &admin).await, ["Петров Пётр"]);
+    assert_eq!(found("новгород", &admin).await, ["Петров Пётр"]);
+    assert_eq!(found("petrov", &admin).await, ["Петров Пётр"]);
+    assert_eq!(found("8 912 345", &admin).await, ["Петров Пётр"]);
+    assert_eq!(found("+7 495", &admin).await, ["Петренко Павел"]);
+    assert_eq!(found("ромашка", &admin).await, ["ООО Ромашка"]);
+    assert!(found("сидоров", &admin).await.is_empty());
+    // The manager finds only his own cards.
+    assert_eq!(found("петр", &ivan).await, ["Петров Пётр"]);
+    // Renamed cards are found by the new name only.
+    let id = app.get("/api/clients?q=petrov", &admin.access).await.body["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.patch(
+        &format!("/api/clients/{id}"),
+        &admin.access,
+        json!({"last_name": "Сидоров"}),
+    )
+    .await;
+    assert_eq!(found("сидоров", &admin).await, ["Сидоров Пётр"]);
+    assert!(found("петров", &admin).await.is_empty());
+}

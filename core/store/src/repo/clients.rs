@@ -13,7 +13,7 @@ use crate::StoreError;
 use crate::item::{Condition, Index, Item, ItemStore, Key, Query, SortKey, WriteOp};
 use callisto_domain::access::Scope;
 use callisto_domain::activity::{Activity, Notification};
-use callisto_domain::client::Client;
+use callisto_domain::client::{self, Client, search_tokens};
 use callisto_domain::ids::{ClientId, TenantId, UserId};
 use std::sync::Arc;
 
@@ -36,6 +36,15 @@ fn phone_pk(t: &TenantId, e164: &str) -> String {
 
 fn email_pk(t: &TenantId, email: &str) -> String {
     format!("{}#EMAIL#{email}", tenant_pk(t))
+}
+
+/// Search words are spread over partitions by their first character.
+fn word_pk(t: &TenantId, word: &str) -> String {
+    format!(
+        "{}#WORD#{}",
+        tenant_pk(t),
+        word.chars().next().unwrap_or('_')
+    )
 }
 
 fn bin_pk(t: &TenantId) -> String {
@@ -86,6 +95,13 @@ fn lookups(t: &TenantId, c: &Client) -> Vec<Key> {
                     .iter()
                     .map(|e| Key::new(email_pk(t, e), card_sk(&c.id))),
             )
+            .chain(
+                search_tokens(c)
+                    .into_iter()
+                    // `#` separates the token from the id in the sort key.
+                    .filter(|w| !w.contains('#'))
+                    .map(|w| Key::new(word_pk(t, &w), format!("{w}#{}", c.id))),
+            )
             .collect(),
     }
 }
@@ -104,6 +120,13 @@ fn history_pk(t: &TenantId, client: &ClientId) -> String {
 fn notes_pk(t: &TenantId, user: &UserId) -> String {
     format!("{}#NOTE#{user}", tenant_pk(t))
 }
+
+// An update deletes the old lookups and writes the new ones in one transaction:
+// even a card whose every phone, e-mail and word changes must fit in one.
+const _: () = assert!(
+    2 * (client::MAX_PHONES + client::MAX_EMAILS + client::MAX_SEARCH_TOKENS) + 1 + 3
+        <= crate::item::MAX_TRANSACT_OPS
+);
 
 /// History entries and notifications written with a card change, atomically.
 #[derive(Debug, Clone, Default)]
@@ -376,5 +399,40 @@ impl Clients {
                 .collect::<Result<_, _>>()?,
             cursor: page.cursor,
         })
+    }
+}
+
+impl Clients {
+    /// Ids of live cards with a search token starting with `term`, at most `max`, in token order.
+    pub async fn search(
+        &self,
+        t: &TenantId,
+        term: &str,
+        max: usize,
+    ) -> Result<Vec<ClientId>, RepoError> {
+        let mut ids: Vec<ClientId> = Vec::new();
+        let mut cursor = None;
+        if term.is_empty() || term.contains('#') {
+            return Ok(ids);
+        }
+        loop {
+            let q = Query::table(word_pk(t, term), SortKey::Prefix(term.to_string()))
+                .limit(500)
+                .after(cursor);
+            let page = self.items.query(q).await?;
+            for item in &page.items {
+                let id: ClientId = item.decode()?;
+                if !ids.contains(&id) {
+                    ids.push(id);
+                    if ids.len() == max {
+                        return Ok(ids);
+                    }
+                }
+            }
+            match page.cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(ids),
+            }
+        }
     }
 }

@@ -101,6 +101,25 @@ pub async fn repo_clients_lookups_scopes_and_bin(b: &dyn Backend) {
         ["c2"]
     );
 
+    // Search words point at their cards; phones are found by their national digits too.
+    assert_eq!(
+        r.clients.search(&t, "c3", 10).await.unwrap(),
+        vec![other.id.clone()]
+    );
+    assert_eq!(r.clients.search(&t, "card", 10).await.unwrap().len(), 3);
+    assert_eq!(r.clients.search(&t, "card", 2).await.unwrap().len(), 2);
+    assert_eq!(
+        r.clients.search(&t, "912345", 10).await.unwrap(),
+        vec![person.id.clone()]
+    );
+    assert!(
+        r.clients
+            .search(&tenant("crm2"), "card", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
     // The scope decides which cards a listing returns.
     let all = r.clients.list(&t, &Scope::All, None, 100).await.unwrap();
     assert_eq!(ids(&all.items), ["c1", "c2", "c3"]);
@@ -161,6 +180,10 @@ pub async fn repo_clients_lookups_scopes_and_bin(b: &dyn Backend) {
             .await
             .unwrap()
             .is_empty()
+    );
+    assert!(
+        r.clients.search(&t, "c2", 10).await.unwrap().is_empty(),
+        "deleted cards are not searchable"
     );
     assert_eq!(
         ids(&r

@@ -14,7 +14,8 @@ use axum::http::StatusCode;
 use callisto_domain::access::Role;
 use callisto_domain::activity::{Activity, ActivityKind, MAX_COMMENT_CHARS, Notification};
 use callisto_domain::client::{
-    Client, ClientKind, MAX_DESCRIPTION_CHARS, MAX_FIELD_CHARS, optional_text, person_name,
+    Client, ClientKind, MAX_DESCRIPTION_CHARS, MAX_FIELD_CHARS, matches_terms, optional_text,
+    person_name, search_terms, search_tokens,
 };
 use callisto_domain::ids::ActivityId;
 use callisto_domain::ids::{ClientId, UserId};
@@ -534,6 +535,9 @@ pub async fn update_client(
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ClientListParams {
+    /// Search: words of names and city, e-mails, phone digits (`8 912 345`), each as a prefix.
+    /// Returns up to `limit` best matches without a cursor.
+    pub q: Option<String>,
     /// `organization` or `contact`; both when absent.
     pub kind: Option<String>,
     pub cursor: Option<String>,
@@ -562,6 +566,13 @@ pub async fn list_clients(
             .with_field("kind"));
         }
     };
+    if let Some(q) = p.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        let items = search(&state, &caller, q, kind, limit).await?;
+        return Ok(Json(Paged {
+            items,
+            cursor: None,
+        }));
+    }
     let page = state
         .repos
         .clients
@@ -960,4 +971,42 @@ pub async fn list_notifications(
         items,
         cursor: page.cursor,
     }))
+}
+
+/// How many index hits a search examines: enough for any name people type,
+/// bounded so a one-letter query cannot read a whole base.
+const SEARCH_SCAN: usize = 2000;
+
+async fn search(
+    state: &AppState,
+    caller: &Caller,
+    q: &str,
+    kind: Option<ClientKind>,
+    limit: usize,
+) -> Result<Vec<ClientView>, ApiError> {
+    let terms = search_terms(q);
+    // The longest term is the most selective one to scan the index by.
+    let Some(lead) = terms.iter().max_by_key(|t| t.chars().count()) else {
+        return Ok(Vec::new());
+    };
+    let t = &caller.principal.tenant;
+    let mut out = Vec::new();
+    for id in state.repos.clients.search(t, lead, SEARCH_SCAN).await? {
+        let card = match state.repos.clients.get(t, &id).await {
+            Ok(c) => c.value,
+            Err(RepoError::NotFound(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let wanted = !card.is_deleted()
+            && caller.principal.sees(card.ownership())
+            && kind.is_none_or(|k| card.kind == k)
+            && matches_terms(&search_tokens(&card), &terms);
+        if wanted {
+            out.push(ClientView::from(&card));
+            if out.len() == limit {
+                break;
+            }
+        }
+    }
+    Ok(out)
 }
