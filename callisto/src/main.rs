@@ -7,7 +7,7 @@ mod demo;
 mod web;
 
 use anyhow::Context;
-use callisto_api::{AppState, SystemClock, router};
+use callisto_api::{AppState, Clock, SystemClock, router};
 use callisto_store::outbox::FolderOutbox;
 use clap::{Parser, Subcommand};
 use std::sync::Arc;
@@ -59,6 +59,7 @@ async fn serve(cfg: config::ServeConfig) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    tokio::spawn(scheduled_jobs(state.repos.clone()));
     let app = web::with_spa(router(state), cfg.web_dir.as_deref());
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -87,6 +88,23 @@ async fn serve(cfg: config::ServeConfig) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown())
         .await?;
     Ok(())
+}
+
+/// The daily jobs (recycle-bin purge), at start and then every hour; each run
+/// only does what is due, so running often costs little.
+async fn scheduled_jobs(repos: callisto_store::Repos) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match callisto_jobs::run_scheduled(&repos, SystemClock.now_ms()).await {
+            Ok(report) => tracing::debug!(
+                tenants = report.tenants,
+                purged = report.purged,
+                "scheduled jobs done"
+            ),
+            Err(e) => tracing::error!(error = %e, "scheduled jobs failed; retrying in an hour"),
+        }
+    }
 }
 
 async fn shutdown() {

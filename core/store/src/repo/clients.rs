@@ -225,8 +225,28 @@ impl Clients {
         }
     }
 
-    /// Removes a card for good, with its lookup entries (recycle-bin purge).
+    /// Removes a card for good, with its lookup entries and history
+    /// (recycle-bin purge). History goes first: if the purge is interrupted,
+    /// the card is still in the bin and the next run finishes it.
     pub async fn purge(&self, t: &TenantId, c: &Client, version: u64) -> Result<(), RepoError> {
+        loop {
+            let page = self
+                .items
+                .query(Query::table(history_pk(t, &c.id), SortKey::All).limit(100))
+                .await?;
+            if page.items.is_empty() {
+                break;
+            }
+            let ops = page
+                .items
+                .into_iter()
+                .map(|i| WriteOp::Delete {
+                    key: i.key,
+                    condition: Condition::None,
+                })
+                .collect();
+            self.items.transact(ops).await?;
+        }
         let mut ops = vec![WriteOp::Delete {
             key: client_key(t, &c.id),
             condition: Condition::Version(version),

@@ -12,6 +12,7 @@
 //! | one-time token | `T#<t>` | `TOKEN#<sha256>` | |
 //! | login directory | `P#EMAIL#<email>` | `LOGIN` | |
 //! | login throttle | `P#THROTTLE#<email>` | `LOGIN` | |
+//! | tenant registry | `P#TENANTS` | `<t>` | |
 //! | client card | `T#<t>` | `CLIENT#<c>` | gsi1 `T#<t>#RESP#<u>`, gsi2 `T#<t>#RGROUP#<g>`, gsi3 `T#<t>#ORG#<org>` / `CLIENT#<c>` |
 //! | phone / e-mail lookup | `T#<t>#PHONE#<e164>`, `T#<t>#EMAIL#<email>` | `CLIENT#<c>` | |
 //! | recycle-bin entry | `T#<t>#BIN` | `<deleted-at>#<c>` | |

@@ -1,6 +1,6 @@
 use super::users::{directory_put, ext_claim_put, user_item};
-use super::{RepoError, Users, Versioned, encode, tenant_key, versioned};
-use crate::item::{Condition, ItemStore, WriteOp};
+use super::{Listing, RepoError, Users, Versioned, encode, tenant_key, versioned};
+use crate::item::{Condition, Item, ItemStore, Key, Query, SortKey, WriteOp};
 use callisto_domain::ids::TenantId;
 use callisto_domain::user::{Tenant, User};
 use std::sync::Arc;
@@ -11,6 +11,8 @@ pub struct Tenants {
 }
 
 const SK: &str = "TENANT";
+/// The platform's list of tenants, for scheduled work that visits each one.
+const REGISTRY_PK: &str = "P#TENANTS";
 
 impl Tenants {
     /// Creates the tenant and its first administrator in one transaction; fails
@@ -26,6 +28,10 @@ impl Tenants {
                 condition: Condition::NotExists,
             },
             directory_put(admin)?,
+            WriteOp::Put {
+                item: encode(Key::new(REGISTRY_PK, tenant.id.as_str()), &tenant.id)?,
+                condition: Condition::NotExists,
+            },
         ];
         ops.extend(ext_claim_put(admin)?);
         match self.items.transact(ops).await {
@@ -36,6 +42,31 @@ impl Tenants {
             .await),
             other => Ok(other?),
         }
+    }
+
+    /// Every tenant, in id order, a page at a time.
+    pub async fn list_ids(
+        &self,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Listing<TenantId>, RepoError> {
+        let page = self
+            .items
+            .query(
+                Query::table(REGISTRY_PK, SortKey::All)
+                    .limit(limit)
+                    .after(cursor),
+            )
+            .await?;
+        let items = page
+            .items
+            .iter()
+            .map(Item::decode)
+            .collect::<Result<_, _>>()?;
+        Ok(Listing {
+            items,
+            cursor: page.cursor,
+        })
     }
 
     pub async fn get(&self, t: &TenantId) -> Result<Versioned<Tenant>, RepoError> {

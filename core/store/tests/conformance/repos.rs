@@ -181,6 +181,9 @@ pub async fn repo_signup_and_unique_claims(b: &dyn Backend) {
         matches!(dup_mail, Err(RepoError::EmailTaken(_))),
         "{dup_mail:?}"
     );
+    // Only companies that were created are in the registry scheduled jobs walk.
+    let registered = r.tenants.list_ids(None, 100).await.unwrap().items;
+    assert_eq!(registered, vec![t1.clone(), t3.clone()]);
 }
 
 pub async fn repo_user_updates_move_claims(b: &dyn Backend) {

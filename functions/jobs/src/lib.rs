@@ -1,0 +1,89 @@
+//! Work that runs outside a request: on a schedule (here: the daily
+//! recycle-bin purge of PRODUCT C11) and, later, from queues. Locally
+//! `callisto serve` runs it in-process; on AWS the `callisto-scheduler`
+//! Lambda runs it from EventBridge.
+
+use callisto_domain::Millis;
+use callisto_domain::client::BIN_RETENTION_MS;
+use callisto_domain::ids::TenantId;
+use callisto_store::Repos;
+use callisto_store::repo::RepoError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+}
+
+/// What one scheduled run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ScheduledReport {
+    pub tenants: usize,
+    pub purged: usize,
+}
+
+/// Removes for good the cards that have been in a tenant's recycle bin for
+/// 30 days or more. Safe to run again after an interruption: each purge is
+/// conditional on the card's version, and a card restored meanwhile stays.
+pub async fn purge_recycle_bin(
+    repos: &Repos,
+    tenant: &TenantId,
+    now: Millis,
+) -> Result<usize, JobError> {
+    let cutoff = now - BIN_RETENTION_MS;
+    let mut purged = 0;
+    loop {
+        // Each pass purges what it lists, so the next pass starts from the beginning again.
+        let page = repos
+            .clients
+            .bin(tenant, Some(cutoff + 1), None, 100)
+            .await?;
+        if page.items.is_empty() {
+            return Ok(purged);
+        }
+        let mut progressed = false;
+        for id in &page.items {
+            let card = match repos.clients.get(tenant, id).await {
+                Ok(c) => c,
+                Err(RepoError::NotFound(_)) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if card.value.restorable(now) {
+                continue;
+            }
+            match repos.clients.purge(tenant, &card.value, card.version).await {
+                Ok(()) => {
+                    purged += 1;
+                    progressed = true;
+                }
+                // Changed meanwhile (restored or edited): leave it for the next run.
+                Err(RepoError::Stale(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !progressed {
+            return Ok(purged);
+        }
+    }
+}
+
+/// The daily work for every tenant.
+pub async fn run_scheduled(repos: &Repos, now: Millis) -> Result<ScheduledReport, JobError> {
+    let mut report = ScheduledReport::default();
+    let mut cursor = None;
+    loop {
+        let page = repos.tenants.list_ids(cursor, 100).await?;
+        for tenant in &page.items {
+            let purged = purge_recycle_bin(repos, tenant, now).await?;
+            if purged > 0 {
+                tracing::info!(tenant = %tenant, purged, "recycle bin purged");
+            }
+            report.tenants += 1;
+            report.purged += purged;
+        }
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(report),
+        }
+    }
+}
