@@ -37,6 +37,7 @@ impl Modify for BearerAuth {
         routes::create_client, routes::get_client, routes::update_client, routes::list_clients,
         routes::delete_client, routes::restore_client, routes::list_bin,
         routes::client_history, routes::add_comment, routes::list_notifications,
+        routes::export_clients,
     )
 )]
 struct ApiDoc;

@@ -498,3 +498,109 @@ async fn search_finds_cards_by_name_mail_and_phone_within_scope() {
     assert_eq!(found("сидоров", &admin).await, ["Сидоров Пётр"]);
     assert!(found("петров", &admin).await.is_empty());
 }
+
+async fn download(app: &App, path: &str, token: &str) -> (StatusCode, String, Vec<u8>) {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let req = Request::get(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    let ct = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (
+        resp.status(),
+        ct,
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+}
+
+fn read_back(bytes: &[u8], name: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let detected = callisto_tabular::detect(&path, name, None).unwrap();
+    let reader =
+        callisto_tabular::Reader::open(&path, &detected, &callisto_tabular::ReadOptions::default())
+            .unwrap();
+    let header = reader.header().to_vec();
+    (header, reader.map(|r| r.unwrap().cells).collect())
+}
+
+#[tokio::test]
+async fn export_writes_what_the_caller_sees_as_xlsx_or_csv() {
+    let app = App::new();
+    let admin = app.company("boss@acme.ru").await;
+    let ivan = app.invite(&admin, "ivan@acme.ru", "manager", None).await;
+    let org = app
+        .post(
+            "/api/clients",
+            Some(&admin.access),
+            json!({"kind": "organization", "name": "ООО Ромашка", "inn": "7707083893"}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let anna = app
+        .post("/api/clients", Some(&ivan.access), json!({"kind": "contact", "first_name": "Анна", "last_name": "Иванова", "organization_id": null, "phones": ["89123456789", "+48601234567"], "tags": ["VIP", "=cmd"]}))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let (status, ct, bytes) = download(&app, "/api/clients/export?format=csv", &admin.access).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ct.starts_with("text/csv"));
+    let (header, rows) = read_back(&bytes, "contacts.csv");
+    assert_eq!(&header[..4], ["ID", "Тип", "Организация", "Фамилия"]);
+    assert_eq!(rows.len(), 2);
+    let anna_row = rows.iter().find(|r| r[0] == anna).unwrap();
+    assert_eq!(anna_row[6], "Иванова Анна");
+    assert!(
+        anna_row[8].contains("+7 912 345-67-89") && anna_row[8].contains("+48"),
+        "{anna_row:?}"
+    );
+    assert_eq!(anna_row[16], "Ivan Petrov", "responsible by name");
+
+    // The manager's export holds only his card; a selection in English as XLSX.
+    let (_, _, bytes) = download(&app, "/api/clients/export?format=csv", &ivan.access).await;
+    assert_eq!(read_back(&bytes, "mine.csv").1.len(), 1);
+    let (status, ct, bytes) = download(
+        &app,
+        &format!("/api/clients/export?ids={org}&lang=en"),
+        &admin.access,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ct.contains("spreadsheetml"));
+    let (header, rows) = read_back(&bytes, "sel.xlsx");
+    assert_eq!(header[1], "Kind");
+    assert_eq!(
+        (rows.len(), rows[0][6].as_str(), rows[0][13].as_str()),
+        (1, "ООО Ромашка", "7707083893")
+    );
+    // Selecting a card the caller may not see is refused, naming the parameter.
+    let (status, _, _) = download(
+        &app,
+        &format!("/api/clients/export?ids={org}"),
+        &ivan.access,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = download(&app, "/api/clients/export?format=pdf", &admin.access).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

@@ -461,7 +461,11 @@ pub async fn create_client(
 }
 
 /// A live card the caller may see, else 404 (another manager's card does not exist for them).
-async fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<(Client, u64), ApiError> {
+pub(crate) async fn visible(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(Client, u64), ApiError> {
     let id = parse_client_id("id", id)?;
     let card = match state.repos.clients.get(&caller.principal.tenant, &id).await {
         Ok(c) => c,
@@ -567,7 +571,8 @@ pub async fn list_clients(
         }
     };
     if let Some(q) = p.q.as_deref().filter(|q| !q.trim().is_empty()) {
-        let items = search(&state, &caller, q, kind, limit).await?;
+        let cards = search(&state, &caller, q, kind, limit).await?;
+        let items = cards.iter().map(ClientView::from).collect();
         return Ok(Json(Paged {
             items,
             cursor: None,
@@ -977,13 +982,13 @@ pub async fn list_notifications(
 /// bounded so a one-letter query cannot read a whole base.
 const SEARCH_SCAN: usize = 2000;
 
-async fn search(
+pub(crate) async fn search(
     state: &AppState,
     caller: &Caller,
     q: &str,
     kind: Option<ClientKind>,
     limit: usize,
-) -> Result<Vec<ClientView>, ApiError> {
+) -> Result<Vec<Client>, ApiError> {
     let terms = search_terms(q);
     // The longest term is the most selective one to scan the index by.
     let Some(lead) = terms.iter().max_by_key(|t| t.chars().count()) else {
@@ -1002,7 +1007,7 @@ async fn search(
             && kind.is_none_or(|k| card.kind == k)
             && matches_terms(&search_tokens(&card), &terms);
         if wanted {
-            out.push(ClientView::from(&card));
+            out.push(card);
             if out.len() == limit {
                 break;
             }

@@ -1,6 +1,7 @@
 mod auth;
 mod clients;
 mod company;
+mod export;
 mod groups;
 mod me;
 mod users;
@@ -14,6 +15,7 @@ use utoipa::ToSchema;
 pub use auth::*;
 pub use clients::*;
 pub use company::*;
+pub use export::*;
 pub use groups::*;
 pub use me::*;
 pub use users::*;
@@ -66,6 +68,7 @@ pub fn api() -> Router<AppState> {
                 .delete(clients::delete_client),
         )
         .route("/clients/{id}/restore", post(clients::restore_client))
+        .route("/clients/export", get(export::export_clients))
         .route("/clients/{id}/history", get(clients::client_history))
         .route("/clients/{id}/comments", post(clients::add_comment))
         .route("/clients-bin", get(clients::list_bin))

@@ -1,0 +1,253 @@
+//! Export of client cards to CSV or XLSX (PRODUCT C3, C8, H6): a selection, a
+//! search, or every card the caller may see. Built in one request; the file is
+//! written to a temporary file, not held as a table in memory.
+
+use super::clients::{search, visible};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::json::ApiQuery;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use callisto_domain::client::{Client, ClientKind};
+use callisto_domain::phone::format_phone;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportParams {
+    /// `xlsx` (default) or `csv` (UTF-8 with BOM, `;`-separated, as Excel opens it).
+    pub format: Option<String>,
+    /// Comma-separated card ids: export this selection.
+    pub ids: Option<String>,
+    /// Export the result of this search (see `GET /api/clients?q=`).
+    pub q: Option<String>,
+    /// Column headers: `ru` (default) or `en`.
+    pub lang: Option<String>,
+}
+
+const HEADER_RU: [&str; 19] = [
+    "ID",
+    "Тип",
+    "Организация",
+    "Фамилия",
+    "Имя",
+    "Отчество",
+    "Название",
+    "Должность",
+    "Телефоны",
+    "E-mail",
+    "Город",
+    "Отрасль",
+    "Сайт",
+    "ИНН",
+    "Теги",
+    "Тип клиента",
+    "Ответственный",
+    "Комментарий",
+    "Изменён",
+];
+const HEADER_EN: [&str; 19] = [
+    "ID",
+    "Kind",
+    "Organization",
+    "Last name",
+    "First name",
+    "Patronymic",
+    "Name",
+    "Position",
+    "Phones",
+    "E-mail",
+    "City",
+    "Industry",
+    "Website",
+    "INN",
+    "Tags",
+    "Client type",
+    "Responsible",
+    "Comment",
+    "Modified",
+];
+/// More cards than this are refused with advice to narrow the filter; the queued export job lifts it.
+pub const MAX_EXPORT_ROWS: usize = 100_000;
+
+fn row(c: &Client, org_name: &str, responsible: &str, lang_ru: bool) -> Vec<String> {
+    let kind = match (c.kind, lang_ru) {
+        (ClientKind::Organization, true) => "Организация",
+        (ClientKind::Contact, true) => "Контакт",
+        (ClientKind::Organization, false) => "Organization",
+        (ClientKind::Contact, false) => "Contact",
+    };
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    vec![
+        c.id.to_string(),
+        kind.into(),
+        org_name.into(),
+        opt(&c.last_name),
+        opt(&c.first_name),
+        opt(&c.patronymic),
+        c.name.clone(),
+        opt(&c.position),
+        c.phones
+            .iter()
+            .map(|p| format_phone(p))
+            .collect::<Vec<_>>()
+            .join(", "),
+        c.emails.join(", "),
+        opt(&c.city),
+        opt(&c.industry),
+        opt(&c.website),
+        opt(&c.inn),
+        c.tags.join("; "),
+        opt(&c.client_type),
+        responsible.into(),
+        opt(&c.description),
+        c.updated_at.to_string(),
+    ]
+}
+
+async fn selected(
+    state: &AppState,
+    caller: &Caller,
+    p: &ExportParams,
+) -> Result<Vec<Client>, ApiError> {
+    if let Some(ids) = &p.ids {
+        let mut out = Vec::new();
+        for id in ids.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (card, _) = visible(state, caller, id)
+                .await
+                .map_err(|e| e.with_field("ids"))?;
+            if !card.is_deleted() {
+                out.push(card);
+            }
+        }
+        return Ok(out);
+    }
+    if let Some(q) = p.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        return search(state, caller, q, None, MAX_EXPORT_ROWS).await;
+    }
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = state
+            .repos
+            .clients
+            .list(
+                &caller.principal.tenant,
+                &caller.principal.scope(),
+                cursor,
+                500,
+            )
+            .await?;
+        out.extend(page.items);
+        if out.len() > MAX_EXPORT_ROWS {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "too_many_rows",
+                format!("more than {MAX_EXPORT_ROWS} cards; narrow the selection with q or ids"),
+            ));
+        }
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/clients/export", tag = "clients", security(("bearer" = [])), params(ExportParams),
+    responses((status = 200, description = "the file", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+              (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn export_clients(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<ExportParams>,
+) -> Result<Response, ApiError> {
+    let bad = |field: &str, msg: &str| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", msg).with_field(field)
+    };
+    let xlsx = match p.format.as_deref() {
+        None | Some("xlsx") => true,
+        Some("csv") => false,
+        Some(_) => return Err(bad("format", "format must be xlsx or csv")),
+    };
+    let lang_ru = match p.lang.as_deref() {
+        None | Some("ru") => true,
+        Some("en") => false,
+        Some(_) => return Err(bad("lang", "lang must be ru or en")),
+    };
+    let cards = selected(&state, &caller, &p).await?;
+    let t = &caller.principal.tenant;
+    // Names of organizations and responsible users, each looked up once.
+    let mut orgs = std::collections::HashMap::new();
+    let mut users = std::collections::HashMap::new();
+    let mut rows = Vec::with_capacity(cards.len());
+    for c in &cards {
+        let org = match &c.organization {
+            Some(o) => match orgs.get(o) {
+                Some(name) => String::clone(name),
+                None => {
+                    let name = state
+                        .repos
+                        .clients
+                        .get(t, o)
+                        .await
+                        .map(|v| v.value.name)
+                        .unwrap_or_default();
+                    orgs.insert(o.clone(), name.clone());
+                    name
+                }
+            },
+            None => String::new(),
+        };
+        let responsible = match users.get(&c.responsible) {
+            Some(name) => String::clone(name),
+            None => {
+                let name = state
+                    .repos
+                    .users
+                    .get(t, &c.responsible)
+                    .await
+                    .map(|u| u.value.full_name)
+                    .unwrap_or_default();
+                users.insert(c.responsible.clone(), name.clone());
+                name
+            }
+        };
+        rows.push(row(c, &org, &responsible, lang_ru));
+    }
+    let header: &[&str] = if lang_ru { &HEADER_RU } else { &HEADER_EN };
+    let header: Vec<&str> = header.to_vec();
+    let (bytes, content_type, ext) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        if xlsx {
+            let file = tempfile::NamedTempFile::new().map_err(ApiError::internal)?;
+            callisto_tabular::write_xlsx(file.path(), "Contacts", &header, rows)
+                .map_err(ApiError::internal)?;
+            let bytes = std::fs::read(file.path()).map_err(ApiError::internal)?;
+            Ok((
+                bytes,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "xlsx",
+            ))
+        } else {
+            let mut bytes = Vec::new();
+            callisto_tabular::write_csv(&mut bytes, &header, rows).map_err(ApiError::internal)?;
+            Ok((bytes, "text/csv; charset=utf-8", "csv"))
+        }
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    tracing::info!(tenant = %t, user = %caller.user.id, rows = cards.len(), format = ext, "clients exported");
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"contacts.{ext}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
