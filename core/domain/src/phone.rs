@@ -472,3 +472,25 @@ mod tests {
         }
     }
 }
+
+/// Is `region` an ISO 3166 region the numbering plans know (e.g. "RU", "PL")?
+pub fn is_known_region(region: &str) -> bool {
+    region.len() == 2 && region.parse::<phonenumber::country::Id>().is_ok()
+}
+
+#[cfg(test)]
+mod region_tests {
+    #[test]
+    fn known_regions() {
+        assert!(
+            super::is_known_region("RU")
+                && super::is_known_region("PL")
+                && super::is_known_region("IS")
+        );
+        assert!(
+            !super::is_known_region("XX")
+                && !super::is_known_region("ru")
+                && !super::is_known_region("RUS")
+        );
+    }
+}

@@ -79,6 +79,8 @@ pub struct CompanyView {
     pub legal_name: Option<String>,
     pub inn: Option<String>,
     pub kpp: Option<String>,
+    /// Region assumed for phone numbers typed without a country code.
+    pub phone_region: String,
     pub created_at: i64,
 }
 
@@ -90,6 +92,7 @@ impl From<&Tenant> for CompanyView {
             legal_name: t.billing.legal_name.clone(),
             inn: t.billing.inn.clone(),
             kpp: t.billing.kpp.clone(),
+            phone_region: t.phone_region.clone(),
             created_at: t.created_at,
         }
     }

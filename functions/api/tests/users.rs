@@ -145,6 +145,26 @@ async fn admin_invites_and_roles_limit_what_others_do() {
         (r.status, r.body["inn"].as_str()),
         (StatusCode::OK, Some("7707083893"))
     );
+    // The phone region decides how numbers without a country code are read.
+    let r = app
+        .patch("/api/company", &admin.access, json!({"phone_region": "XX"}))
+        .await;
+    assert_eq!(
+        (r.status, r.field()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "phone_region")
+    );
+    let r = app
+        .patch("/api/company", &admin.access, json!({"phone_region": "PL"}))
+        .await;
+    assert_eq!(r.body["phone_region"], "PL");
+    let c = app
+        .post(
+            "/api/clients",
+            Some(&admin.access),
+            json!({"kind": "contact", "last_name": "Nowak", "phones": ["601 234 567"]}),
+        )
+        .await;
+    assert_eq!(c.body["phones"][0]["e164"], "+48601234567", "{:?}", c.body);
 }
 
 #[tokio::test]

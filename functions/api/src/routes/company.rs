@@ -35,6 +35,8 @@ pub struct CompanyPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub kpp: Option<Option<String>>,
+    /// ISO 3166 region for phone numbers typed without a country code, e.g. `RU`, `PL`.
+    pub phone_region: Option<String>,
 }
 
 #[utoipa::path(patch, path = "/api/company", tag = "company", security(("bearer" = [])), request_body = CompanyPatch,
@@ -62,6 +64,15 @@ pub async fn update_company(
         t.billing.kpp = v
             .map(|v| check_kpp(v.trim()).map(|_| v.trim().to_string()))
             .transpose()?;
+    }
+    if let Some(region) = &patch.phone_region {
+        if !callisto_domain::phone::is_known_region(region) {
+            return Err(ApiError::invalid(
+                "phone_region",
+                format!("{region:?} is not a region code such as RU or PL"),
+            ));
+        }
+        t.phone_region = region.clone();
     }
     state.repos.tenants.update(&t, current.version).await?;
     Ok(Json(CompanyView::from(&t)))
