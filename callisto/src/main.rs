@@ -60,6 +60,7 @@ async fn serve(cfg: config::ServeConfig) -> anyhow::Result<()> {
         None => None,
     };
     tokio::spawn(scheduled_jobs(state.repos.clone()));
+    tokio::spawn(import_worker(state.repos.clone(), state.stores.clone()));
     let app = web::with_spa(router(state), cfg.web_dir.as_deref());
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -103,6 +104,20 @@ async fn scheduled_jobs(repos: callisto_store::Repos) {
                 "scheduled jobs done"
             ),
             Err(e) => tracing::error!(error = %e, "scheduled jobs failed; retrying in an hour"),
+        }
+    }
+}
+
+/// Runs confirmed imports from the queue, polling it every second.
+async fn import_worker(repos: callisto_store::Repos, stores: callisto_store::Stores) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if let Err(e) =
+            callisto_jobs::import::drain_imports(&repos, &stores, || SystemClock.now_ms()).await
+        {
+            // The message stays on the queue and comes back after its visibility timeout.
+            tracing::error!(error = %e, "import failed; it will be retried from its checkpoint");
         }
     }
 }

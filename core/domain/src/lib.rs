@@ -7,6 +7,7 @@ pub mod client;
 pub mod email;
 pub mod ids;
 pub mod import;
+pub mod import_job;
 pub mod password;
 pub mod phone;
 pub mod throttle;

@@ -38,6 +38,7 @@ impl Modify for BearerAuth {
         routes::delete_client, routes::restore_client, routes::list_bin,
         routes::client_history, routes::add_comment, routes::list_notifications,
         routes::export_clients,
+        routes::upload_import, routes::preview_import, routes::confirm_import, routes::get_import, routes::rejected_rows,
     )
 )]
 struct ApiDoc;

@@ -9,10 +9,24 @@ use callisto_domain::ids::TenantId;
 use callisto_store::Repos;
 use callisto_store::repo::RepoError;
 
+pub mod import;
+
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     #[error(transparent)]
     Repo(#[from] RepoError),
+    #[error(transparent)]
+    Store(#[from] callisto_store::StoreError),
+    #[error("temporary file: {0}")]
+    Io(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl JobError {
+    pub(crate) fn io(e: std::io::Error) -> JobError {
+        JobError::Io(e.to_string())
+    }
 }
 
 /// What one scheduled run did.

@@ -16,6 +16,8 @@
 //! | client card | `T#<t>` | `CLIENT#<c>` | gsi1 `T#<t>#RESP#<u>`, gsi2 `T#<t>#RGROUP#<g>`, gsi3 `T#<t>#ORG#<org>` / `CLIENT#<c>` |
 //! | phone / e-mail lookup | `T#<t>#PHONE#<e164>`, `T#<t>#EMAIL#<email>` | `CLIENT#<c>` | |
 //! | recycle-bin entry | `T#<t>#BIN` | `<deleted-at>#<c>` | |
+//! | import job | `T#<t>` | `IMPORT#<i>` | |
+//! | rejected import row | `T#<t>#IMPREJ#<i>` | `<row>` | |
 //!
 //! Tenant items are addressed only through a `TenantId`. The `P#` platform
 //! partition holds what must be found before a tenant is known (log-in by
@@ -24,12 +26,14 @@
 mod auth;
 mod clients;
 mod groups;
+mod imports;
 mod tenants;
 mod users;
 
 pub use auth::{LoginThrottles, OneTimeToken, RefreshToken, Tokens};
 pub use clients::{Clients, Journal};
 pub use groups::Groups;
+pub use imports::{IMPORT_QUEUE, Imports, RejectedRow, import_source_key};
 pub use tenants::Tenants;
 pub use users::{DirectoryEntry, Users};
 
@@ -77,6 +81,7 @@ pub struct Repos {
     pub tokens: Tokens,
     pub throttles: LoginThrottles,
     pub clients: Clients,
+    pub imports: Imports,
 }
 
 impl Repos {
@@ -97,7 +102,10 @@ impl Repos {
             throttles: LoginThrottles {
                 items: items.clone(),
             },
-            clients: Clients { items },
+            clients: Clients {
+                items: items.clone(),
+            },
+            imports: Imports { items },
         }
     }
 }

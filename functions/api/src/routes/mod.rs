@@ -3,6 +3,7 @@ mod clients;
 mod company;
 mod export;
 mod groups;
+mod imports;
 mod me;
 mod users;
 
@@ -17,6 +18,7 @@ pub use clients::*;
 pub use company::*;
 pub use export::*;
 pub use groups::*;
+pub use imports::*;
 pub use me::*;
 pub use users::*;
 
@@ -73,6 +75,16 @@ pub fn api() -> Router<AppState> {
         .route("/clients/{id}/comments", post(clients::add_comment))
         .route("/clients-bin", get(clients::list_bin))
         .route("/notifications", get(clients::list_notifications))
+        .route(
+            "/imports",
+            post(imports::upload_import).layer(axum::extract::DefaultBodyLimit::max(
+                imports::MAX_UPLOAD_BYTES,
+            )),
+        )
+        .route("/imports/{id}", get(imports::get_import))
+        .route("/imports/{id}/preview", get(imports::preview_import))
+        .route("/imports/{id}/confirm", post(imports::confirm_import))
+        .route("/imports/{id}/rejected", get(imports::rejected_rows))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
