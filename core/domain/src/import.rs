@@ -1010,8 +1010,10 @@ pub fn may_match(a: &Client, b: &Client) -> bool {
 }
 
 /// A name compared for import: case-insensitive, `ё` as `е`, spacing and punctuation ignored.
-fn name_key(name: &str) -> String {
-    header_key(name)
+/// An organization's name folded for whole-name matching (case, punctuation, ё/е and
+/// Polish diacritics ignored), at most 200 characters so it fits a storage key.
+pub fn name_key(name: &str) -> String {
+    header_key(name).chars().take(200).collect()
 }
 
 /// Duplicates at import (the seed's "same name, e-mail or phone"): [`may_match`], or two

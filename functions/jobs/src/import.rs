@@ -9,7 +9,7 @@
 use crate::JobError;
 use callisto_domain::Millis;
 use callisto_domain::activity::{Activity, ActivityKind};
-use callisto_domain::client::{Client, ClientKind, search_terms};
+use callisto_domain::client::{Client, ClientKind};
 use callisto_domain::ids::{ActivityId, ClientId, TenantId};
 use callisto_domain::import::{
     DuplicatePolicy, ImportDefaults, import_duplicate, merge_into, row_to_cards,
@@ -85,12 +85,13 @@ impl Run<'_> {
         for e in &card.emails {
             candidates.extend(self.repos.clients.find_by_email(self.t, e).await?);
         }
-        if card.kind == ClientKind::Organization
-            && let Some(word) = search_terms(&card.name)
-                .into_iter()
-                .max_by_key(|w| w.chars().count())
-        {
-            candidates.extend(self.repos.clients.search(self.t, &word, 50).await?);
+        if card.kind == ClientKind::Organization {
+            candidates.extend(
+                self.repos
+                    .clients
+                    .find_org_by_name(self.t, &card.name)
+                    .await?,
+            );
         }
         for id in candidates {
             if id == card.id {

@@ -13,8 +13,9 @@ use crate::StoreError;
 use crate::item::{Condition, Index, Item, ItemStore, Key, Query, SortKey, WriteOp};
 use callisto_domain::access::Scope;
 use callisto_domain::activity::{Activity, Notification};
-use callisto_domain::client::{self, Client, search_tokens};
+use callisto_domain::client::{self, Client, ClientKind, search_tokens};
 use callisto_domain::ids::{ClientId, TenantId, UserId};
+use callisto_domain::import::name_key;
 use std::sync::Arc;
 
 #[derive(Debug, Clone)]
@@ -36,6 +37,10 @@ fn phone_pk(t: &TenantId, e164: &str) -> String {
 
 fn email_pk(t: &TenantId, email: &str) -> String {
     format!("{}#EMAIL#{email}", tenant_pk(t))
+}
+
+fn org_name_pk(t: &TenantId, key: &str) -> String {
+    format!("{}#ORGNAME#{key}", tenant_pk(t))
 }
 
 /// Search words are spread over partitions by their first character.
@@ -96,6 +101,12 @@ fn lookups(t: &TenantId, c: &Client) -> Vec<Key> {
                     .map(|e| Key::new(email_pk(t, e), card_sk(&c.id))),
             )
             .chain(
+                (c.kind == ClientKind::Organization)
+                    .then(|| name_key(&c.name))
+                    .filter(|k| !k.is_empty())
+                    .map(|k| Key::new(org_name_pk(t, &k), card_sk(&c.id))),
+            )
+            .chain(
                 search_tokens(c)
                     .into_iter()
                     // `#` separates the token from the id in the sort key.
@@ -124,7 +135,7 @@ fn notes_pk(t: &TenantId, user: &UserId) -> String {
 // An update deletes the old lookups and writes the new ones in one transaction:
 // even a card whose every phone, e-mail and word changes must fit in one.
 const _: () = assert!(
-    2 * (client::MAX_PHONES + client::MAX_EMAILS + client::MAX_SEARCH_TOKENS) + 1 + 3
+    2 * (client::MAX_PHONES + client::MAX_EMAILS + client::MAX_SEARCH_TOKENS + 1) + 1 + 3
         <= crate::item::MAX_TRANSACT_OPS
 );
 
@@ -332,6 +343,19 @@ impl Clients {
         e164: &str,
     ) -> Result<Vec<ClientId>, RepoError> {
         self.ids_under(phone_pk(t, e164)).await
+    }
+
+    /// Live organizations with this whole name (compared as [`name_key`] folds it).
+    pub async fn find_org_by_name(
+        &self,
+        t: &TenantId,
+        name: &str,
+    ) -> Result<Vec<ClientId>, RepoError> {
+        let key = name_key(name);
+        if key.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.ids_under(org_name_pk(t, &key)).await
     }
 
     /// Live cards with this e-mail (normalised).

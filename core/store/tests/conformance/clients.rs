@@ -120,6 +120,26 @@ pub async fn repo_clients_lookups_scopes_and_bin(b: &dyn Backend) {
             .is_empty()
     );
 
+    // Organizations are found by their whole name, folded; contacts are not.
+    assert_eq!(
+        r.clients.find_org_by_name(&t, " card  C1!").await.unwrap(),
+        vec![org.id.clone()]
+    );
+    assert!(
+        r.clients
+            .find_org_by_name(&t, "Card c2")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        r.clients
+            .find_org_by_name(&t, "Card")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
     // The scope decides which cards a listing returns.
     let all = r.clients.list(&t, &Scope::All, None, 100).await.unwrap();
     assert_eq!(ids(&all.items), ["c1", "c2", "c3"]);
