@@ -3,6 +3,7 @@
 //! when; they are written in the same transaction as the change they record.
 
 use crate::Millis;
+use crate::client::Client;
 use crate::ids::{ActivityId, ClientId, UserId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -64,6 +65,84 @@ pub struct Notification {
     pub at: Millis,
     pub text: String,
     pub client: Option<ClientId>,
+}
+
+/// Who makes a change, as history entries and notifications name them.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    pub id: &'a UserId,
+    pub name: &'a str,
+}
+
+/// The fields a person edits that differ between two states of a card, sorted.
+pub fn changed_fields(old: &Client, new: &Client) -> Vec<&'static str> {
+    let pairs = [
+        ("city", old.city != new.city),
+        ("client_type", old.client_type != new.client_type),
+        ("custom", old.custom != new.custom),
+        ("description", old.description != new.description),
+        ("emails", old.emails != new.emails),
+        ("first_name", old.first_name != new.first_name),
+        ("industry", old.industry != new.industry),
+        ("inn", old.inn != new.inn),
+        ("last_name", old.last_name != new.last_name),
+        ("name", old.name != new.name),
+        ("organization", old.organization != new.organization),
+        ("patronymic", old.patronymic != new.patronymic),
+        ("phones", old.phones != new.phones),
+        ("position", old.position != new.position),
+        ("tags", old.tags != new.tags),
+        ("website", old.website != new.website),
+    ];
+    pairs
+        .into_iter()
+        .filter(|(_, changed)| *changed)
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// The history of an edit made at `new.updated_at` (C4, C5): an entry naming the
+/// changed fields, and for a hand-over an entry with `from`/`to` and a
+/// notification to the new owner unless they made the change themselves.
+pub fn change_record(
+    actor: Actor<'_>,
+    old: &Client,
+    new: &Client,
+    mut next_id: impl FnMut() -> ActivityId,
+) -> (Vec<Activity>, Vec<Notification>) {
+    let mut activities = Vec::new();
+    let mut notifications = Vec::new();
+    let entry = |id, kind, details| Activity {
+        id,
+        client: new.id.clone(),
+        at: new.updated_at,
+        by: actor.id.clone(),
+        kind,
+        text: String::new(),
+        details,
+    };
+    let changed = changed_fields(old, new);
+    if !changed.is_empty() {
+        let details = BTreeMap::from([("fields".to_string(), changed.join(","))]);
+        activities.push(entry(next_id(), ActivityKind::Updated, details));
+    }
+    if old.responsible != new.responsible {
+        let details = BTreeMap::from([
+            ("from".to_string(), old.responsible.to_string()),
+            ("to".to_string(), new.responsible.to_string()),
+        ]);
+        activities.push(entry(next_id(), ActivityKind::ResponsibleChanged, details));
+        if &new.responsible != actor.id {
+            notifications.push(Notification {
+                id: next_id(),
+                user: new.responsible.clone(),
+                at: new.updated_at,
+                text: format!("{} handed the card «{}» over to you", actor.name, new.name),
+                client: Some(new.id.clone()),
+            });
+        }
+    }
+    (activities, notifications)
 }
 
 /// Longest comment.

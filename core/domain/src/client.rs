@@ -61,6 +61,9 @@ pub struct Client {
     /// Set while the card is in the recycle bin.
     pub deleted_at: Option<Millis>,
     pub deleted_by: Option<UserId>,
+    /// When somebody last called the client; `None`: not called yet (C7).
+    #[serde(default)]
+    pub last_call_at: Option<Millis>,
 }
 
 impl Client {
@@ -186,6 +189,7 @@ mod tests {
             updated_at: 0,
             deleted_at: None,
             deleted_by: None,
+            last_call_at: None,
         }
     }
 
@@ -361,6 +365,7 @@ mod search_tests {
             updated_at: 0,
             deleted_at: None,
             deleted_by: None,
+            last_call_at: None,
         }
     }
 

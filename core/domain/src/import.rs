@@ -753,6 +753,7 @@ pub fn row_to_cards(
         updated_at: defaults.now,
         deleted_at: None,
         deleted_by: None,
+        last_call_at: None,
     };
     let (org_id, contact_id) = ids;
     let mut organization = v
@@ -1090,6 +1091,7 @@ mod tests {
             updated_at: 1,
             deleted_at: None,
             deleted_by: None,
+            last_call_at: None,
         }
     }
 

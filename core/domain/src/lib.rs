@@ -3,8 +3,10 @@
 
 pub mod access;
 pub mod activity;
+pub mod bulk;
 pub mod client;
 pub mod email;
+pub mod filter;
 pub mod ids;
 pub mod import;
 pub mod import_job;

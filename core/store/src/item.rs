@@ -253,6 +253,18 @@ impl CursorPos {
     }
 }
 
+/// The cursor that continues a query on `index` after `item`: what both
+/// backends return at the end of a full page, and what a caller that stops
+/// inside a page (a filtered scan) hands out instead.
+pub(crate) fn cursor_after(index: Option<Index>, item: &Item) -> String {
+    CursorPos {
+        pk: item.key.pk.clone(),
+        sk: item.key.sk.clone(),
+        gsi: index.and_then(|ix| item.gsi[ix.slot()].clone()),
+    }
+    .encode()
+}
+
 #[async_trait]
 pub trait ItemStore: Send + Sync + std::fmt::Debug {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError>;

@@ -68,19 +68,24 @@ fn json_error(rejection: JsonRejection) -> ApiError {
 }
 
 /// The field a serde error names: `unknown field `x``, `missing field `x``,
-/// or a `path: …` prefix from serde_path_to_error.
+/// or a `path: …` prefix from serde_path_to_error; nested fields by their
+/// whole path (`filter.colour`).
 fn field_of(detail: &str) -> Option<String> {
-    for marker in ["unknown field `", "missing field `"] {
+    let path = detail.split_once(": ").map(|(p, _)| p).filter(|p| {
+        !p.is_empty() && *p != "." && p.chars().all(|c| c.is_alphanumeric() || "_.[]".contains(c))
+    });
+    for (marker, path_names_it) in [("unknown field `", true), ("missing field `", false)] {
         if let Some(rest) = detail.split_once(marker).map(|(_, r)| r) {
-            return rest.split_once('`').map(|(f, _)| f.to_string());
+            let field = rest.split_once('`').map(|(f, _)| f.to_string())?;
+            // An unknown field's path ends with it; a missing one's is its parent's.
+            return Some(match path {
+                Some(p) if path_names_it && p.ends_with(field.as_str()) => p.to_string(),
+                Some(p) if !path_names_it => format!("{p}.{field}"),
+                _ => field,
+            });
         }
     }
-    let (path, _) = detail.split_once(": ")?;
-    let plausible = !path.is_empty()
-        && path
-            .chars()
-            .all(|c| c.is_alphanumeric() || "_.[]".contains(c));
-    plausible.then(|| path.to_string())
+    path.map(str::to_string)
 }
 
 /// `Query<T>` with errors in the API's shape.

@@ -593,6 +593,24 @@ async fn export_writes_what_the_caller_sees_as_xlsx_or_csv() {
         (rows.len(), rows[0][6].as_str(), rows[0][13].as_str()),
         (1, "ООО Ромашка", "7707083893")
     );
+    // The list's filter selects what is exported (C8).
+    let (_, _, bytes) = download(
+        &app,
+        "/api/clients/export?format=csv&tags=VIP&kind=contact",
+        &admin.access,
+    )
+    .await;
+    let rows = read_back(&bytes, "vip.csv").1;
+    assert_eq!((rows.len(), rows[0][0].as_str()), (1, anna.as_str()));
+    let (_, _, bytes) = download(
+        &app,
+        "/api/clients/export?format=csv&kind=organization",
+        &admin.access,
+    )
+    .await;
+    assert_eq!(read_back(&bytes, "orgs.csv").1[0][0], org);
+    let (status, _, _) = download(&app, "/api/clients/export?local_time=late", &admin.access).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     // Selecting a card the caller may not see is refused, naming the parameter.
     let (status, _, _) = download(
         &app,

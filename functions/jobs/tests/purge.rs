@@ -72,6 +72,7 @@ async fn deleted_card(repos: &Repos, t: &TenantId, id: &str, deleted_at: Option<
         updated_at: 0,
         deleted_at,
         deleted_by: None,
+        last_call_at: None,
     };
     repos
         .clients

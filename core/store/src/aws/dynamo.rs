@@ -13,7 +13,7 @@ use super::{build_error, sdk_error};
 use crate::StoreError;
 use crate::item::{
     Condition, CursorPos, GSI_COUNT, Index, Item, ItemStore, Key, Page, Query, SortKey, WriteOp,
-    validate_transaction,
+    cursor_after, validate_transaction,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -519,14 +519,7 @@ impl ItemStore for DynamoItems {
         let mut page = Page::default();
         if items.len() > want {
             items.truncate(want);
-            page.cursor = items.last().map(|i| {
-                CursorPos {
-                    pk: i.key.pk.clone(),
-                    sk: i.key.sk.clone(),
-                    gsi: q.index.and_then(|ix| i.gsi[ix.slot()].clone()),
-                }
-                .encode()
-            });
+            page.cursor = items.last().map(|i| cursor_after(q.index, i));
         }
         page.items = items;
         Ok(page)

@@ -3,7 +3,7 @@ use super::{backend, blocking};
 use crate::StoreError;
 use crate::item::{
     Condition, CursorPos, GSI_COUNT, Item, ItemStore, Key, Page, Query, SortKey, WriteOp,
-    validate_transaction,
+    cursor_after, validate_transaction,
 };
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
@@ -279,12 +279,7 @@ impl ItemStore for RedbItems {
         for entry in iter {
             let (k, v) = entry.map_err(backend)?;
             if page.items.len() == q.limit {
-                let last = page.items.last().map(|i: &Item| CursorPos {
-                    pk: i.key.pk.clone(),
-                    sk: i.key.sk.clone(),
-                    gsi: q.index.and_then(|ix| i.gsi[ix.slot()].clone()),
-                });
-                page.cursor = last.map(|c| c.encode());
+                page.cursor = page.items.last().map(|i| cursor_after(q.index, i));
                 break;
             }
             let parts = keys::split(k.value());

@@ -10,7 +10,7 @@
 
 use super::{Listing, RepoError, Versioned, encode, tenant_key, tenant_pk, versioned};
 use crate::StoreError;
-use crate::item::{Condition, Index, Item, ItemStore, Key, Query, SortKey, WriteOp};
+use crate::item::{Condition, Index, Item, ItemStore, Key, Query, SortKey, WriteOp, cursor_after};
 use callisto_domain::access::Scope;
 use callisto_domain::activity::{Activity, Notification};
 use callisto_domain::client::{self, Client, ClientKind, search_tokens};
@@ -50,6 +50,21 @@ fn word_pk(t: &TenantId, word: &str) -> String {
         tenant_pk(t),
         word.chars().next().unwrap_or('_')
     )
+}
+
+/// Cards read per store query while scanning.
+const SCAN_PAGE: usize = 500;
+
+/// The query that lists the cards a scope covers.
+fn scope_query(t: &TenantId, scope: &Scope) -> Query {
+    let prefix = SortKey::Prefix("CLIENT#".into());
+    match scope {
+        Scope::All => Query::table(tenant_pk(t), prefix),
+        Scope::Group(g) => {
+            Query::index(Index::Gsi2, format!("{}#RGROUP#{g}", tenant_pk(t)), prefix)
+        }
+        Scope::Own(u) => Query::index(Index::Gsi1, format!("{}#RESP#{u}", tenant_pk(t)), prefix),
+    }
 }
 
 fn bin_pk(t: &TenantId) -> String {
@@ -282,17 +297,10 @@ impl Clients {
         cursor: Option<String>,
         limit: usize,
     ) -> Result<Listing<Client>, RepoError> {
-        let prefix = SortKey::Prefix("CLIENT#".into());
-        let q = match scope {
-            Scope::All => Query::table(tenant_pk(t), prefix),
-            Scope::Group(g) => {
-                Query::index(Index::Gsi2, format!("{}#RGROUP#{g}", tenant_pk(t)), prefix)
-            }
-            Scope::Own(u) => {
-                Query::index(Index::Gsi1, format!("{}#RESP#{u}", tenant_pk(t)), prefix)
-            }
-        };
-        let page = self.items.query(q.limit(limit).after(cursor)).await?;
+        let page = self
+            .items
+            .query(scope_query(t, scope).limit(limit).after(cursor))
+            .await?;
         let cards: Vec<Client> = page
             .items
             .iter()
@@ -302,6 +310,57 @@ impl Clients {
             items: cards.into_iter().filter(|c| !c.is_deleted()).collect(),
             cursor: page.cursor,
         })
+    }
+
+    /// Live cards in the scope that `keep` accepts, in id order, after `cursor`:
+    /// up to `limit` of them, reading at most `max_read` cards. The cursor
+    /// continues after the last card read, so a selective filter gives short
+    /// pages with a cursor instead of reading a whole base in one call.
+    pub async fn scan(
+        &self,
+        t: &TenantId,
+        scope: &Scope,
+        mut cursor: Option<String>,
+        limit: usize,
+        max_read: usize,
+        keep: impl Fn(&Client) -> bool,
+    ) -> Result<Listing<Client>, RepoError> {
+        let base = scope_query(t, scope);
+        let mut out = Vec::new();
+        let mut read = 0;
+        while read < max_read && out.len() < limit {
+            let q = base
+                .clone()
+                .limit((max_read - read).min(SCAN_PAGE))
+                .after(cursor.take());
+            let page = self.items.query(q).await?;
+            for (i, item) in page.items.iter().enumerate() {
+                read += 1;
+                let card: Client = item.decode()?;
+                if !card.is_deleted() && keep(&card) {
+                    out.push(card);
+                    if out.len() == limit {
+                        let last = i + 1 == page.items.len();
+                        cursor = if last {
+                            page.cursor.clone()
+                        } else {
+                            Some(cursor_after(base.index, item))
+                        };
+                        return Ok(Listing { items: out, cursor });
+                    }
+                }
+            }
+            match page.cursor {
+                Some(c) => cursor = Some(c),
+                None => {
+                    return Ok(Listing {
+                        items: out,
+                        cursor: None,
+                    });
+                }
+            }
+        }
+        Ok(Listing { items: out, cursor })
     }
 
     /// Live contacts of an organization.

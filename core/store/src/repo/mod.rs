@@ -18,22 +18,28 @@
 //! | recycle-bin entry | `T#<t>#BIN` | `<deleted-at>#<c>` | |
 //! | import job | `T#<t>` | `IMPORT#<i>` | |
 //! | rejected import row | `T#<t>#IMPREJ#<i>` | `<row>` | |
+//! | tag list entry | `T#<t>#TAGS` | `<tag>` | |
+//! | bulk-action job | `T#<t>` | `BULK#<b>` | |
 //!
 //! Tenant items are addressed only through a `TenantId`. The `P#` platform
 //! partition holds what must be found before a tenant is known (log-in by
 //! e-mail); it stores pointers and counters, never tenant data.
 
 mod auth;
+mod bulk;
 mod clients;
 mod groups;
 mod imports;
+mod tags;
 mod tenants;
 mod users;
 
 pub use auth::{LoginThrottles, OneTimeToken, RefreshToken, Tokens};
+pub use bulk::{BULK_QUEUE, BulkJobs};
 pub use clients::{Clients, Journal};
 pub use groups::Groups;
 pub use imports::{IMPORT_QUEUE, Imports, RejectedRow, import_source_key};
+pub use tags::{TagEntry, Tags};
 pub use tenants::Tenants;
 pub use users::{DirectoryEntry, Users};
 
@@ -82,6 +88,8 @@ pub struct Repos {
     pub throttles: LoginThrottles,
     pub clients: Clients,
     pub imports: Imports,
+    pub tags: Tags,
+    pub bulk: BulkJobs,
 }
 
 impl Repos {
@@ -105,7 +113,13 @@ impl Repos {
             clients: Clients {
                 items: items.clone(),
             },
-            imports: Imports { items },
+            imports: Imports {
+                items: items.clone(),
+            },
+            tags: Tags {
+                items: items.clone(),
+            },
+            bulk: BulkJobs { items },
         }
     }
 }

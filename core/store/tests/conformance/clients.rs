@@ -39,6 +39,7 @@ fn card(
         updated_at: 1,
         deleted_at: None,
         deleted_by: None,
+        last_call_at: None,
     }
 }
 

@@ -55,6 +55,11 @@ pub(crate) fn password_field(field: &str, pw: &str) -> Result<(), ApiError> {
 
 /// A new ULID, strictly increasing within this process, so records created in
 /// the same millisecond still list (and sort in history) in creation order.
+/// A fresh id for a history entry or notification.
+pub(crate) fn new_activity_id() -> callisto_domain::ids::ActivityId {
+    callisto_domain::ids::ActivityId::parse(new_id()).expect("a ULID is a valid id")
+}
+
 pub(crate) fn new_id() -> String {
     static GENERATOR: std::sync::Mutex<ulid::Generator> =
         std::sync::Mutex::new(ulid::Generator::new());

@@ -1,8 +1,9 @@
 //! Client cards: organizations and contacts (PRODUCT C1, C3, C4, C11), with
 //! the scope rule deciding which cards a caller sees.
 
-use super::auth::{email_field, new_id};
+use super::auth::{email_field, new_activity_id, new_id};
 use super::page_limit;
+use super::selection::{FilterParams, context, filtered_page};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
@@ -12,11 +13,12 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use callisto_domain::access::Role;
-use callisto_domain::activity::{Activity, ActivityKind, MAX_COMMENT_CHARS, Notification};
+use callisto_domain::activity::{Activity, ActivityKind, Actor, MAX_COMMENT_CHARS, change_record};
 use callisto_domain::client::{
-    Client, ClientKind, MAX_DESCRIPTION_CHARS, MAX_FIELD_CHARS, matches_terms, optional_text,
-    person_name, search_terms, search_tokens,
+    Client, ClientKind, MAX_DESCRIPTION_CHARS, MAX_FIELD_CHARS, optional_text, person_name,
+    search_terms,
 };
+use callisto_domain::filter::{ClientFilter, FilterContext};
 use callisto_domain::ids::ActivityId;
 use callisto_domain::ids::{ClientId, UserId};
 use callisto_domain::phone::{format_phone, normalize_phone};
@@ -443,6 +445,7 @@ pub async fn create_client(
         updated_at: now,
         deleted_at: None,
         deleted_by: None,
+        last_call_at: None,
     };
     apply(&state, &caller, &mut card, req.fields, &region).await?;
     if !req.allow_duplicates {
@@ -456,6 +459,12 @@ pub async fn create_client(
         String::new(),
         BTreeMap::new(),
     )?);
+    // Listed before the card carries them, so the tag list never misses one (C6).
+    state
+        .repos
+        .tags
+        .register(&t, &card.tags, &caller.user.id, now)
+        .await?;
     state.repos.clients.create(&t, &card, &journal).await?;
     Ok((StatusCode::CREATED, Json(ClientView::from(&card))))
 }
@@ -528,6 +537,22 @@ pub async fn update_client(
     }
     card.updated_at = state.clock.now_ms();
     let journal = change_journal(&caller, &old, &card)?;
+    let added: Vec<String> = card
+        .tags
+        .iter()
+        .filter(|t| !old.tags.contains(t))
+        .cloned()
+        .collect();
+    state
+        .repos
+        .tags
+        .register(
+            &caller.principal.tenant,
+            &added,
+            &caller.user.id,
+            card.updated_at,
+        )
+        .await?;
     state
         .repos
         .clients
@@ -536,6 +561,7 @@ pub async fn update_client(
     Ok(Json(ClientView::from(&card)))
 }
 
+/// The filter fields of [`FilterParams`] as query parameters, plus paging.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ClientListParams {
@@ -544,58 +570,57 @@ pub struct ClientListParams {
     pub q: Option<String>,
     /// `organization` or `contact`; both when absent.
     pub kind: Option<String>,
+    /// Comma-separated tags: cards with any of them.
+    pub tags: Option<String>,
+    /// Comma-separated user ids: cards of any of them.
+    pub responsible: Option<String>,
+    pub client_type: Option<String>,
+    /// Changed on or after this day (`YYYY-MM-DD`, in your time zone).
+    pub modified_from: Option<String>,
+    /// Changed on or before this day (`YYYY-MM-DD`, in your time zone).
+    pub modified_to: Option<String>,
+    /// `true`: only clients nobody has called yet.
+    pub not_called: Option<bool>,
+    /// `HH:MM-HH:MM`: only clients for whom it is now within this span of their day.
+    pub local_time: Option<String>,
     pub cursor: Option<String>,
     /// 1-500, default 50.
     pub limit: Option<u32>,
 }
 
+impl ClientListParams {
+    fn split(self) -> (FilterParams, Option<String>, Option<u32>) {
+        let filter = FilterParams {
+            q: self.q,
+            kind: self.kind,
+            tags: self.tags,
+            responsible: self.responsible,
+            client_type: self.client_type,
+            modified_from: self.modified_from,
+            modified_to: self.modified_to,
+            not_called: self.not_called,
+            local_time: self.local_time,
+        };
+        (filter, self.cursor, self.limit)
+    }
+}
+
+/// Cards the caller sees, filtered (C7). Without `q`, a page may hold fewer than
+/// `limit` cards and still have a cursor: each request reads a bounded part of the base.
 #[utoipa::path(get, path = "/api/clients", tag = "clients", security(("bearer" = [])), params(ClientListParams),
-    responses((status = 200, body = Paged<ClientView>)))]
+    responses((status = 200, body = Paged<ClientView>), (status = 400, body = ErrorBody)))]
 pub async fn list_clients(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(p): ApiQuery<ClientListParams>,
 ) -> Result<Json<Paged<ClientView>>, ApiError> {
-    let limit = page_limit(p.limit)?;
-    let kind = match p.kind.as_deref() {
-        None => None,
-        Some("organization") => Some(ClientKind::Organization),
-        Some("contact") => Some(ClientKind::Contact),
-        Some(other) => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_query",
-                format!("kind {other:?}: use organization or contact"),
-            )
-            .with_field("kind"));
-        }
-    };
-    if let Some(q) = p.q.as_deref().filter(|q| !q.trim().is_empty()) {
-        let cards = search(&state, &caller, q, kind, limit).await?;
-        let items = cards.iter().map(ClientView::from).collect();
-        return Ok(Json(Paged {
-            items,
-            cursor: None,
-        }));
-    }
-    let page = state
-        .repos
-        .clients
-        .list(
-            &caller.principal.tenant,
-            &caller.principal.scope(),
-            p.cursor,
-            limit,
-        )
-        .await?;
-    let items = page
-        .items
-        .iter()
-        .filter(|c| kind.is_none_or(|k| c.kind == k))
-        .map(ClientView::from)
-        .collect();
+    let (filter, cursor, limit) = p.split();
+    let limit = page_limit(limit)?;
+    let ctx = context(&state, &caller);
+    let filter = filter.into_filter(&ctx, StatusCode::BAD_REQUEST)?;
+    let page = filtered_page(&state, &caller, &filter, &ctx, cursor, limit).await?;
     Ok(Json(Paged {
-        items,
+        items: page.items.iter().map(ClientView::from).collect(),
         cursor: page.cursor,
     }))
 }
@@ -669,6 +694,7 @@ pub async fn restore_client(
     let card = Client {
         deleted_at: None,
         deleted_by: None,
+        last_call_at: None,
         updated_at: now,
         ..old.clone()
     };
@@ -746,59 +772,15 @@ fn entry(
 /// The history of an edit: which fields changed, and a hand-over with its
 /// notification to the new owner (C4).
 fn change_journal(caller: &Caller, old: &Client, new: &Client) -> Result<Journal, ApiError> {
-    let (before, after) = (
-        serde_json::to_value(old).map_err(ApiError::internal)?,
-        serde_json::to_value(new).map_err(ApiError::internal)?,
-    );
-    let changed: Vec<&str> = after
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter(|(k, v)| {
-            !["updated_at", "responsible", "responsible_group"].contains(&k.as_str())
-                && before.get(k.as_str()) != Some(*v)
-        })
-        .map(|(k, _)| k.as_str())
-        .collect();
-    let mut journal = Journal::default();
-    if !changed.is_empty() {
-        let details = BTreeMap::from([("fields".to_string(), changed.join(","))]);
-        journal.activities.push(entry(
-            caller,
-            new,
-            ActivityKind::Updated,
-            new.updated_at,
-            String::new(),
-            details,
-        )?);
-    }
-    if old.responsible != new.responsible {
-        let details = BTreeMap::from([
-            ("from".to_string(), old.responsible.to_string()),
-            ("to".to_string(), new.responsible.to_string()),
-        ]);
-        journal.activities.push(entry(
-            caller,
-            new,
-            ActivityKind::ResponsibleChanged,
-            new.updated_at,
-            String::new(),
-            details,
-        )?);
-        if new.responsible != caller.user.id {
-            journal.notifications.push(Notification {
-                id: ActivityId::parse(new_id()).map_err(ApiError::internal)?,
-                user: new.responsible.clone(),
-                at: new.updated_at,
-                text: format!(
-                    "{} handed the card «{}» over to you",
-                    caller.user.full_name, new.name
-                ),
-                client: Some(new.id.clone()),
-            });
-        }
-    }
-    Ok(journal)
+    let actor = Actor {
+        id: &caller.user.id,
+        name: &caller.user.full_name,
+    };
+    let (activities, notifications) = change_record(actor, old, new, new_activity_id);
+    Ok(Journal {
+        activities,
+        notifications,
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -985,11 +967,11 @@ const SEARCH_SCAN: usize = 2000;
 pub(crate) async fn search(
     state: &AppState,
     caller: &Caller,
-    q: &str,
-    kind: Option<ClientKind>,
+    filter: &ClientFilter,
+    ctx: &FilterContext,
     limit: usize,
 ) -> Result<Vec<Client>, ApiError> {
-    let terms = search_terms(q);
+    let terms = search_terms(filter.q.as_deref().unwrap_or_default());
     // The longest term is the most selective one to scan the index by.
     let Some(lead) = terms.iter().max_by_key(|t| t.chars().count()) else {
         return Ok(Vec::new());
@@ -1004,8 +986,7 @@ pub(crate) async fn search(
         };
         let wanted = !card.is_deleted()
             && caller.principal.sees(card.ownership())
-            && kind.is_none_or(|k| card.kind == k)
-            && matches_terms(&search_tokens(&card), &terms);
+            && filter.matches(&card, ctx);
         if wanted {
             out.push(card);
             if out.len() == limit {

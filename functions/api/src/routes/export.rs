@@ -2,7 +2,8 @@
 //! search, or every card the caller may see. Built in one request; the file is
 //! written to a temporary file, not held as a table in memory.
 
-use super::clients::{search, visible};
+use super::clients::visible;
+use super::selection::{FilterParams, context, filtered_page};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
@@ -20,12 +21,36 @@ use utoipa::IntoParams;
 pub struct ExportParams {
     /// `xlsx` (default) or `csv` (UTF-8 with BOM, `;`-separated, as Excel opens it).
     pub format: Option<String>,
-    /// Comma-separated card ids: export this selection.
+    /// Comma-separated card ids: export this selection (the filter is then ignored).
     pub ids: Option<String>,
-    /// Export the result of this search (see `GET /api/clients?q=`).
-    pub q: Option<String>,
     /// Column headers: `ru` (default) or `en`.
     pub lang: Option<String>,
+    /// The filter of `GET /api/clients`: export what the list shows.
+    pub q: Option<String>,
+    pub kind: Option<String>,
+    pub tags: Option<String>,
+    pub responsible: Option<String>,
+    pub client_type: Option<String>,
+    pub modified_from: Option<String>,
+    pub modified_to: Option<String>,
+    pub not_called: Option<bool>,
+    pub local_time: Option<String>,
+}
+
+impl ExportParams {
+    fn filter(&self) -> FilterParams {
+        FilterParams {
+            q: self.q.clone(),
+            kind: self.kind.clone(),
+            tags: self.tags.clone(),
+            responsible: self.responsible.clone(),
+            client_type: self.client_type.clone(),
+            modified_from: self.modified_from.clone(),
+            modified_to: self.modified_to.clone(),
+            not_called: self.not_called,
+            local_time: self.local_time.clone(),
+        }
+    }
 }
 
 const HEADER_RU: [&str; 19] = [
@@ -125,33 +150,29 @@ async fn selected(
         }
         return Ok(out);
     }
-    if let Some(q) = p.q.as_deref().filter(|q| !q.trim().is_empty()) {
-        return search(state, caller, q, None, MAX_EXPORT_ROWS).await;
-    }
+    let ctx = context(state, caller);
+    let filter = p.filter().into_filter(&ctx, StatusCode::BAD_REQUEST)?;
     let mut out = Vec::new();
     let mut cursor = None;
     loop {
-        let page = state
-            .repos
-            .clients
-            .list(
-                &caller.principal.tenant,
-                &caller.principal.scope(),
-                cursor,
-                500,
-            )
-            .await?;
+        let limit = if filter.q.is_some() {
+            MAX_EXPORT_ROWS
+        } else {
+            500
+        };
+        let page = filtered_page(state, caller, &filter, &ctx, cursor, limit).await?;
         out.extend(page.items);
         if out.len() > MAX_EXPORT_ROWS {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "too_many_rows",
-                format!("more than {MAX_EXPORT_ROWS} cards; narrow the selection with q or ids"),
+                format!("more than {MAX_EXPORT_ROWS} cards; narrow the filter or select cards"),
             ));
         }
         match page.cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(out),
+            // A text search answers with its best matches and no cursor.
+            Some(c) if filter.q.is_none() => cursor = Some(c),
+            _ => return Ok(out),
         }
     }
 }

@@ -1,10 +1,13 @@
 mod auth;
+mod bulk;
 mod clients;
 mod company;
 mod export;
 mod groups;
 mod imports;
 mod me;
+mod selection;
+mod tags;
 mod users;
 
 use crate::AppState;
@@ -14,12 +17,14 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub use auth::*;
+pub use bulk::*;
 pub use clients::*;
 pub use company::*;
 pub use export::*;
 pub use groups::*;
 pub use imports::*;
 pub use me::*;
+pub use tags::*;
 pub use users::*;
 
 pub fn api() -> Router<AppState> {
@@ -71,6 +76,10 @@ pub fn api() -> Router<AppState> {
         )
         .route("/clients/{id}/restore", post(clients::restore_client))
         .route("/clients/export", get(export::export_clients))
+        .route("/clients/bulk", post(bulk::start_bulk))
+        .route("/bulk/{id}", get(bulk::get_bulk))
+        .route("/tags", get(tags::list_tags))
+        .route("/tags/{tag}", axum::routing::delete(tags::delete_tag))
         .route("/clients/{id}/history", get(clients::client_history))
         .route("/clients/{id}/comments", post(clients::add_comment))
         .route("/clients-bin", get(clients::list_bin))
