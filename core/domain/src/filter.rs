@@ -110,6 +110,14 @@ impl FilterContext {
         self.midnight(next)
     }
 
+    /// `YYYY-MM-DD HH:MM` of an instant in the fallback zone, as exports show it.
+    pub fn local_text(&self, at: Millis) -> String {
+        match self.fallback_zone.timestamp_millis_opt(at).single() {
+            Some(t) => t.format("%Y-%m-%d %H:%M").to_string(),
+            None => String::new(),
+        }
+    }
+
     fn midnight(&self, day: chrono::NaiveDate) -> Result<Millis, String> {
         let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
         // A midnight skipped by a clock change starts the day an hour later.
@@ -459,6 +467,7 @@ mod tests {
             24 * 3600 * 1000
         );
         assert!(cx.day_start("23.11.2026").is_err());
+        assert_eq!(cx.local_text(1_795_366_800_000), "2026-11-23 00:00");
         assert_eq!(
             FilterContext::new(0, Some("Mars/Base")).fallback_zone,
             DEFAULT_ZONE

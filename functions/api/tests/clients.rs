@@ -575,6 +575,8 @@ async fn export_writes_what_the_caller_sees_as_xlsx_or_csv() {
         "{anna_row:?}"
     );
     assert_eq!(anna_row[16], "Ivan Petrov", "responsible by name");
+    // 1_790_000_000_000 ms is 2026-09-21 14:13 UTC: shown in the caller's zone (Moscow).
+    assert_eq!(anna_row[18], "2026-09-21 17:13", "modified, local time");
 
     // The manager's export holds only his card; a selection in English as XLSX.
     let (_, _, bytes) = download(&app, "/api/clients/export?format=csv", &ivan.access).await;

@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use callisto_domain::client::{Client, ClientKind};
+use callisto_domain::filter::FilterContext;
 use callisto_domain::phone::format_phone;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -98,7 +99,13 @@ const HEADER_EN: [&str; 19] = [
 /// More cards than this are refused with advice to narrow the filter; the queued export job lifts it.
 pub const MAX_EXPORT_ROWS: usize = 100_000;
 
-fn row(c: &Client, org_name: &str, responsible: &str, lang_ru: bool) -> Vec<String> {
+fn row(
+    c: &Client,
+    org_name: &str,
+    responsible: &str,
+    lang_ru: bool,
+    ctx: &FilterContext,
+) -> Vec<String> {
     let kind = match (c.kind, lang_ru) {
         (ClientKind::Organization, true) => "Организация",
         (ClientKind::Contact, true) => "Контакт",
@@ -129,7 +136,7 @@ fn row(c: &Client, org_name: &str, responsible: &str, lang_ru: bool) -> Vec<Stri
         opt(&c.client_type),
         responsible.into(),
         opt(&c.description),
-        c.updated_at.to_string(),
+        ctx.local_text(c.updated_at),
     ]
 }
 
@@ -199,6 +206,7 @@ pub async fn export_clients(
         Some(_) => return Err(bad("lang", "lang must be ru or en")),
     };
     let cards = selected(&state, &caller, &p).await?;
+    let ctx = context(&state, &caller);
     let t = &caller.principal.tenant;
     // Names of organizations and responsible users, each looked up once.
     let mut orgs = std::collections::HashMap::new();
@@ -236,7 +244,7 @@ pub async fn export_clients(
                 name
             }
         };
-        rows.push(row(c, &org, &responsible, lang_ru));
+        rows.push(row(c, &org, &responsible, lang_ru, &ctx));
     }
     let header: &[&str] = if lang_ru { &HEADER_RU } else { &HEADER_EN };
     let header: Vec<&str> = header.to_vec();
