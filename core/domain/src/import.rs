@@ -819,7 +819,7 @@ fn field_rejection(
     columns: &[Column],
     e: &FieldError,
 ) -> Rejection {
-    let target = match e.field {
+    let target = match e.field.as_ref() {
         "phones" => Some(Column::Phones),
         "emails" => Some(Column::Emails),
         "tags" => Some(Column::Tags),

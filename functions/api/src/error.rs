@@ -111,7 +111,7 @@ impl IntoResponse for ApiError {
 
 impl From<FieldError> for ApiError {
     fn from(e: FieldError) -> ApiError {
-        ApiError::invalid(e.field, e.message)
+        ApiError::invalid(&e.field, e.message)
     }
 }
 

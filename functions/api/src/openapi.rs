@@ -30,7 +30,7 @@ impl Modify for BearerAuth {
         routes::health,
         routes::signup, routes::confirm, routes::login, routes::refresh, routes::logout,
         routes::get_me, routes::update_me, routes::change_password,
-        routes::get_company, routes::update_company,
+        routes::get_company, routes::update_company, routes::get_card_settings, routes::put_card_settings,
         routes::list_users, routes::invite_user, routes::get_user, routes::update_user,
         routes::block_user, routes::unblock_user, routes::delete_user,
         routes::list_groups, routes::create_group, routes::get_group, routes::update_group, routes::delete_group,

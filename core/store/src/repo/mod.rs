@@ -5,6 +5,7 @@
 //! | item | pk | sk | indexes |
 //! |---|---|---|---|
 //! | tenant | `T#<t>` | `TENANT` | |
+//! | card settings | `T#<t>` | `CARDSETTINGS` | |
 //! | user | `T#<t>` | `USER#<u>` | gsi1 `T#<t>#GROUP#<g>` / `USER#<u>` |
 //! | group | `T#<t>` | `GROUP#<g>` | |
 //! | short-number claim | `T#<t>` | `EXT#<n>` | |

@@ -1,6 +1,7 @@
 use super::users::{directory_put, ext_claim_put, user_item};
 use super::{Listing, RepoError, Users, Versioned, encode, tenant_key, versioned};
 use crate::item::{Condition, Item, ItemStore, Key, Query, SortKey, WriteOp};
+use callisto_domain::card_settings::CardSettings;
 use callisto_domain::ids::TenantId;
 use callisto_domain::user::{Tenant, User};
 use std::sync::Arc;
@@ -11,6 +12,7 @@ pub struct Tenants {
 }
 
 const SK: &str = "TENANT";
+const CARD_SETTINGS_SK: &str = "CARDSETTINGS";
 /// The platform's list of tenants, for scheduled work that visits each one.
 const REGISTRY_PK: &str = "P#TENANTS";
 
@@ -67,6 +69,35 @@ impl Tenants {
             items,
             cursor: page.cursor,
         })
+    }
+
+    /// The company's card settings (client types, custom fields); version 0 while never saved.
+    pub async fn card_settings(&self, t: &TenantId) -> Result<Versioned<CardSettings>, RepoError> {
+        match self.items.get(&tenant_key(t, CARD_SETTINGS_SK)).await? {
+            Some(item) => Ok(versioned(&item)?),
+            None => Ok(Versioned {
+                value: CardSettings::default(),
+                version: 0,
+            }),
+        }
+    }
+
+    /// Saves the settings if nobody changed them since `version` (0: never saved).
+    pub async fn save_card_settings(
+        &self,
+        t: &TenantId,
+        settings: &CardSettings,
+        version: u64,
+    ) -> Result<u64, RepoError> {
+        let condition = match version {
+            0 => Condition::NotExists,
+            v => Condition::Version(v),
+        };
+        let item = encode(tenant_key(t, CARD_SETTINGS_SK), settings)?;
+        match self.items.put(item, condition).await {
+            Err(crate::StoreError::ConditionFailed(_)) => Err(RepoError::Stale("card settings")),
+            other => Ok(other?),
+        }
     }
 
     pub async fn get(&self, t: &TenantId) -> Result<Versioned<Tenant>, RepoError> {

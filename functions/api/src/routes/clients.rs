@@ -448,6 +448,8 @@ pub async fn create_client(
         last_call_at: None,
     };
     apply(&state, &caller, &mut card, req.fields, &region).await?;
+    let settings = state.repos.tenants.card_settings(&t).await?.value;
+    settings.check_card(None, &mut card)?;
     if !req.allow_duplicates {
         refuse_duplicates(&state, &caller, &card).await?;
     }
@@ -532,6 +534,13 @@ pub async fn update_client(
     let mut card = old.clone();
     let checks_contacts = req.fields.phones.is_some() || req.fields.emails.is_some();
     apply(&state, &caller, &mut card, req.fields, &region).await?;
+    let settings = state
+        .repos
+        .tenants
+        .card_settings(&caller.principal.tenant)
+        .await?
+        .value;
+    settings.check_card(Some(&old), &mut card)?;
     if checks_contacts && !req.allow_duplicates {
         refuse_duplicates(&state, &caller, &card).await?;
     }

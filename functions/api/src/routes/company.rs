@@ -8,8 +8,9 @@ use crate::views::CompanyView;
 use axum::Json;
 use axum::extract::State;
 use callisto_domain::access::Permission;
+use callisto_domain::card_settings::{CardSettings, CustomField, CustomKind};
 use callisto_domain::user::{check_inn, check_kpp, check_text};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 #[utoipa::path(get, path = "/api/company", tag = "company", security(("bearer" = [])), responses((status = 200, body = CompanyView)))]
@@ -76,4 +77,106 @@ pub async fn update_company(
     }
     state.repos.tenants.update(&t, current.version).await?;
     Ok(Json(CompanyView::from(&t)))
+}
+
+/// A custom field as the API shows and takes it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomFieldView {
+    pub name: String,
+    /// `text`, `number`, `date` (stored `YYYY-MM-DD`) or `choice`.
+    pub kind: String,
+    /// The options of a `choice`.
+    #[serde(default)]
+    pub options: Vec<String>,
+}
+
+/// The client types cards choose from (empty: any text) and the custom fields they carry (C1).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CardSettingsView {
+    pub client_types: Vec<String>,
+    pub custom_fields: Vec<CustomFieldView>,
+}
+
+impl From<&CardSettings> for CardSettingsView {
+    fn from(s: &CardSettings) -> CardSettingsView {
+        CardSettingsView {
+            client_types: s.client_types.clone(),
+            custom_fields: s
+                .custom_fields
+                .iter()
+                .map(|f| CustomFieldView {
+                    name: f.name.clone(),
+                    kind: match f.kind {
+                        CustomKind::Text => "text",
+                        CustomKind::Number => "number",
+                        CustomKind::Date => "date",
+                        CustomKind::Choice => "choice",
+                    }
+                    .into(),
+                    options: f.options.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/company/card-settings", tag = "company", security(("bearer" = [])),
+    responses((status = 200, body = CardSettingsView)))]
+pub async fn get_card_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<CardSettingsView>, ApiError> {
+    let s = state
+        .repos
+        .tenants
+        .card_settings(&caller.principal.tenant)
+        .await?;
+    Ok(Json(CardSettingsView::from(&s.value)))
+}
+
+/// Replaces the card settings. Cards keep the values of a removed field; they
+/// are checked against the new settings when next changed.
+#[utoipa::path(put, path = "/api/company/card-settings", tag = "company", security(("bearer" = [])), request_body = CardSettingsView,
+    responses((status = 200, body = CardSettingsView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_card_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CardSettingsView>,
+) -> Result<Json<CardSettingsView>, ApiError> {
+    caller.require(Permission::ManageSettings)?;
+    let mut custom_fields = Vec::with_capacity(body.custom_fields.len());
+    for (i, f) in body.custom_fields.into_iter().enumerate() {
+        let kind = match f.kind.as_str() {
+            "text" => CustomKind::Text,
+            "number" => CustomKind::Number,
+            "date" => CustomKind::Date,
+            "choice" => CustomKind::Choice,
+            other => {
+                return Err(ApiError::invalid(
+                    &format!("custom_fields[{i}].kind"),
+                    format!("{other:?}: use text, number, date or choice"),
+                ));
+            }
+        };
+        custom_fields.push(CustomField {
+            name: f.name,
+            kind,
+            options: f.options,
+        });
+    }
+    let settings = CardSettings {
+        client_types: body.client_types,
+        custom_fields,
+    };
+    settings.validate()?;
+    let t = &caller.principal.tenant;
+    let current = state.repos.tenants.card_settings(t).await?;
+    state
+        .repos
+        .tenants
+        .save_card_settings(t, &settings, current.version)
+        .await?;
+    Ok(Json(CardSettingsView::from(&settings)))
 }

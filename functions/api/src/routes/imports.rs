@@ -350,6 +350,16 @@ pub async fn confirm_import(
             }
         }
     };
+    define_custom_fields(&state, &caller, &req.columns).await?;
+    if let Some(tag) = &req.tag {
+        let now = state.clock.now_ms();
+        let (t, by) = (&caller.principal.tenant, &caller.user.id);
+        state
+            .repos
+            .tags
+            .register(t, std::slice::from_ref(tag), by, now)
+            .await?;
+    }
     job.settings = Some(ImportSettings {
         columns: req.columns,
         encoding: opts.encoding,
@@ -377,6 +387,54 @@ pub async fn confirm_import(
         .send(IMPORT_QUEUE, t, job.id.as_str())
         .await?;
     Ok((StatusCode::ACCEPTED, Json(ImportView::from(&job))))
+}
+
+/// Columns mapped to custom fields the company lacks define them as text
+/// fields (C1), when an administrator imports; others are told to ask one.
+async fn define_custom_fields(
+    state: &AppState,
+    caller: &Caller,
+    columns: &[Column],
+) -> Result<(), ApiError> {
+    let names: Vec<&str> = columns
+        .iter()
+        .filter_map(|c| match c {
+            Column::Custom(name) => Some(name.trim()),
+            _ => None,
+        })
+        .collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    let t = &caller.principal.tenant;
+    let current = state.repos.tenants.card_settings(t).await?;
+    let mut settings = current.value.clone();
+    settings.define_text_fields(names.iter().copied());
+    if settings == current.value {
+        return Ok(());
+    }
+    if caller.principal.role != Role::Administrator {
+        let new: Vec<&str> = names
+            .into_iter()
+            .filter(|n| current.value.field(n).is_none())
+            .collect();
+        return Err(ApiError::invalid(
+            "columns",
+            format!(
+                "no custom field {}; an administrator defines them",
+                new.join(", ")
+            ),
+        ));
+    }
+    settings
+        .validate()
+        .map_err(|e| ApiError::invalid("columns", e.message))?;
+    state
+        .repos
+        .tenants
+        .save_card_settings(t, &settings, current.version)
+        .await?;
+    Ok(())
 }
 
 #[utoipa::path(get, path = "/api/imports/{id}", tag = "imports", security(("bearer" = [])),

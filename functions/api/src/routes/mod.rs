@@ -45,6 +45,10 @@ pub fn api() -> Router<AppState> {
             "/company",
             get(company::get_company).patch(company::update_company),
         )
+        .route(
+            "/company/card-settings",
+            get(company::get_card_settings).put(company::put_card_settings),
+        )
         .route("/users", get(users::list_users).post(users::invite_user))
         .route(
             "/users/{id}",

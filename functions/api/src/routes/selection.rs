@@ -108,9 +108,7 @@ impl FilterParams {
             not_called: self.not_called.unwrap_or(false),
             local_time,
         };
-        filter
-            .validate()
-            .map_err(|e| bad(e.field, e.message.to_string()))?;
+        filter.validate().map_err(|e| bad(&e.field, e.message))?;
         Ok(filter)
     }
 }
