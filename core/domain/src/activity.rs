@@ -43,6 +43,12 @@ impl ActivityKind {
     pub fn parse(s: &str) -> Option<ActivityKind> {
         ActivityKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
+
+    /// May people correct the text of entries of this kind? Entries the system
+    /// writes about changes are facts and stay as written.
+    pub fn is_editable(self) -> bool {
+        self == ActivityKind::Comment
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +62,16 @@ pub struct Activity {
     pub text: String,
     /// Structured facts, e.g. `from`/`to` of a hand-over, or the changed field names.
     pub details: BTreeMap<String, String>,
+    /// Set when someone corrected the text after the fact (C5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited: Option<Edit>,
+}
+
+/// Who last corrected an entry's text, and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edit {
+    pub at: Millis,
+    pub by: UserId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +136,7 @@ pub fn change_record(
         kind,
         text: String::new(),
         details,
+        edited: None,
     };
     let changed = changed_fields(old, new);
     if !changed.is_empty() {

@@ -36,7 +36,7 @@ impl Modify for BearerAuth {
         routes::list_groups, routes::create_group, routes::get_group, routes::update_group, routes::delete_group,
         routes::create_client, routes::get_client, routes::update_client, routes::list_clients,
         routes::delete_client, routes::restore_client, routes::list_bin,
-        routes::client_history, routes::add_comment, routes::list_notifications,
+        routes::client_history, routes::add_comment, routes::edit_history_entry, routes::list_notifications,
         routes::export_clients, routes::start_bulk, routes::get_bulk, routes::list_tags, routes::delete_tag,
         routes::upload_import, routes::preview_import, routes::confirm_import, routes::get_import, routes::rejected_rows,
     )

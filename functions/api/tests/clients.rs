@@ -428,6 +428,63 @@ async fn history_records_changes_comments_and_hand_overs_with_a_notification() {
             .status,
         StatusCode::OK
     );
+
+    // The responsible user corrects a comment (C5); change records stay as written.
+    let comment = only.body["items"][0]["id"].as_str().unwrap();
+    let created = h.body["items"][3]["id"].as_str().unwrap();
+    let r = app
+        .patch(
+            &format!("{path}/history/{comment}"),
+            &olga.access,
+            json!({"text": "Просил перезвонить в 15:00"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["edited_by"], olga.user_id.as_str());
+    let only = app
+        .get(&format!("{path}/history?kind=comment"), &admin.access)
+        .await;
+    assert_eq!(only.body["items"][0]["text"], "Просил перезвонить в 15:00");
+    let r = app
+        .patch(
+            &format!("{path}/history/{created}"),
+            &admin.access,
+            json!({"text": "x"}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "not_editable"));
+    let r = app
+        .patch(
+            &format!("{path}/history/{comment}"),
+            &admin.access,
+            json!({"text": " "}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.field()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "text")
+    );
+    let r = app
+        .patch(
+            &format!("{path}/history/NOSUCHENTRY"),
+            &admin.access,
+            json!({"text": "x"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let ivan = app.invite(&admin, "ivan@acme.ru", "manager", None).await;
+    let r = app
+        .patch(
+            &format!("{path}/history/{comment}"),
+            &ivan.access,
+            json!({"text": "x"}),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "another manager's card does not exist for him"
+    );
 }
 
 #[tokio::test]

@@ -128,6 +128,7 @@ impl Run<'_> {
                 kind: ActivityKind::Deleted,
                 text: String::new(),
                 details: BTreeMap::from([("bulk".to_string(), self.job.id.to_string())]),
+                edited: None,
             }));
         }
         let actor = Actor {

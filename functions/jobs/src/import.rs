@@ -73,6 +73,7 @@ impl Run<'_> {
             kind,
             text: format!("import {}", self.job.file_name),
             details: BTreeMap::from([("import".to_string(), self.job.id.to_string())]),
+            edited: None,
         })
     }
 

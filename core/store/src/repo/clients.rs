@@ -14,7 +14,7 @@ use crate::item::{Condition, Index, Item, ItemStore, Key, Query, SortKey, WriteO
 use callisto_domain::access::Scope;
 use callisto_domain::activity::{Activity, Notification};
 use callisto_domain::client::{self, Client, ClientKind, search_tokens};
-use callisto_domain::ids::{ClientId, TenantId, UserId};
+use callisto_domain::ids::{ActivityId, ClientId, TenantId, UserId};
 use callisto_domain::import::name_key;
 use std::sync::Arc;
 
@@ -479,6 +479,56 @@ impl Clients {
                 .collect::<Result<_, _>>()?,
             cursor: page.cursor,
         })
+    }
+
+    /// One history entry of a card with its version, found by its id.
+    pub async fn history_entry(
+        &self,
+        t: &TenantId,
+        client: &ClientId,
+        id: &ActivityId,
+    ) -> Result<Versioned<Activity>, RepoError> {
+        let mut cursor = None;
+        loop {
+            let q = Query::table(history_pk(t, client), SortKey::All)
+                .descending()
+                .limit(500)
+                .after(cursor);
+            let page = self.items.query(q).await?;
+            for item in &page.items {
+                if item.key.sk.ends_with(&format!("#{id}")) {
+                    return Ok(versioned(item)?);
+                }
+            }
+            match page.cursor {
+                Some(c) => cursor = Some(c),
+                None => return Err(RepoError::NotFound("history entry")),
+            }
+        }
+    }
+
+    /// Saves a corrected entry if nobody changed it since `version`.
+    pub async fn save_history_entry(
+        &self,
+        t: &TenantId,
+        entry: &Activity,
+        version: u64,
+    ) -> Result<(), RepoError> {
+        let key = Key::new(
+            history_pk(t, &entry.client),
+            format!("{:013}#{}", entry.at, entry.id),
+        );
+        match self
+            .items
+            .put(encode(key, entry)?, Condition::Version(version))
+            .await
+        {
+            Err(StoreError::ConditionFailed(_)) => Err(RepoError::Stale("history entry")),
+            other => {
+                other?;
+                Ok(())
+            }
+        }
     }
 
     /// A user's notifications, newest first.

@@ -295,6 +295,7 @@ pub async fn repo_client_history_and_notifications(b: &dyn Backend) {
         kind,
         text: format!("entry {id}"),
         details: BTreeMap::new(),
+        edited: None,
     };
     r.clients
         .create(

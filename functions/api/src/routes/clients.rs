@@ -13,7 +13,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use callisto_domain::access::Role;
-use callisto_domain::activity::{Activity, ActivityKind, Actor, MAX_COMMENT_CHARS, change_record};
+use callisto_domain::activity::{
+    Activity, ActivityKind, Actor, Edit, MAX_COMMENT_CHARS, change_record,
+};
 use callisto_domain::client::{
     Client, ClientKind, MAX_DESCRIPTION_CHARS, MAX_FIELD_CHARS, optional_text, person_name,
     search_terms,
@@ -775,6 +777,7 @@ fn entry(
         kind,
         text,
         details,
+        edited: None,
     })
 }
 
@@ -801,6 +804,9 @@ pub struct ActivityView {
     pub by: String,
     pub text: String,
     pub details: BTreeMap<String, String>,
+    /// When the text was last corrected, and by whom.
+    pub edited_at: Option<i64>,
+    pub edited_by: Option<String>,
 }
 
 impl From<&Activity> for ActivityView {
@@ -812,6 +818,8 @@ impl From<&Activity> for ActivityView {
             by: a.by.to_string(),
             text: a.text.clone(),
             details: a.details.clone(),
+            edited_at: a.edited.as_ref().map(|e| e.at),
+            edited_by: a.edited.as_ref().map(|e| e.by.to_string()),
         }
     }
 }
@@ -877,6 +885,62 @@ pub async fn client_history(
 #[serde(deny_unknown_fields)]
 pub struct CommentRequest {
     pub text: String,
+}
+
+/// Corrects the text of a history entry (C5): an administrator or the card's
+/// responsible user may; entries the system wrote about changes stay as written.
+#[utoipa::path(patch, path = "/api/clients/{id}/history/{entry}", tag = "clients", security(("bearer" = [])), request_body = CommentRequest,
+    responses((status = 200, body = ActivityView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn edit_history_entry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, entry)): Path<(String, String)>,
+    ApiJson(req): ApiJson<CommentRequest>,
+) -> Result<Json<ActivityView>, ApiError> {
+    let (card, _) = visible(&state, &caller, &id).await?;
+    if caller.principal.role != Role::Administrator && card.responsible != caller.user.id {
+        return Err(ApiError::forbidden(
+            "only an administrator or the responsible user may edit the history",
+        ));
+    }
+    let missing = || ApiError::not_found("history entry");
+    let entry_id = ActivityId::parse(entry).map_err(|_| missing())?;
+    let t = &caller.principal.tenant;
+    let stored = match state
+        .repos
+        .clients
+        .history_entry(t, &card.id, &entry_id)
+        .await
+    {
+        Ok(e) => e,
+        Err(RepoError::NotFound(_)) => return Err(missing()),
+        Err(e) => return Err(e.into()),
+    };
+    if !stored.value.kind.is_editable() {
+        return Err(ApiError::conflict(
+            "not_editable",
+            format!(
+                "a {} entry records a change and cannot be edited",
+                stored.value.kind.as_str()
+            ),
+        ));
+    }
+    let text = optional_text("text", Some(&req.text), MAX_COMMENT_CHARS)?
+        .ok_or_else(|| ApiError::invalid("text", "must not be empty"))?;
+    let edited = Activity {
+        text,
+        edited: Some(Edit {
+            at: state.clock.now_ms(),
+            by: caller.user.id.clone(),
+        }),
+        ..stored.value
+    };
+    state
+        .repos
+        .clients
+        .save_history_entry(t, &edited, stored.version)
+        .await?;
+    Ok(Json(ActivityView::from(&edited)))
 }
 
 #[utoipa::path(post, path = "/api/clients/{id}/comments", tag = "clients", security(("bearer" = [])), request_body = CommentRequest,

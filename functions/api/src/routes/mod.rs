@@ -86,6 +86,10 @@ pub fn api() -> Router<AppState> {
         .route("/tags/{tag}", axum::routing::delete(tags::delete_tag))
         .route("/clients/{id}/history", get(clients::client_history))
         .route("/clients/{id}/comments", post(clients::add_comment))
+        .route(
+            "/clients/{id}/history/{entry}",
+            axum::routing::patch(clients::edit_history_entry),
+        )
         .route("/clients-bin", get(clients::list_bin))
         .route("/notifications", get(clients::list_notifications))
         .route(
