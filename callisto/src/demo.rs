@@ -5,12 +5,17 @@
 use anyhow::Context;
 use callisto_api::AppState;
 use callisto_domain::access::Role;
-use callisto_domain::ids::{GroupId, TenantId, UserId};
+use callisto_domain::activity::{Activity, ActivityKind};
+use callisto_domain::card_settings::CardSettings;
+use callisto_domain::client::{Client, ClientKind, person_name};
+use callisto_domain::ids::{ActivityId, ClientId, GroupId, TenantId, UserId};
+use callisto_domain::phone::normalize_phone;
 use callisto_domain::user::{
     BillingDetails, Group, Tenant, User, UserStatus, check_inn, check_kpp,
 };
-use callisto_store::repo::RepoError;
+use callisto_store::repo::{Journal, RepoError};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 #[derive(Debug, Deserialize)]
@@ -24,6 +29,36 @@ struct DemoFile {
     password: String,
     groups: Vec<DemoGroup>,
     users: Vec<DemoUser>,
+    #[serde(default)]
+    card_settings: Option<CardSettings>,
+    /// The demo base: organizations first, then the contacts nested in them.
+    #[serde(default)]
+    clients: Vec<DemoClient>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoClient {
+    id: ClientId,
+    kind: ClientKind,
+    organization: Option<ClientId>,
+    name: Option<String>,
+    last_name: Option<String>,
+    first_name: Option<String>,
+    patronymic: Option<String>,
+    position: Option<String>,
+    #[serde(default)]
+    phones: Vec<String>,
+    #[serde(default)]
+    emails: Vec<String>,
+    city: Option<String>,
+    industry: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    client_type: Option<String>,
+    responsible: UserId,
+    #[serde(default)]
+    custom: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -130,8 +165,9 @@ pub async fn seed(state: &AppState, file: &Path) -> anyhow::Result<DemoSummary> 
             ignore_existing(repos.users.create(&user(u)).await)?;
         }
     }
+    seed_base(state, &demo).await?;
     if already.is_none() {
-        tracing::info!(tenant = %demo.tenant_id, users = demo.users.len(), "demo company seeded");
+        tracing::info!(tenant = %demo.tenant_id, users = demo.users.len(), clients = demo.clients.len(), "demo company seeded");
     }
     Ok(DemoSummary {
         company: demo.company,
@@ -142,6 +178,98 @@ pub async fn seed(state: &AppState, file: &Path) -> anyhow::Result<DemoSummary> 
             .map(|u| (u.email.clone(), u.role.as_str()))
             .collect(),
     })
+}
+
+/// The demo's card settings and client base; each card is created once, with
+/// its phones in E.164 and a "created" history entry, as a person would make it.
+async fn seed_base(state: &AppState, demo: &DemoFile) -> anyhow::Result<()> {
+    let t = &demo.tenant_id;
+    let repos = &state.repos;
+    let settings = demo.card_settings.clone().unwrap_or_default();
+    settings.validate().context("demo card settings")?;
+    let current = repos.tenants.card_settings(t).await?;
+    if current.version == 0 {
+        match repos.tenants.save_card_settings(t, &settings, 0).await {
+            Ok(_) | Err(RepoError::Stale(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let region = repos.tenants.get(t).await?.value.phone_region;
+    for d in &demo.clients {
+        match repos.clients.get(t, &d.id).await {
+            Ok(_) => continue,
+            Err(RepoError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let owner = demo
+            .users
+            .iter()
+            .find(|u| u.id == d.responsible)
+            .with_context(|| format!("demo client {}: no user {}", d.id, d.responsible))?;
+        let phones = d
+            .phones
+            .iter()
+            .map(|p| normalize_phone(p, &region))
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("demo client {}", d.id))?;
+        let name = d.name.clone().unwrap_or_else(|| {
+            person_name(
+                d.first_name.as_deref(),
+                d.last_name.as_deref(),
+                d.patronymic.as_deref(),
+            )
+        });
+        let mut card = Client {
+            id: d.id.clone(),
+            kind: d.kind,
+            organization: d.organization.clone(),
+            name,
+            first_name: d.first_name.clone(),
+            last_name: d.last_name.clone(),
+            patronymic: d.patronymic.clone(),
+            position: d.position.clone(),
+            phones,
+            emails: d.emails.iter().map(|e| e.to_lowercase()).collect(),
+            city: d.city.clone(),
+            industry: d.industry.clone(),
+            website: None,
+            inn: None,
+            description: None,
+            tags: d.tags.clone(),
+            client_type: d.client_type.clone(),
+            custom: d.custom.clone(),
+            responsible: owner.id.clone(),
+            responsible_group: owner.group.clone(),
+            created_at: 0,
+            updated_at: 0,
+            deleted_at: None,
+            deleted_by: None,
+            last_call_at: None,
+        };
+        card.validate()
+            .map_err(|e| anyhow::anyhow!("demo client {}: {}: {}", d.id, e.field, e.message))?;
+        settings
+            .check_card(None, &mut card)
+            .map_err(|e| anyhow::anyhow!("demo client {}: {}: {}", d.id, e.field, e.message))?;
+        repos.tags.register(t, &card.tags, &owner.id, 0).await?;
+        let created = Activity {
+            id: ActivityId::parse(format!("{}-created", d.id))?,
+            client: card.id.clone(),
+            at: 0,
+            by: owner.id.clone(),
+            kind: ActivityKind::Created,
+            text: "demo".into(),
+            details: BTreeMap::new(),
+            edited: None,
+        };
+        ignore_existing(
+            repos
+                .clients
+                .create(t, &card, &Journal::activity(created))
+                .await,
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -172,6 +300,28 @@ mod tests {
         let users = state.repos.users.list(&t, None, 100).await.unwrap();
         assert_eq!(users.items.len(), 6);
         assert_eq!(state.repos.groups.list(&t).await.unwrap().len(), 2);
+        let base = state
+            .repos
+            .clients
+            .list(&t, &callisto_domain::access::Scope::All, None, 1000)
+            .await
+            .unwrap();
+        assert_eq!(base.items.len(), 21, "the demo base, once");
+        // The contacts the sample import files duplicate (their rows 42-44).
+        for phone in ["+74951200001", "+74951200002", "+74951200003"] {
+            assert_eq!(
+                state
+                    .repos
+                    .clients
+                    .find_by_phone(&t, phone)
+                    .await
+                    .unwrap()
+                    .len(),
+                1
+            );
+        }
+        let settings = state.repos.tenants.card_settings(&t).await.unwrap().value;
+        assert_eq!(settings.client_types.len(), 4);
         let sales = state
             .repos
             .users
