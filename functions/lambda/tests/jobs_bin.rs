@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used)]
-//! The `callisto-jobs` binary, run outside Lambda over an embedded data
-//! folder, does the due work once and exits: it purges a card binned more
-//! than 30 days ago and runs a queued bulk action.
+//! The `callisto-jobs` binary over an embedded data folder: outside Lambda it
+//! does the due work once and exits (it purges a card binned more than 30 days
+//! ago and runs a queued bulk action); under a (fake) Lambda runtime API it
+//! takes no queue message when the invocation's deadline is near.
 
 use callisto_domain::access::Role;
 use callisto_domain::bulk::{BulkAction, BulkId, BulkJob, BulkStatus, Selection};
@@ -183,4 +184,117 @@ fn a_missing_data_folder_fails_at_start_naming_the_variable() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("CALLISTO_DATA"), "stderr: {stderr}");
+}
+
+/// A minimal Lambda runtime API: hands out one invocation per deadline (ms
+/// from now), then holds the next poll; sends each response body to `tx`.
+fn fake_runtime_api(deadlines: Vec<u64>, tx: std::sync::mpsc::Sender<String>) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut deadlines = deadlines.into_iter();
+        let mut n = 0;
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { return };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut conn = conn;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                let mut length = 0;
+                loop {
+                    let mut header = String::new();
+                    reader.read_line(&mut header).unwrap();
+                    if header.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = header.split_once(':')
+                        && k.eq_ignore_ascii_case("content-length")
+                    {
+                        length = v.trim().parse().unwrap();
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                if line.starts_with("GET") && line.contains("/invocation/next") {
+                    let Some(left) = deadlines.next() else {
+                        // No more invocations: hold the poll until the test ends.
+                        std::thread::sleep(Duration::from_secs(600));
+                        return;
+                    };
+                    n += 1;
+                    let deadline = now_ms() as u64 + left;
+                    let event = r#"{"source":"aws.scheduler"}"#;
+                    write!(
+                        conn,
+                        "HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: req-{n}\r\n\
+                         Lambda-Runtime-Deadline-Ms: {deadline}\r\n\
+                         Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:eu-central-1:1:function:jobs\r\n\
+                         Content-Length: {}\r\n\r\n{event}",
+                        event.len()
+                    )
+                    .unwrap();
+                } else {
+                    let _ = tx.send(format!(
+                        "{} {}",
+                        line.trim(),
+                        String::from_utf8_lossy(&body)
+                    ));
+                    write!(conn, "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n").unwrap();
+                }
+            }
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn under_lambda_takes_no_new_message_when_the_deadline_is_near() {
+    let dir = tempfile::tempdir().unwrap();
+    prepare(dir.path()).await;
+    let (tx, rx) = std::sync::mpsc::channel();
+    // First invocation: one minute left (less than STOP_BEFORE); second: ten.
+    let api = fake_runtime_api(vec![60_000, 600_000], tx);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_callisto-jobs"))
+        .env_clear()
+        .env("RUST_LOG", "info")
+        .env("CALLISTO_STORE", "embedded")
+        .env("CALLISTO_DATA", dir.path())
+        .env("AWS_LAMBDA_RUNTIME_API", &api)
+        .env("AWS_LAMBDA_FUNCTION_NAME", "jobs")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let first = rx.recv_timeout(Duration::from_secs(60));
+    let second = rx.recv_timeout(Duration::from_secs(60));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (first, second) = (first.unwrap(), second.unwrap());
+    // "<request line> <body>"
+    let body = |s: &str| -> serde_json::Value {
+        serde_json::from_str(&s[s.find('{').unwrap()..]).unwrap()
+    };
+    assert!(first.contains("/invocation/req-1/response"), "{first}");
+    assert_eq!(body(&first)["purged"], 1, "{first}");
+    assert_eq!(body(&first)["bulk"], 0, "{first}");
+    assert!(second.contains("/invocation/req-2/response"), "{second}");
+    assert_eq!(body(&second)["bulk"], 1, "{second}");
+
+    let stores = callisto_store::embedded::open(&dir.path().join("store")).unwrap();
+    let repos = Repos::new(stores.items.clone());
+    let job = repos
+        .bulk
+        .get(
+            &TenantId::parse("t1").unwrap(),
+            &BulkId::parse("b1").unwrap(),
+        )
+        .await
+        .unwrap()
+        .value;
+    assert_eq!(job.status, BulkStatus::Done);
 }
