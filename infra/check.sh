@@ -3,7 +3,8 @@
 #   1. cfn-lint: infra/template.yaml is valid SAM/CloudFormation (the SAM
 #      transform runs locally), for the code's default region and us-east-1;
 #   2. infra/check_template.py: the template matches the Rust code (table keys
-#      and indexes, mail queue name, environment variables, IAM, API path);
+#      and indexes, mail and job queue names, environment variables, IAM, API
+#      path, the jobs function and its schedule);
 #   3. the drift check itself catches drift: copies of the template with one
 #      name changed must be rejected.
 # Needs cfn-lint on PATH (pinned in scripts/requirements-test.txt; installed by
@@ -81,7 +82,12 @@ drift_is_caught() {
     's/mail-outbox"/mail-out"/' \
     's#Path: /api/{proxy+}#Path: /v1/{proxy+}#' \
     's/CALLISTO_AWS_QUEUE_PREFIX:/CALLISTO_QUEUE_PREFIX:/' \
-    's/CALLISTO_AWS_BUCKET: !Ref Bucket/CALLISTO_AWS_BUCKET: !Ref Buckets/'; do
+    's/CALLISTO_AWS_BUCKET: !Ref Bucket/CALLISTO_AWS_BUCKET: !Ref Buckets/' \
+    's/}bulk"/}bulks"/' \
+    's/}imports"/}import"/' \
+    's#lambda/callisto-jobs/#lambda/callisto-job/#' \
+    's/rate(1 minute)/rate(1 hour)/' \
+    's/VisibilityTimeout: 900/VisibilityTimeout: 300/'; do
     sed "$mutation" "$template" > "$tmp/template.yaml"
     if cmp -s "$template" "$tmp/template.yaml"; then
       echo "   mutation '$mutation' changed nothing: fix infra/check.sh"

@@ -3,9 +3,11 @@
 
 cfn-lint proves the template is valid CloudFormation/SAM; this proves it is the
 stack *Callisto* needs: the names below are read from the Rust sources (not
-repeated here), so renaming a key attribute, an index, the mail queue or an
-environment variable in the code without changing the template fails the
-check, and so does the reverse.
+repeated here), so renaming a key attribute, an index, the mail queue, a job
+queue or an environment variable in the code without changing the template
+fails the check, and so does the reverse. Every `pub const *_QUEUE: &str` under
+core/store/src/repo/ is a job queue: declaring one in the code makes this check
+demand its queue, dead-letter queue, IAM grants and output in the template.
 
 Usage: check_template.py [TEMPLATE]   (default: infra/template.yaml)
 Needs only the standard library and cfn-lint's YAML loader (it understands
@@ -29,11 +31,16 @@ ITEM_RS = "core/store/src/item.rs"
 AWS_MOD_RS = "core/store/src/aws/mod.rs"
 OUTBOX_RS = "core/store/src/outbox.rs"
 LAMBDA_LIB_RS = "functions/lambda/src/lib.rs"
+JOBS_BIN_RS = "functions/lambda/src/bin/jobs.rs"
+REPO_DIR = "core/store/src/repo"
 LAMBDA_CARGO = "functions/lambda/Cargo.toml"
 API_LIB_RS = "functions/api/src/lib.rs"
 
 REQUIRED_PARAMETERS = ["Stage", "PublicUrl", "JwtSecretParameterName", "QueuePrefix"]
-REQUIRED_OUTPUTS = ["ApiUrl", "TableName", "BucketName", "MailQueueUrl"]
+REQUIRED_OUTPUTS = ["ApiUrl", "TableName", "BucketName", "MailQueueUrl", "JobsFunctionName"]
+# What the jobs function does with a job queue, and what the API does with it.
+JOBS_QUEUE_ACTIONS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl"}
+API_QUEUE_ACTIONS = {"sqs:SendMessage", "sqs:GetQueueUrl"}
 
 
 class CodeDrift(Exception):
@@ -87,6 +94,29 @@ def code_facts() -> dict:
         LAMBDA_CARGO, r'\[\[bin\]\]\s*name\s*=\s*"([^"]+)"\s*path\s*=\s*"src/bin/http\.rs"',
         "the [[bin]] of src/bin/http.rs",
     ).group(1)
+    facts["jobs_bin"] = find(
+        LAMBDA_CARGO, r'\[\[bin\]\]\s*name\s*=\s*"([^"]+)"\s*path\s*=\s*"src/bin/jobs\.rs"',
+        "the [[bin]] of src/bin/jobs.rs",
+    ).group(1)
+    # The job queues: every `pub const X_QUEUE: &str = "name";` of the repositories.
+    queues = {}
+    for rs in sorted((ROOT / REPO_DIR).glob("*.rs")):
+        for const, name in re.findall(r'pub const (\w+_QUEUE): &str = "([^"]+)";', rs.read_text(encoding="utf-8")):
+            queues[const] = name
+    if not queues:
+        raise CodeDrift(f"no `pub const *_QUEUE: &str` in {REPO_DIR}/*.rs; update infra/check_template.py")
+    facts["job_queues"] = queues
+    # The jobs binary's variables: what JobsConfig::from_env reads.
+    jobs_cfg = find(LAMBDA_LIB_RS, r"impl JobsConfig \{(.*?)\n\}", "impl JobsConfig", re.S).group(1)
+    if "StoreChoice::from_env()" not in jobs_cfg:
+        raise CodeDrift(f"JobsConfig no longer uses StoreChoice::from_env() in {LAMBDA_LIB_RS}; update infra/check_template.py")
+    facts["jobs_required_env"] = re.findall(r'required\("([A-Z0-9_]+)"\)', jobs_cfg)
+    facts["jobs_optional_env"] = [
+        v for v in re.findall(r'var\("([A-Z0-9_]+)"\)', jobs_cfg) if not v.startswith("AWS_LAMBDA_")
+    ]
+    facts["jobs_stop_before"] = int(find(
+        JOBS_BIN_RS, r"const STOP_BEFORE: Duration = Duration::from_secs\((\d+)\);", "const STOP_BEFORE"
+    ).group(1))
     facts["api_prefix"] = find(API_LIB_RS, r'\.nest\(\s*"(/[^"]*)"', "the router's .nest(\"/api\", …)").group(1)
     return facts
 
@@ -265,7 +295,7 @@ def check_queue(r: Report, facts: dict, template: dict) -> str | None:
     return name
 
 
-def check_function(r: Report, facts: dict, template: dict, table, bucket, queue) -> None:
+def check_function(r: Report, facts: dict, template: dict, table, bucket, queue, job_queues: dict) -> None:
     functions = resources_of(template, "AWS::Serverless::Function")
     suffix = f"target/lambda/{facts['http_bin']}"
     http = [
@@ -337,6 +367,13 @@ def check_function(r: Report, facts: dict, template: dict, table, bucket, queue)
         if st.get("Resource") == "*" or any(a == "*" or str(a).endswith(":*") for a in actions(st))
     ]
     r.check(not wildcards, "IAM: inline statements grant no wildcard action or resource", wildcards)
+    for const, name in sorted(job_queues.items()):
+        got_actions = granted(policies, name)
+        r.check(
+            API_QUEUE_ACTIONS <= got_actions,
+            f"IAM: the API may {sorted(API_QUEUE_ACTIONS)} on the {facts['job_queues'][const]} queue",
+            sorted(got_actions),
+        )
     events = plain(p.get("Events")) or {}
     want_path = facts["api_prefix"].rstrip("/") + "/{proxy+}"
     apis = [
@@ -352,6 +389,153 @@ def check_function(r: Report, facts: dict, template: dict, table, bucket, queue)
         "the event attaches to the template's AWS::Serverless::HttpApi",
         [a.get("ApiId") for a in apis],
     )
+
+
+def getatt_target(value, attribute: str) -> str | None:
+    """The logical name in `!GetAtt Name.<attribute>`, in either of its YAML forms."""
+    if not isinstance(value, dict) or "Fn::GetAtt" not in value:
+        return None
+    v = value["Fn::GetAtt"]
+    parts = v if isinstance(v, list) else str(v).split(".", 1)
+    return str(parts[0]) if len(parts) == 2 and parts[1] == attribute else None
+
+
+def statements_of(policies: list) -> list:
+    return [st for pol in policies if isinstance(pol, dict) for st in (pol.get("Statement") or [])]
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def granted(policies: list, queue: str) -> set:
+    """The actions the inline statements allow on `queue`'s ARN."""
+    actions: set = set()
+    for st in statements_of(policies):
+        if st.get("Effect") == "Allow" and queue in [getatt_target(res, "Arn") for res in as_list(st.get("Resource"))]:
+            actions.update(str(a) for a in as_list(st.get("Action")))
+    return actions
+
+
+def check_job_queues(r: Report, facts: dict, template: dict) -> dict:
+    """Every job queue of the code: declared, with its own dead-letter queue,
+    encrypted, hidden while a run may still hold it. Returns const -> logical id."""
+    queues = resources_of(template, "AWS::SQS::Queue")
+    found = {}
+    for const, qname in sorted(facts["job_queues"].items()):
+        want = {"Fn::Sub": "${QueuePrefix}" + qname}
+        named = [n for n, q in queues.items() if plain(q.get("Properties", {}).get("QueueName")) == want]
+        if not r.check(len(named) == 1, f"one queue named <QueuePrefix>{qname} ({const})",
+                       {n: plain(q.get("Properties", {}).get("QueueName")) for n, q in queues.items()}):
+            continue
+        name = named[0]
+        found[const] = name
+        p = plain(queues[name].get("Properties", {}))
+        redrive = p.get("RedrivePolicy") or {}
+        dlq = getatt_target(redrive.get("deadLetterTargetArn"), "Arn")
+        others = [
+            getatt_target((plain(q.get("Properties", {})).get("RedrivePolicy") or {}).get("deadLetterTargetArn"), "Arn")
+            for n, q in queues.items() if n != name
+        ]
+        r.check(
+            dlq in queues and dlq != name and dlq not in others
+            and isinstance(redrive.get("maxReceiveCount"), int) and redrive["maxReceiveCount"] >= 2,
+            f"{qname} queue redrives to a dead-letter queue of its own after ≥ 2 receives",
+            redrive,
+        )
+        r.check(
+            p.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in p,
+            f"{qname} queue is encrypted at rest",
+            {k: p.get(k) for k in ("SqsManagedSseEnabled", "KmsMasterKeyId")},
+        )
+    return found
+
+
+def check_jobs_function(r: Report, facts: dict, template: dict, table, bucket, mail, job_queues: dict) -> None:
+    functions = resources_of(template, "AWS::Serverless::Function")
+    suffix = f"target/lambda/{facts['jobs_bin']}"
+    jobs = [
+        n for n, f in functions.items()
+        if str(f.get("Properties", {}).get("CodeUri", "")).rstrip("/").endswith(suffix)
+    ]
+    if not r.check(len(jobs) == 1, f"one function with CodeUri …/{suffix}/ (cargo bin {facts['jobs_bin']})",
+                   {n: f.get("Properties", {}).get("CodeUri") for n, f in functions.items()}):
+        return
+    p = plain(functions[jobs[0]].get("Properties", {}))
+    shape = {k: p.get(k) for k in ("Runtime", "Architectures", "Handler")}
+    r.check(shape == {"Runtime": "provided.al2023", "Architectures": ["arm64"], "Handler": "bootstrap"},
+            "jobs function runtime provided.al2023 / arm64 / bootstrap", shape)
+    timeout = p.get("Timeout")
+    r.check(
+        isinstance(timeout, int) and facts["jobs_stop_before"] < timeout <= 900,
+        f"jobs function timeout is longer than STOP_BEFORE ({facts['jobs_stop_before']} s) and at most 900 s",
+        timeout,
+    )
+    queues = resources_of(template, "AWS::SQS::Queue")
+    for const, name in sorted(job_queues.items()):
+        vis = plain(queues[name].get("Properties", {})).get("VisibilityTimeout")
+        r.check(
+            isinstance(vis, int) and isinstance(timeout, int) and vis >= timeout,
+            f"{facts['job_queues'][const]} queue visibility timeout ≥ the jobs function's timeout",
+            {"VisibilityTimeout": vis, "Timeout": timeout},
+        )
+    log_group = (p.get("LoggingConfig") or {}).get("LogGroup")
+    r.check(
+        isinstance(log_group, dict) and log_group.get("Ref") in resources_of(template, "AWS::Logs::LogGroup"),
+        "jobs function logs to a log group of the stack",
+        log_group,
+    )
+    env = (p.get("Environment") or {}).get("Variables") or {}
+    aws = facts["aws_env"]
+    want = {
+        "CALLISTO_STORE": "aws",
+        aws["ENV_TABLE"]: {"Ref": table},
+        aws["ENV_BUCKET"]: {"Ref": bucket},
+        aws["ENV_QUEUE_PREFIX"]: {"Ref": "QueuePrefix"},
+    }
+    got = {k: env.get(k) for k in want}
+    r.check(got == want, "jobs environment wires the store, table, bucket and queue prefix", got)
+    missing = [v for v in facts["jobs_required_env"] if v not in env]
+    r.check(not missing, f"jobs environment has every variable JobsConfig requires {facts['jobs_required_env']}", missing)
+    known = set(want) | set(facts["jobs_required_env"]) | set(facts["jobs_optional_env"]) | {"RUST_LOG"}
+    extra = sorted(set(env) - known)
+    r.check(not extra, "jobs environment holds only variables the jobs binary reads (no API secrets)", extra)
+    r.check(aws["ENV_ENDPOINT_URL"] not in env, f"jobs: {aws['ENV_ENDPOINT_URL']} is not set (real AWS endpoints)")
+
+    policies = p.get("Policies") or []
+    templates = {k: v for pol in policies if isinstance(pol, dict) for k, v in pol.items() if k != "Statement"}
+    r.check(
+        templates == {
+            "DynamoDBCrudPolicy": {"TableName": {"Ref": table}},
+            "S3CrudPolicy": {"BucketName": {"Ref": bucket}},
+            "SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": [mail, "QueueName"]}},
+        } and all(isinstance(pol, dict) for pol in policies),
+        "jobs IAM: DynamoDBCrudPolicy(table), S3CrudPolicy(bucket), SQSSendMessagePolicy(mail queue), nothing else",
+        templates,
+    )
+    statements = statements_of(policies)
+    wildcards = [
+        st for st in statements
+        if "*" in as_list(st.get("Resource")) or any(a == "*" or str(a).endswith(":*") for a in as_list(st.get("Action")))
+    ]
+    r.check(not wildcards, "jobs IAM: inline statements grant no wildcard action or resource", wildcards)
+    r.check("sqs:GetQueueUrl" in granted(policies, mail), "jobs IAM: sqs:GetQueueUrl on the mail queue")
+    for const, name in sorted(job_queues.items()):
+        got_actions = granted(policies, name)
+        r.check(
+            JOBS_QUEUE_ACTIONS <= got_actions,
+            f"jobs IAM: {sorted(JOBS_QUEUE_ACTIONS)} on the {facts['job_queues'][const]} queue",
+            sorted(got_actions),
+        )
+    events = p.get("Events") or {}
+    schedules = [
+        e for e in events.values()
+        if e.get("Type") in ("ScheduleV2", "Schedule")
+        and (e.get("Properties") or {}).get("ScheduleExpression") == "rate(1 minute)"
+        and (e.get("Properties") or {}).get("State", "ENABLED") == "ENABLED"
+        and (e.get("Properties") or {}).get("Enabled", True) is True
+    ]
+    r.check(len(schedules) == 1, "jobs function runs on an enabled schedule rate(1 minute)", events)
 
 
 def main(argv: list[str]) -> int:
@@ -374,12 +558,17 @@ def main(argv: list[str]) -> int:
     table = check_table(r, facts, template)
     bucket = check_bucket(r, template)
     queue = check_queue(r, facts, template)
+    job_queues = check_job_queues(r, facts, template)
     if table and bucket and queue:
-        check_function(r, facts, template, table, bucket, queue)
+        check_function(r, facts, template, table, bucket, queue, job_queues)
+        check_jobs_function(r, facts, template, table, bucket, queue, job_queues)
     else:
         r.check(False, "function checks skipped: table, bucket or mail queue missing")
     outputs = template.get("Outputs", {})
     r.check(all(k in outputs for k in REQUIRED_OUTPUTS), f"outputs {REQUIRED_OUTPUTS}", sorted(outputs))
+    output_refs = [plain(o.get("Value")) for o in outputs.values() if isinstance(o, dict)]
+    for const, name in sorted(job_queues.items()):
+        r.check({"Ref": name} in output_refs, f"an output gives the {facts['job_queues'][const]} queue's URL")
     print(f"template vs code: {r.total - r.failed} of {r.total} checks ok")
     return 1 if r.failed else 0
 

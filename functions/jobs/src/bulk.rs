@@ -258,8 +258,19 @@ pub async fn drain_bulk(
     stores: &callisto_store::Stores,
     now: impl Fn() -> Millis,
 ) -> Result<usize, JobError> {
+    drain_bulk_while(repos, stores, now, || true).await
+}
+
+/// [`drain_bulk`], taking a new message only while `more()` says so; a job not
+/// finished comes back after its visibility timeout and resumes from its progress.
+pub async fn drain_bulk_while(
+    repos: &Repos,
+    stores: &callisto_store::Stores,
+    now: impl Fn() -> Millis,
+    more: impl Fn() -> bool,
+) -> Result<usize, JobError> {
     let mut ran = 0;
-    loop {
+    while more() {
         let batch = stores
             .queue
             .receive(BULK_QUEUE, 1, std::time::Duration::from_secs(15 * 60))
@@ -279,4 +290,5 @@ pub async fn drain_bulk(
         stores.queue.delete(BULK_QUEUE, &delivery.receipt).await?;
         ran += 1;
     }
+    Ok(ran)
 }

@@ -325,8 +325,20 @@ pub async fn drain_imports(
     stores: &callisto_store::Stores,
     now: impl Fn() -> Millis,
 ) -> Result<usize, JobError> {
+    drain_imports_while(repos, stores, now, || true).await
+}
+
+/// [`drain_imports`], taking a new message only while `more()` says so (a
+/// Lambda stops when its time runs short; a message it did not finish comes
+/// back after its visibility timeout and resumes from its checkpoint).
+pub async fn drain_imports_while(
+    repos: &Repos,
+    stores: &callisto_store::Stores,
+    now: impl Fn() -> Millis,
+    more: impl Fn() -> bool,
+) -> Result<usize, JobError> {
     let mut ran = 0;
-    loop {
+    while more() {
         let batch = stores
             .queue
             .receive(IMPORT_QUEUE, 1, std::time::Duration::from_secs(15 * 60))
@@ -347,4 +359,5 @@ pub async fn drain_imports(
         stores.queue.delete(IMPORT_QUEUE, &delivery.receipt).await?;
         ran += 1;
     }
+    Ok(ran)
 }

@@ -1,7 +1,7 @@
-//! Work that runs outside a request: on a schedule (here: the daily
-//! recycle-bin purge of PRODUCT C11) and, later, from queues. Locally
-//! `callisto serve` runs it in-process; on AWS the `callisto-scheduler`
-//! Lambda runs it from EventBridge.
+//! Work that runs outside a request: on a schedule (the daily recycle-bin
+//! purge of PRODUCT C11) and from queues (imports, bulk actions). Locally
+//! `callisto serve` runs it in-process; on AWS the `callisto-jobs` Lambda runs
+//! [`run_due`] once a minute from an EventBridge schedule.
 
 use callisto_domain::Millis;
 use callisto_domain::client::BIN_RETENTION_MS;
@@ -101,4 +101,54 @@ pub async fn run_scheduled(repos: &Repos, now: Millis) -> Result<ScheduledReport
             None => return Ok(report),
         }
     }
+}
+
+/// What one [`run_due`] pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DueReport {
+    pub scheduled: ScheduledReport,
+    /// Import messages taken off the queue and finished.
+    pub imports: usize,
+    /// Bulk-action messages taken off the queue and finished.
+    pub bulk: usize,
+    /// The jobs that failed this pass (each is logged). A queued message that
+    /// failed comes back after its visibility timeout and resumes.
+    pub failed: Vec<&'static str>,
+}
+
+/// Every job once: the scheduled work (cheap when nothing is due), then the
+/// import and bulk queues, drained side by side so a long import does not
+/// hold bulk actions up. A new message is taken only while `more()` holds.
+/// One job failing does not stop the others.
+pub async fn run_due(
+    repos: &Repos,
+    stores: &callisto_store::Stores,
+    now: impl Fn() -> Millis,
+    more: impl Fn() -> bool,
+) -> DueReport {
+    let mut report = DueReport::default();
+    match run_scheduled(repos, now()).await {
+        Ok(scheduled) => report.scheduled = scheduled,
+        Err(e) => {
+            tracing::error!(job = "scheduled", error = %e, "job failed");
+            report.failed.push("scheduled");
+        }
+    }
+    let (imports, bulk) = tokio::join!(
+        import::drain_imports_while(repos, stores, &now, &more),
+        bulk::drain_bulk_while(repos, stores, &now, &more),
+    );
+    for (job, result, count) in [
+        ("imports", imports, &mut report.imports),
+        ("bulk", bulk, &mut report.bulk),
+    ] {
+        match result {
+            Ok(n) => *count = n,
+            Err(e) => {
+                tracing::error!(job, error = %e, "job failed; its message comes back after the visibility timeout");
+                report.failed.push(job);
+            }
+        }
+    }
+    report
 }

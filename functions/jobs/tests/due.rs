@@ -1,0 +1,73 @@
+#![allow(clippy::unwrap_used)]
+//! `run_due`: every job once, taking a queue message only while told to.
+
+use callisto_domain::access::Role;
+use callisto_domain::bulk::{BulkAction, BulkId, BulkJob, BulkStatus, Selection};
+use callisto_domain::ids::{TenantId, UserId};
+use callisto_domain::user::{BillingDetails, Tenant, User, UserStatus, default_phone_region};
+use callisto_store::Repos;
+use callisto_store::repo::BULK_QUEUE;
+
+#[tokio::test]
+async fn takes_no_new_message_once_told_to_stop_and_drains_the_queue_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let stores = callisto_store::embedded::open(dir.path()).unwrap();
+    let repos = Repos::new(stores.items.clone());
+    let t = TenantId::parse("t1").unwrap();
+    let admin = User {
+        id: UserId::parse("admin").unwrap(),
+        tenant: t.clone(),
+        email: "admin@t1.ru".into(),
+        full_name: "Admin".into(),
+        role: Role::Administrator,
+        group: None,
+        short_number: None,
+        status: UserStatus::Active,
+        time_zone: None,
+        support_email: None,
+        support_phone: None,
+        password_hash: "x".into(),
+        email_confirmed: true,
+        must_change_password: false,
+        created_at: 0,
+    };
+    let tenant = Tenant {
+        id: t.clone(),
+        name: "T1".into(),
+        promo_code: None,
+        billing: BillingDetails::default(),
+        phone_region: default_phone_region(),
+        created_at: 0,
+    };
+    repos
+        .tenants
+        .create_with_admin(&tenant, &admin)
+        .await
+        .unwrap();
+    let id = BulkId::parse("b1").unwrap();
+    let job = BulkJob::queued(
+        id.clone(),
+        BulkAction::AddTags {
+            tags: vec!["vip".into()],
+        },
+        Selection::Ids { ids: vec![] },
+        admin.id.clone(),
+        0,
+        "Europe/Moscow".into(),
+    );
+    repos.bulk.create(&t, &job).await.unwrap();
+    stores.queue.send(BULK_QUEUE, &t, "b1").await.unwrap();
+    let now = || 1_000;
+
+    let report = callisto_jobs::run_due(&repos, &stores, now, || false).await;
+    assert_eq!((report.scheduled.tenants, report.bulk), (1, 0));
+    assert!(report.failed.is_empty());
+    let status = repos.bulk.get(&t, &id).await.unwrap().value.status;
+    assert_eq!(status, BulkStatus::Queued);
+
+    let report = callisto_jobs::run_due(&repos, &stores, now, || true).await;
+    assert_eq!((report.imports, report.bulk), (0, 1));
+    assert!(report.failed.is_empty());
+    let status = repos.bulk.get(&t, &id).await.unwrap().value.status;
+    assert_eq!(status, BulkStatus::Done);
+}
