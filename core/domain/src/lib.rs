@@ -4,6 +4,7 @@
 pub mod access;
 pub mod activity;
 pub mod client;
+pub mod duplicates;
 pub mod email;
 pub mod ids;
 pub mod import;

@@ -18,6 +18,8 @@
 //! | recycle-bin entry | `T#<t>#BIN` | `<deleted-at>#<c>` | |
 //! | import job | `T#<t>` | `IMPORT#<i>` | |
 //! | rejected import row | `T#<t>#IMPREJ#<i>` | `<row>` | |
+//! | duplicate search | `T#<t>` | `DEDUP#<d>` | |
+//! | duplicate group | `T#<t>#DUPGRP#<d>` | `<n, 8 digits>` | |
 //!
 //! Tenant items are addressed only through a `TenantId`. The `P#` platform
 //! partition holds what must be found before a tenant is known (log-in by
@@ -25,6 +27,7 @@
 
 mod auth;
 mod clients;
+mod duplicates;
 mod groups;
 mod imports;
 mod tenants;
@@ -32,6 +35,7 @@ mod users;
 
 pub use auth::{LoginThrottles, OneTimeToken, RefreshToken, Tokens};
 pub use clients::{Clients, Journal};
+pub use duplicates::{DEDUP_QUEUE, Duplicates, GroupRecord, Resolution};
 pub use groups::Groups;
 pub use imports::{IMPORT_QUEUE, Imports, RejectedRow, import_source_key};
 pub use tenants::Tenants;
@@ -82,6 +86,7 @@ pub struct Repos {
     pub throttles: LoginThrottles,
     pub clients: Clients,
     pub imports: Imports,
+    pub duplicates: Duplicates,
 }
 
 impl Repos {
@@ -105,7 +110,10 @@ impl Repos {
             clients: Clients {
                 items: items.clone(),
             },
-            imports: Imports { items },
+            imports: Imports {
+                items: items.clone(),
+            },
+            duplicates: Duplicates { items },
         }
     }
 }
