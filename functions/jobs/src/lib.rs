@@ -9,6 +9,7 @@ use callisto_domain::ids::TenantId;
 use callisto_store::Repos;
 use callisto_store::repo::RepoError;
 
+pub mod duplicates;
 pub mod import;
 
 #[derive(Debug, thiserror::Error)]

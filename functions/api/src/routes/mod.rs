@@ -1,6 +1,7 @@
 mod auth;
 mod clients;
 mod company;
+mod duplicates;
 mod export;
 mod groups;
 mod imports;
@@ -16,6 +17,7 @@ use utoipa::ToSchema;
 pub use auth::*;
 pub use clients::*;
 pub use company::*;
+pub use duplicates::*;
 pub use export::*;
 pub use groups::*;
 pub use imports::*;
@@ -85,6 +87,20 @@ pub fn api() -> Router<AppState> {
         .route("/imports/{id}/preview", get(imports::preview_import))
         .route("/imports/{id}/confirm", post(imports::confirm_import))
         .route("/imports/{id}/rejected", get(imports::rejected_rows))
+        .route("/duplicates", post(duplicates::start_duplicate_search))
+        .route("/duplicates/{id}", get(duplicates::get_duplicate_search))
+        .route(
+            "/duplicates/{id}/groups",
+            get(duplicates::list_duplicate_groups),
+        )
+        .route(
+            "/duplicates/{id}/groups/{n}/merge",
+            post(duplicates::merge_duplicate_group),
+        )
+        .route(
+            "/duplicates/{id}/groups/{n}/delete",
+            post(duplicates::delete_duplicate_group),
+        )
 }
 
 #[derive(Debug, Serialize, ToSchema)]
