@@ -229,26 +229,43 @@ pub struct DuplicateGroup {
     pub total: usize,
 }
 
-struct Seen {
-    id: ClientId,
-    nested: bool,
-}
+/// A value seen once is kept only as its 128-bit hash and the card's number;
+/// the second card with it opens an entry in `multi` with the value itself.
+const MANY: u32 = 1 << 31;
 
 /// Collects cards and groups them by value. Memory grows with the number of
-/// distinct phones and e-mails, not with the cards' other data.
+/// distinct phones and e-mails (a 128-bit hash and a card number each), plus
+/// each card's id once; values are kept as text only when shared. Nothing is
+/// allocated per value seen once, so a million cards cost tens of megabytes.
 #[derive(Default)]
 pub struct Grouper {
-    cards: Vec<Seen>,
-    by_value: HashMap<(ClientKind, MatchBy, Box<str>), Vec<u32>>,
+    /// Card ids, concatenated; `ends[i]` is where card i's id ends.
+    ids: String,
+    ends: Vec<u32>,
+    nested: Vec<bool>,
+    by_value: HashMap<u128, u32>,
+    multi: Vec<(ClientKind, MatchBy, Box<str>, Vec<u32>)>,
 }
 
 impl std::fmt::Debug for Grouper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Grouper")
-            .field("cards", &self.cards.len())
+            .field("cards", &self.ends.len())
             .field("values", &self.by_value.len())
+            .field("shared", &self.multi.len())
             .finish()
     }
+}
+
+fn value_hash(kind: ClientKind, by: MatchBy, value: &str) -> u128 {
+    use std::hash::{Hash, Hasher};
+    // Two SipHash runs with different salts: a collision needs ~2^64 values.
+    let half = |salt: u8| {
+        let mut h = std::hash::DefaultHasher::new();
+        (salt, kind, by, value).hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(1)) << 64) | u128::from(half(2))
 }
 
 impl Grouper {
@@ -256,62 +273,89 @@ impl Grouper {
         Grouper::default()
     }
 
+    fn id(&self, card: u32) -> &str {
+        let i = card as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.ids[start..self.ends[i] as usize]
+    }
+
     /// Adds a live card's values (the caller filters kinds and scope).
     pub fn add(&mut self, card: &CardKeys, by_phone: bool, by_email: bool) {
-        let index = self.cards.len() as u32;
-        let mut used = false;
+        let index = self.ends.len() as u32;
         let kind = card.kind;
-        let values = card
-            .phones
-            .iter()
-            .filter(|_| by_phone)
-            .map(|p| (MatchBy::Phone, p.as_str().into()))
-            .chain(
-                card.emails
-                    .iter()
-                    .filter(|_| by_email)
-                    .map(|e| (MatchBy::Email, e.to_lowercase().into_boxed_str())),
-            );
-        for (by, value) in values {
-            let members = self.by_value.entry((kind, by, value)).or_default();
-            if members.last() != Some(&index) {
-                members.push(index);
-                used = true;
+        let mut used = false;
+        let phones = card.phones.iter().filter(|_| by_phone);
+        let emails = card.emails.iter().filter(|_| by_email);
+        let values = phones
+            .map(|p| (MatchBy::Phone, p.as_str()))
+            .chain(emails.map(|e| (MatchBy::Email, e.as_str())));
+        for (by, raw) in values {
+            let lower;
+            let value = if by == MatchBy::Email && raw.bytes().any(|b| b.is_ascii_uppercase()) {
+                lower = raw.to_lowercase();
+                lower.as_str()
+            } else {
+                raw
+            };
+            let hash = value_hash(kind, by, value);
+            match self.by_value.get(&hash).copied() {
+                None => {
+                    self.by_value.insert(hash, index);
+                    used = true;
+                }
+                Some(slot) if slot & MANY != 0 => {
+                    let members = &mut self.multi[(slot & !MANY) as usize].3;
+                    if members.last() != Some(&index) {
+                        members.push(index);
+                        used = true;
+                    }
+                }
+                Some(first) if first != index => {
+                    let at = self.multi.len() as u32;
+                    self.multi
+                        .push((kind, by, value.into(), vec![first, index]));
+                    self.by_value.insert(hash, at | MANY);
+                    used = true;
+                }
+                Some(_) => {}
             }
         }
         if used {
-            self.cards.push(Seen {
-                id: card.id.clone(),
-                nested: kind == ClientKind::Contact && card.organization.is_some(),
-            });
+            self.ids.push_str(card.id.as_str());
+            self.ends.push(self.ids.len() as u32);
+            self.nested
+                .push(kind == ClientKind::Contact && card.organization.is_some());
         }
     }
 
     /// The groups, organizations first, then by match kind and value.
     pub fn finish(self) -> Vec<DuplicateGroup> {
         let mut groups = Vec::new();
-        for ((kind, by, value), members) in self.by_value {
-            if members.len() < 2 {
-                continue;
-            }
-            let mut cards: Vec<&Seen> = members.iter().map(|&i| &self.cards[i as usize]).collect();
-            cards.sort_by(|a, b| a.id.cmp(&b.id));
+        for (kind, by, value, members) in &self.multi {
+            let mut cards: Vec<(&str, bool)> = members
+                .iter()
+                .map(|&i| (self.id(i), self.nested[i as usize]))
+                .collect();
+            cards.sort_unstable();
             // A card met twice (scanned through two sources) counts once.
-            cards.dedup_by(|a, b| a.id == b.id);
+            cards.dedup_by(|a, b| a.0 == b.0);
             // Nested contacts pair only with standalone ones.
-            if cards.len() < 2 || cards.iter().all(|c| c.nested) {
+            if cards.len() < 2 || cards.iter().all(|c| c.1) {
                 continue;
             }
+            let ids: Result<Vec<ClientId>, _> = cards
+                .iter()
+                .take(MAX_GROUP_MEMBERS)
+                .map(|c| ClientId::parse(c.0))
+                .collect();
+            // Ids come from parsed cards, so they always parse again.
+            let Ok(members) = ids else { continue };
             groups.push(DuplicateGroup {
-                by,
-                value: value.into(),
-                kind,
+                by: *by,
+                value: value.to_string(),
+                kind: *kind,
                 total: cards.len(),
-                members: cards
-                    .iter()
-                    .take(MAX_GROUP_MEMBERS)
-                    .map(|c| c.id.clone())
-                    .collect(),
+                members,
             });
         }
         groups.sort_by(|a, b| {

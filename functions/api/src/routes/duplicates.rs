@@ -542,7 +542,21 @@ async fn check(
     let base = current(state, caller, &g, &base_id).await?;
     let mut loaded = Vec::new();
     for id in &others {
-        loaded.push(current(state, caller, &g, id).await?);
+        let card = current(state, caller, &g, id).await?;
+        // Contacts of a removed organization move to the base: the caller must see them.
+        if card.0.kind == ClientKind::Organization {
+            let t = &caller.principal.tenant;
+            for contact in state.repos.clients.contacts_of(t, id).await? {
+                if !caller.principal.sees(contact.ownership()) {
+                    return Err(ApiError::forbidden(format!(
+                        "organization «{}» ({id}) has contacts of other users; \
+                         an administrator or their manager can merge it",
+                        card.0.name
+                    )));
+                }
+            }
+        }
+        loaded.push(card);
     }
     Ok(Checked {
         job,
