@@ -461,3 +461,57 @@ async fn a_changed_group_is_refused_naming_the_card_and_bad_input_names_the_fiel
     );
     assert!(r.body["error"]["message"].as_str().unwrap().contains(&c));
 }
+
+#[tokio::test]
+async fn contacts_of_organizations_are_not_merged_with_each_other() {
+    let app = App::new();
+    let admin = app.company("boss@acme.ru").await;
+    let o1 = card(
+        &app,
+        &admin,
+        json!({"kind": "organization", "name": "Альфа"}),
+    )
+    .await;
+    let o2 = card(
+        &app,
+        &admin,
+        json!({"kind": "organization", "name": "Бета"}),
+    )
+    .await;
+    let in1 = card(&app, &admin, json!({"kind": "contact", "last_name": "Первый", "organization_id": o1, "phones": ["+7 912 000-00-01"]})).await;
+    let in2 = card(&app, &admin, json!({"kind": "contact", "last_name": "Второй", "organization_id": o2, "phones": ["+7 912 000-00-01"]})).await;
+    let id = searched(&app, &admin, json!({})).await;
+    // Two nested contacts alone make no group.
+    assert!(groups(&app, &admin, &id).await.is_empty());
+    let free = card(
+        &app,
+        &admin,
+        json!({"kind": "contact", "last_name": "Свободный", "phones": ["+7 912 000-00-01"]}),
+    )
+    .await;
+    let id = searched(&app, &admin, json!({})).await;
+    let found = groups(&app, &admin, &id).await;
+    assert_eq!(
+        member_ids(&found[0]),
+        [in1.clone(), in2.clone(), free.clone()]
+    );
+    let r = app
+        .post(
+            &format!("/api/duplicates/{id}/groups/0/merge"),
+            Some(&admin.access),
+            json!({"base": in1, "members": [in2]}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.field()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "members")
+    );
+    let r = app
+        .post(
+            &format!("/api/duplicates/{id}/groups/0/merge"),
+            Some(&admin.access),
+            json!({"base": in1, "members": [free]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+}

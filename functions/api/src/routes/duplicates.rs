@@ -21,6 +21,7 @@ use callisto_domain::duplicates::{
     plan_merge, still_matches,
 };
 use callisto_domain::ids::{ActivityId, ClientId, UserId};
+use callisto_domain::import::may_pair;
 use callisto_domain::phone::format_phone;
 use callisto_store::repo::{DEDUP_QUEUE, GroupRecord, Journal, RepoError, Resolution};
 use serde::{Deserialize, Serialize};
@@ -543,6 +544,15 @@ async fn check(
     let mut loaded = Vec::new();
     for id in &others {
         let card = current(state, caller, &g, id).await?;
+        if !may_pair(&base.0, &card.0) {
+            return Err(ApiError::invalid(
+                "members",
+                format!(
+                    "card {id} and the {base_field} card both belong to organizations: \
+                     contacts of organizations are not duplicates of each other"
+                ),
+            ));
+        }
         // Contacts of a removed organization move to the base: the caller must see them.
         if card.0.kind == ClientKind::Organization {
             let t = &caller.principal.tenant;
