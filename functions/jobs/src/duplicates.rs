@@ -16,6 +16,8 @@ use callisto_store::repo::{DEDUP_QUEUE, GroupRecord};
 
 /// Cards read per storage query.
 pub const SCAN_PAGE: usize = 5_000;
+/// Deliveries of one search before it is marked failed.
+pub const MAX_ATTEMPTS: u32 = 3;
 /// Cards between two saves of the progress.
 pub const PROGRESS_EVERY: u64 = 100_000;
 
@@ -92,7 +94,8 @@ pub async fn run_dedup(
 
 /// Takes started searches off the queue and runs them; returns how many ran.
 /// A message is deleted only after its search finished, so a crash
-/// redelivers it and the search runs again.
+/// redelivers it and the search runs again; after [`MAX_ATTEMPTS`] failed
+/// deliveries the search is marked failed with the reason.
 pub async fn drain_duplicates(
     repos: &Repos,
     stores: &callisto_store::Stores,
@@ -114,6 +117,21 @@ pub async fn drain_duplicates(
                 }
                 // A search removed meanwhile: nothing to do.
                 Err(JobError::Repo(callisto_store::repo::RepoError::NotFound(_))) => {}
+                // Tried often enough: say so on the search instead of retrying forever.
+                Err(e) if delivery.receive_count >= MAX_ATTEMPTS => {
+                    tracing::error!(tenant = %delivery.tenant, search = %id, error = %e, "duplicate search failed");
+                    let stored = repos.duplicates.get(&delivery.tenant, &id).await?;
+                    let failed = DedupJob {
+                        status: DedupStatus::Failed,
+                        error: Some(format!("the search failed: {e}")),
+                        finished_at: Some(now()),
+                        ..stored.value
+                    };
+                    repos
+                        .duplicates
+                        .save(&delivery.tenant, &failed, stored.version)
+                        .await?;
+                }
                 Err(e) => return Err(e),
             },
             Err(e) => {
