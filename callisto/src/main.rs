@@ -62,6 +62,7 @@ async fn serve(cfg: config::ServeConfig) -> anyhow::Result<()> {
     tokio::spawn(scheduled_jobs(state.repos.clone()));
     tokio::spawn(import_worker(state.repos.clone(), state.stores.clone()));
     tokio::spawn(bulk_worker(state.repos.clone(), state.stores.clone()));
+    tokio::spawn(dedup_worker(state.repos.clone(), state.stores.clone()));
     let app = web::with_spa(router(state), cfg.web_dir.as_deref());
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -134,6 +135,21 @@ async fn bulk_worker(repos: callisto_store::Repos, stores: callisto_store::Store
         {
             // The message stays on the queue and comes back after its visibility timeout.
             tracing::error!(error = %e, "bulk action failed; it will resume from its progress");
+        }
+    }
+}
+
+/// Runs started duplicate searches from the queue, polling it every second.
+async fn dedup_worker(repos: callisto_store::Repos, stores: callisto_store::Stores) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if let Err(e) =
+            callisto_jobs::duplicates::drain_duplicates(&repos, &stores, || SystemClock.now_ms())
+                .await
+        {
+            // The message stays on the queue and comes back after its visibility timeout.
+            tracing::error!(error = %e, "duplicate search failed; it will be retried");
         }
     }
 }

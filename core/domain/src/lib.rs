@@ -6,6 +6,7 @@ pub mod activity;
 pub mod bulk;
 pub mod card_settings;
 pub mod client;
+pub mod duplicates;
 pub mod email;
 pub mod filter;
 pub mod ids;

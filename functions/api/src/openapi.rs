@@ -39,6 +39,8 @@ impl Modify for BearerAuth {
         routes::client_history, routes::add_comment, routes::edit_history_entry, routes::list_notifications,
         routes::export_clients, routes::start_bulk, routes::get_bulk, routes::list_tags, routes::delete_tag,
         routes::upload_import, routes::preview_import, routes::confirm_import, routes::get_import, routes::rejected_rows,
+        routes::start_duplicate_search, routes::get_duplicate_search, routes::list_duplicate_groups,
+        routes::merge_duplicate_group, routes::delete_duplicate_group,
     )
 )]
 struct ApiDoc;

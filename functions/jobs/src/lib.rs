@@ -10,6 +10,7 @@ use callisto_store::Repos;
 use callisto_store::repo::RepoError;
 
 pub mod bulk;
+pub mod duplicates;
 pub mod import;
 
 #[derive(Debug, thiserror::Error)]
@@ -111,14 +112,16 @@ pub struct DueReport {
     pub imports: usize,
     /// Bulk-action messages taken off the queue and finished.
     pub bulk: usize,
+    /// Duplicate-search messages taken off the queue and finished.
+    pub duplicates: usize,
     /// The jobs that failed this pass (each is logged). A queued message that
     /// failed comes back after its visibility timeout and resumes.
     pub failed: Vec<&'static str>,
 }
 
 /// Every job once: the scheduled work (cheap when nothing is due), then the
-/// import and bulk queues, drained side by side so a long import does not
-/// hold bulk actions up. A new message is taken only while `more()` holds.
+/// import, bulk and duplicate-search queues, drained side by side so a long
+/// import does not hold the others up. A new message is taken only while `more()` holds.
 /// One job failing does not stop the others.
 pub async fn run_due(
     repos: &Repos,
@@ -134,13 +137,15 @@ pub async fn run_due(
             report.failed.push("scheduled");
         }
     }
-    let (imports, bulk) = tokio::join!(
+    let (imports, bulk, duplicates) = tokio::join!(
         import::drain_imports_while(repos, stores, &now, &more),
         bulk::drain_bulk_while(repos, stores, &now, &more),
+        duplicates::drain_duplicates_while(repos, stores, &now, &more),
     );
     for (job, result, count) in [
         ("imports", imports, &mut report.imports),
         ("bulk", bulk, &mut report.bulk),
+        ("duplicates", duplicates, &mut report.duplicates),
     ] {
         match result {
             Ok(n) => *count = n,

@@ -139,7 +139,7 @@ fn lookup_put(key: Key, id: &ClientId) -> Result<WriteOp, StoreError> {
     })
 }
 
-fn history_pk(t: &TenantId, client: &ClientId) -> String {
+pub(super) fn history_pk(t: &TenantId, client: &ClientId) -> String {
     format!("{}#HIST#{client}", tenant_pk(t))
 }
 

@@ -21,6 +21,8 @@
 //! | rejected import row | `T#<t>#IMPREJ#<i>` | `<row>` | |
 //! | tag list entry | `T#<t>#TAGS` | `<tag>` | |
 //! | bulk-action job | `T#<t>` | `BULK#<b>` | |
+//! | duplicate search | `T#<t>` | `DEDUP#<d>` | |
+//! | duplicate group | `T#<t>#DUPGRP#<d>` | `<n, 8 digits>` | |
 //!
 //! Tenant items are addressed only through a `TenantId`. The `P#` platform
 //! partition holds what must be found before a tenant is known (log-in by
@@ -29,6 +31,7 @@
 mod auth;
 mod bulk;
 mod clients;
+mod duplicates;
 mod groups;
 mod imports;
 mod tags;
@@ -38,6 +41,7 @@ mod users;
 pub use auth::{LoginThrottles, OneTimeToken, RefreshToken, Tokens};
 pub use bulk::{BULK_QUEUE, BulkJobs};
 pub use clients::{Clients, Journal};
+pub use duplicates::{DEDUP_QUEUE, Duplicates, GroupRecord, Resolution};
 pub use groups::Groups;
 pub use imports::{IMPORT_QUEUE, Imports, RejectedRow, import_source_key};
 pub use tags::{TagEntry, Tags};
@@ -91,6 +95,7 @@ pub struct Repos {
     pub imports: Imports,
     pub tags: Tags,
     pub bulk: BulkJobs,
+    pub duplicates: Duplicates,
 }
 
 impl Repos {
@@ -120,7 +125,10 @@ impl Repos {
             tags: Tags {
                 items: items.clone(),
             },
-            bulk: BulkJobs { items },
+            bulk: BulkJobs {
+                items: items.clone(),
+            },
+            duplicates: Duplicates { items },
         }
     }
 }

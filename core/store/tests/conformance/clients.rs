@@ -369,3 +369,175 @@ pub async fn repo_client_history_and_notifications(b: &dyn Backend) {
             .is_empty()
     );
 }
+
+pub async fn repo_duplicate_searches_and_groups(b: &dyn Backend) {
+    use callisto_domain::access::Role;
+    use callisto_domain::activity::{Activity, ActivityKind};
+    use callisto_domain::duplicates::{
+        DedupId, DedupJob, DedupStatus, DuplicateGroup, MatchBy, Objects, SearchScope,
+        SearchSettings, Searcher, Source,
+    };
+    use callisto_domain::ids::ActivityId;
+    use callisto_store::repo::GroupRecord;
+    let s = b.open().await;
+    let r = Repos::new(s.items.clone());
+    let t = tenant("dups");
+    let ivan = UserId::parse("ivan").unwrap();
+    // The scan reads live cards of a listing, lightly.
+    for (id, owner, group) in [
+        ("d1", "ivan", Some("sales")),
+        ("d2", "olga", Some("sales")),
+        ("d3", "olga", None),
+    ] {
+        let c = card(
+            id,
+            ClientKind::Contact,
+            owner,
+            group,
+            &["+79120000001"],
+            &["x@y.ru"],
+        );
+        r.clients.create(&t, &c, &Journal::default()).await.unwrap();
+    }
+    let scanned = |source: Source| {
+        let r = r.clone();
+        let t = t.clone();
+        async move {
+            let mut out = Vec::new();
+            let mut cursor = None;
+            loop {
+                let page = r.duplicates.scan(&t, &source, cursor, 2).await.unwrap();
+                out.extend(page.items.into_iter().map(|c| c.id.to_string()));
+                match page.cursor {
+                    Some(c) => cursor = Some(c),
+                    None => return out,
+                }
+            }
+        }
+    };
+    assert_eq!(scanned(Source::All).await, ["d1", "d2", "d3"]);
+    assert_eq!(
+        scanned(Source::Group(GroupId::parse("sales").unwrap())).await,
+        ["d1", "d2"]
+    );
+    assert_eq!(
+        scanned(Source::User(UserId::parse("olga").unwrap())).await,
+        ["d2", "d3"]
+    );
+    let page = r.duplicates.scan(&t, &Source::All, None, 10).await.unwrap();
+    assert_eq!(page.items[0].phones, ["+79120000001"]);
+    assert_eq!(page.items[0].responsible, ivan);
+
+    // The job: created once, saved only at the version read.
+    let id = DedupId::parse("s1").unwrap();
+    let job = DedupJob {
+        id: id.clone(),
+        created_by: ivan.clone(),
+        searcher: Searcher {
+            user: ivan.clone(),
+            role: Role::Administrator,
+            group: None,
+        },
+        settings: SearchSettings {
+            by_phone: true,
+            by_email: true,
+            objects: Objects::Both,
+            scope: SearchScope::Account,
+        },
+        sources: vec![Source::All],
+        status: DedupStatus::Queued,
+        cards_scanned: 0,
+        groups_found: 0,
+        error: None,
+        created_at: 5,
+        started_at: None,
+        finished_at: None,
+    };
+    r.duplicates.create(&t, &job).await.unwrap();
+    assert!(r.duplicates.create(&t, &job).await.is_err());
+    let v = r.duplicates.get(&t, &id).await.unwrap();
+    assert_eq!(v.value, job);
+    let done = DedupJob {
+        status: DedupStatus::Done,
+        ..job.clone()
+    };
+    assert!(r.duplicates.save(&t, &done, v.version + 1).await.is_err());
+    r.duplicates.save(&t, &done, v.version).await.unwrap();
+    assert!(r.duplicates.get(&tenant("other"), &id).await.is_err());
+
+    // Groups: written by number, rewritten on a rerun, extra ones removed.
+    let group = |n: u32, value: &str| GroupRecord {
+        n,
+        group: DuplicateGroup {
+            by: MatchBy::Phone,
+            value: value.into(),
+            kind: ClientKind::Contact,
+            members: vec![
+                ClientId::parse("d1").unwrap(),
+                ClientId::parse("d2").unwrap(),
+            ],
+            total: 2,
+        },
+        resolutions: vec![],
+        resolved: false,
+    };
+    let three: Vec<GroupRecord> = (0..3)
+        .map(|n| group(n, &format!("+7912000000{n}")))
+        .collect();
+    r.duplicates.put_groups(&t, &id, &three).await.unwrap();
+    r.duplicates.put_groups(&t, &id, &three[..2]).await.unwrap();
+    assert_eq!(
+        r.duplicates.delete_groups_from(&t, &id, 2).await.unwrap(),
+        1
+    );
+    let first = r.duplicates.groups(&t, &id, None, 1).await.unwrap();
+    assert_eq!(first.items, vec![three[0].clone()]);
+    let second = r.duplicates.groups(&t, &id, first.cursor, 5).await.unwrap();
+    assert_eq!(second.items, vec![three[1].clone()]);
+    let g = r.duplicates.group(&t, &id, 1).await.unwrap();
+    let resolved = GroupRecord {
+        resolved: true,
+        ..g.value.clone()
+    };
+    assert!(
+        r.duplicates
+            .save_group(&t, &id, &resolved, g.version + 1)
+            .await
+            .is_err()
+    );
+    r.duplicates
+        .save_group(&t, &id, &resolved, g.version)
+        .await
+        .unwrap();
+    assert!(r.duplicates.group(&t, &id, 1).await.unwrap().value.resolved);
+    assert!(r.duplicates.group(&t, &id, 2).await.is_err());
+
+    // A card's history copies to another card, twice without doubling.
+    let (from, to) = (
+        ClientId::parse("d2").unwrap(),
+        ClientId::parse("d1").unwrap(),
+    );
+    let entry = Activity {
+        id: ActivityId::parse("e1").unwrap(),
+        client: from.clone(),
+        at: 7,
+        by: ivan.clone(),
+        kind: ActivityKind::Comment,
+        text: "called".into(),
+        details: BTreeMap::new(),
+        edited: None,
+    };
+    let v = r.clients.get(&t, &from).await.unwrap();
+    r.clients
+        .update(&t, &v.value, &v.value, v.version, &Journal::activity(entry))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        assert_eq!(r.clients.copy_history(&t, &from, &to).await.unwrap(), 1);
+    }
+    let copied = r.clients.history(&t, &to, None, 10).await.unwrap().items;
+    assert_eq!(copied.len(), 1);
+    assert_eq!(copied[0].client, to);
+    assert_eq!(copied[0].text, "called");
+    assert_eq!(copied[0].details["merged_from"], "d2");
+}

@@ -51,6 +51,7 @@ macro_rules! conformance_cases {
             repo_groups_and_members,
             repo_clients_lookups_scopes_and_bin,
             repo_client_history_and_notifications,
+            repo_duplicate_searches_and_groups,
         );
     };
     (@each $backend:path; $($case:ident),* $(,)?) => {

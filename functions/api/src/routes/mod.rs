@@ -2,6 +2,7 @@ mod auth;
 mod bulk;
 mod clients;
 mod company;
+mod duplicates;
 mod export;
 mod groups;
 mod imports;
@@ -20,6 +21,7 @@ pub use auth::*;
 pub use bulk::*;
 pub use clients::*;
 pub use company::*;
+pub use duplicates::*;
 pub use export::*;
 pub use groups::*;
 pub use imports::*;
@@ -102,6 +104,20 @@ pub fn api() -> Router<AppState> {
         .route("/imports/{id}/preview", get(imports::preview_import))
         .route("/imports/{id}/confirm", post(imports::confirm_import))
         .route("/imports/{id}/rejected", get(imports::rejected_rows))
+        .route("/duplicates", post(duplicates::start_duplicate_search))
+        .route("/duplicates/{id}", get(duplicates::get_duplicate_search))
+        .route(
+            "/duplicates/{id}/groups",
+            get(duplicates::list_duplicate_groups),
+        )
+        .route(
+            "/duplicates/{id}/groups/{n}/merge",
+            post(duplicates::merge_duplicate_group),
+        )
+        .route(
+            "/duplicates/{id}/groups/{n}/delete",
+            post(duplicates::delete_duplicate_group),
+        )
 }
 
 #[derive(Debug, Serialize, ToSchema)]

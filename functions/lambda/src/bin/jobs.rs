@@ -1,7 +1,7 @@
 //! The work outside requests on AWS Lambda: invoked once a minute by an
 //! EventBridge schedule, each invocation runs every job once
-//! ([`callisto_jobs::run_due`]: the scheduled purge, then the import and bulk
-//! queues), as `callisto serve` does in-process. Without
+//! ([`callisto_jobs::run_due`]: the scheduled purge, then the import, bulk and
+//! duplicate-search queues), as `callisto serve` does in-process. Without
 //! `AWS_LAMBDA_RUNTIME_API` it runs the jobs once and exits (non-zero if one
 //! failed), e.g. over an embedded data folder with `CALLISTO_STORE=embedded`.
 
