@@ -54,6 +54,7 @@ macro_rules! conformance_cases {
             repo_groups_and_members,
             repo_clients_lookups_scopes_and_bin,
             repo_client_history_and_notifications,
+            repo_clients_created_in_bulk_have_their_lookups_and_history,
         );
     };
     (@each $backend:path; $($case:ident),* $(,)?) => {
