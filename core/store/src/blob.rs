@@ -4,6 +4,7 @@
 use crate::StoreError;
 use async_trait::async_trait;
 use callisto_domain::ids::TenantId;
+use std::path::Path;
 
 /// `T#<tenant>/<path>`; the path is relative, `/`-separated, without `.`/`..`
 /// segments and made of safe characters, so it maps to a file path and an S3 key alike.
@@ -56,6 +57,10 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     async fn put(&self, key: &BlobKey, data: Vec<u8>, content_type: &str)
     -> Result<(), StoreError>;
     async fn get(&self, key: &BlobKey) -> Result<Option<Blob>, StoreError>;
+    /// Copies the object into the local file `dest` (created or replaced),
+    /// streaming it, so an object of any size costs no more memory than a small
+    /// buffer. Returns its size in bytes, or `None` if there is no such object.
+    async fn download_to(&self, key: &BlobKey, dest: &Path) -> Result<Option<u64>, StoreError>;
     /// Deleting an absent object is not an error.
     async fn delete(&self, key: &BlobKey) -> Result<(), StoreError>;
     /// Keys of one tenant under `path_prefix` (relative, may be empty), in byte order.

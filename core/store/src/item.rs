@@ -8,6 +8,9 @@
 //!   `StoreError::ConditionFailed` and changes nothing.
 //! - [`ItemStore::transact`] applies all operations or none.
 //! - Index entries are written in the same atomic step as the item.
+//! - [`ItemStore::write_batch`] writes many unconditional puts and deletes in
+//!   bulk; each item (with its index entries) is written whole, but the batch as
+//!   a whole is not atomic on every backend.
 
 use crate::StoreError;
 use async_trait::async_trait;
@@ -275,6 +278,54 @@ pub trait ItemStore: Send + Sync + std::fmt::Debug {
     /// All operations or none. At most [`MAX_TRANSACT_OPS`], each on a distinct key.
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;
     async fn query(&self, query: Query) -> Result<Page, StoreError>;
+    /// Unconditional puts and deletes in bulk, any number, each on a distinct
+    /// key; for loading many new items fast. Each item is written whole with its
+    /// index entries, but the batch as a whole is **not atomic** on every
+    /// backend (DynamoDB: an error may leave some operations applied), so callers
+    /// make it safe to write the same batch again. A put of a new item gets
+    /// version 1; overwriting an existing item is allowed but its version is then
+    /// backend-defined (embedded: +1, DynamoDB: 1 again), so items that others
+    /// update under [`Condition::Version`] should not be batch-overwritten.
+    /// Any condition other than [`Condition::None`], a `Check`, or a repeated key
+    /// is refused with `StoreError::Invalid` before anything is written.
+    async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;
+}
+
+/// Checks shared by every backend before a bulk write touches storage.
+pub(crate) fn validate_batch(ops: &[WriteOp]) -> Result<(), StoreError> {
+    let mut seen = std::collections::HashSet::with_capacity(ops.len());
+    for op in ops {
+        match op {
+            WriteOp::Put {
+                item,
+                condition: Condition::None,
+            } => item.validate()?,
+            WriteOp::Delete {
+                key,
+                condition: Condition::None,
+            } => key.validate()?,
+            WriteOp::Check { .. } => {
+                return Err(StoreError::Invalid(
+                    "a bulk write takes puts and deletes only".into(),
+                ));
+            }
+            WriteOp::Put { condition, .. } | WriteOp::Delete { condition, .. } => {
+                return Err(StoreError::Invalid(format!(
+                    "a bulk write is unconditional, got {condition:?} on {}/{}",
+                    op.key().pk,
+                    op.key().sk
+                )));
+            }
+        }
+        if !seen.insert(op.key()) {
+            return Err(StoreError::Invalid(format!(
+                "key {}/{} appears twice in one bulk write",
+                op.key().pk,
+                op.key().sk
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Checks shared by every backend before a transaction touches storage.

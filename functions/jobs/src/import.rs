@@ -1,10 +1,24 @@
-//! The import worker (PRODUCT C2): reads a confirmed upload row by row and
-//! creates, merges or skips cards by the chosen duplicate policy.
+//! The import worker (PRODUCT C2): reads a confirmed upload in chunks of rows
+//! and creates, merges or skips cards by the chosen duplicate policy.
+//!
+//! Per chunk of [`CHUNK_ROWS`] rows: the cards of each row are checked for
+//! duplicates against the base (phone, e-mail and organization-name lookups)
+//! and against the new cards pending in the chunk (an in-memory index by the
+//! same keys), so duplicates inside one file behave as if every row were
+//! written at once. The chunk's new cards with their lookups and history are
+//! then written in one bulk write; after it, the merges into existing cards
+//! (collected in memory like the new cards) as version-conditional updates;
+//! and only then the checkpoint is saved. An interrupted bulk write thus has
+//! changed no existing card, and the redone chunk decides as the first try did.
 //!
 //! At-least-once safe: card and history ids are derived from the import id and
-//! the row number, so a row redone after a crash finds its own cards instead of
-//! making new ones; progress is saved with a checkpoint row every
-//! [`CHECKPOINT_ROWS`] rows and a resumed run starts after it.
+//! the row number, and the bulk write is unconditional, so a chunk redone after
+//! a crash (even one that landed half-way: DynamoDB batches are not atomic)
+//! rewrites the same items instead of making new ones. While redoing, cards
+//! this import made for rows past the checkpoint are not taken for duplicates
+//! (they are the interrupted attempt's own), and after the redone chunk lands,
+//! the interrupted attempt's cards that the redo did not make again are removed.
+//! Counts are saved with the checkpoint, so a redone row is not counted twice.
 
 use crate::JobError;
 use callisto_domain::Millis;
@@ -12,18 +26,19 @@ use callisto_domain::activity::{Activity, ActivityKind};
 use callisto_domain::client::{Client, ClientKind};
 use callisto_domain::ids::{ActivityId, ClientId, TenantId};
 use callisto_domain::import::{
-    DuplicatePolicy, ImportDefaults, import_duplicate, merge_into, row_to_cards,
+    DuplicatePolicy, ImportDefaults, import_duplicate, merge_into, name_key, row_to_cards,
 };
 use callisto_domain::import_job::{ImportId, ImportJob, ImportSettings, ImportStatus};
 use callisto_store::Repos;
 use callisto_store::blob::BlobStore;
 use callisto_store::repo::{IMPORT_QUEUE, Journal, RejectedRow, RepoError, import_source_key};
 use callisto_tabular::{Detected, ReadOptions, Reader};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-/// Rows between two saves of the progress (and of the resume point).
-pub const CHECKPOINT_ROWS: u64 = 200;
+/// Rows per chunk: the new cards of a chunk are written in one bulk write, and
+/// progress (with the resume point) is saved after each chunk.
+pub const CHUNK_ROWS: u64 = 1000;
 
 /// The settings of a confirmed import as reader options.
 pub fn read_options(s: &ImportSettings) -> ReadOptions {
@@ -49,12 +64,87 @@ fn derived_client_id(id: &ImportId, row: usize, which: char) -> Result<ClientId,
     ClientId::parse(format!("{id}-{row}-{which}")).map_err(|e| JobError::Invalid(e.to_string()))
 }
 
+/// The row a card id was derived from, if this import derived it.
+fn derived_row(import: &ImportId, card: &ClientId) -> Option<u64> {
+    let rest = card
+        .as_str()
+        .strip_prefix(import.as_str())?
+        .strip_prefix('-')?;
+    let (row, which) = rest.rsplit_once('-')?;
+    matches!(which, "o" | "c").then_some(())?;
+    row.parse().ok()
+}
+
+/// The duplicate-lookup keys of a card, as the store's lookups have them:
+/// phones, e-mails, and an organization's folded name.
+fn match_keys(c: &Client) -> Vec<String> {
+    let mut keys: Vec<String> = c.phones.iter().map(|p| format!("P {p}")).collect();
+    keys.extend(c.emails.iter().map(|e| format!("E {e}")));
+    if c.kind == ClientKind::Organization {
+        let k = name_key(&c.name);
+        if !k.is_empty() {
+            keys.push(format!("O {k}"));
+        }
+    }
+    keys
+}
+
+/// A card changed by the current chunk, not written yet: a new card, or an
+/// existing one with merges.
+struct Entry {
+    card: Client,
+    journal: Journal,
+    /// For an existing card: as read, and its version then.
+    base: Option<(Client, u64)>,
+}
+
+/// Most history entries an existing card collects in one chunk before its
+/// update is written early, so one update stays within a store transaction.
+const MAX_MERGES_PER_UPDATE: usize = 40;
+
+/// The cards the current chunk creates or merges into, not written yet.
+#[derive(Default)]
+struct Pending {
+    entries: Vec<Entry>,
+    by_id: HashMap<ClientId, usize>,
+    /// Match key → positions in `entries`.
+    by_key: HashMap<String, Vec<usize>>,
+}
+
+impl Pending {
+    fn index(&mut self, at: usize) {
+        for k in match_keys(&self.entries[at].card) {
+            let slot = self.by_key.entry(k).or_default();
+            if !slot.contains(&at) {
+                slot.push(at);
+            }
+        }
+    }
+
+    fn add(&mut self, entry: Entry) -> usize {
+        let at = self.entries.len();
+        self.by_id.insert(entry.card.id.clone(), at);
+        self.entries.push(entry);
+        self.index(at);
+        at
+    }
+}
+
+/// Where a duplicate was found.
+enum Duplicate {
+    /// An existing card the chunk has not touched, read at this version.
+    Base(Box<Client>, u64),
+    /// A card the chunk creates or already merged into (position in [`Pending::entries`]).
+    Pending(usize),
+}
+
 struct Run<'a> {
     repos: &'a Repos,
     t: &'a TenantId,
     job: ImportJob,
     settings: ImportSettings,
     now: Millis,
+    pending: Pending,
 }
 
 impl Run<'_> {
@@ -77,34 +167,55 @@ impl Run<'_> {
         })
     }
 
-    /// An existing live card the incoming one duplicates, if any.
-    async fn existing_duplicate(&self, card: &Client) -> Result<Option<(Client, u64)>, JobError> {
-        let mut candidates: Vec<ClientId> = Vec::new();
-        for p in &card.phones {
-            candidates.extend(self.repos.clients.find_by_phone(self.t, p).await?);
-        }
-        for e in &card.emails {
-            candidates.extend(self.repos.clients.find_by_email(self.t, e).await?);
-        }
-        if card.kind == ClientKind::Organization {
-            candidates.extend(
-                self.repos
-                    .clients
-                    .find_org_by_name(self.t, &card.name)
-                    .await?,
-            );
-        }
-        for id in candidates {
-            if id == card.id {
-                continue;
-            }
-            let existing = match self.repos.clients.get(self.t, &id).await {
-                Ok(v) => v,
-                Err(RepoError::NotFound(_)) => continue,
-                Err(e) => return Err(e.into()),
+    /// A card of this import not yet covered by the checkpoint: left by an
+    /// interrupted attempt, and about to be written again (or removed).
+    fn unsaved_own(&self, id: &ClientId) -> bool {
+        derived_row(&self.job.id, id).is_some_and(|row| row > self.job.checkpoint_row)
+    }
+
+    /// A live card the incoming one duplicates: existing in the base or pending
+    /// in this chunk (a pending card is taken as the chunk has changed it).
+    /// Candidates are tried key by key (phones, e-mails, name), and by id within
+    /// a key, as the lookups list them.
+    async fn duplicate(&self, card: &Client) -> Result<Option<Duplicate>, JobError> {
+        let clients = &self.repos.clients;
+        for key in match_keys(card) {
+            let (kind, value) = key.split_at(2);
+            let base = match kind {
+                "P " => clients.find_by_phone(self.t, value).await?,
+                "E " => clients.find_by_email(self.t, value).await?,
+                _ => clients.find_org_by_name(self.t, &card.name).await?,
             };
-            if import_duplicate(card, &existing.value) {
-                return Ok(Some((existing.value, existing.version)));
+            let mut candidates: Vec<(ClientId, Option<usize>)> = base
+                .into_iter()
+                .filter(|id| !self.unsaved_own(id) && !self.pending.by_id.contains_key(id))
+                .map(|id| (id, None))
+                .collect();
+            for &at in self.pending.by_key.get(&key).into_iter().flatten() {
+                candidates.push((self.pending.entries[at].card.id.clone(), Some(at)));
+            }
+            candidates.sort();
+            for (id, at) in candidates {
+                if id == card.id {
+                    continue;
+                }
+                if let Some(at) = at {
+                    if import_duplicate(card, &self.pending.entries[at].card) {
+                        return Ok(Some(Duplicate::Pending(at)));
+                    }
+                    continue;
+                }
+                let existing = match clients.get(self.t, &id).await {
+                    Ok(v) => v,
+                    Err(RepoError::NotFound(_)) => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                if import_duplicate(card, &existing.value) {
+                    return Ok(Some(Duplicate::Base(
+                        Box::new(existing.value),
+                        existing.version,
+                    )));
+                }
             }
         }
         Ok(None)
@@ -112,55 +223,84 @@ impl Run<'_> {
 
     /// Loads one card by the policy; returns the id the row's contact should nest under.
     async fn load(&mut self, card: Client) -> Result<ClientId, JobError> {
-        // Created by an earlier, interrupted run of this same row.
-        if self.repos.clients.get(self.t, &card.id).await.is_ok() {
-            self.count_created(&card);
-            return Ok(card.id);
-        }
         let duplicate = match self.settings.policy {
             DuplicatePolicy::LoadAnyway => None,
-            _ => self.existing_duplicate(&card).await?,
+            _ => self.duplicate(&card).await?,
         };
+        let merge_error = |e: callisto_domain::import::MergeError| JobError::Invalid(e.to_string());
         match (duplicate, self.settings.policy) {
-            (Some((base, _)), DuplicatePolicy::Skip) => {
+            (Some(Duplicate::Base(base, _)), DuplicatePolicy::Skip) => {
                 self.job.counts.skipped += 1;
                 Ok(base.id)
             }
-            (Some((base, version)), _) => {
-                let mut merged = base.clone();
-                let outcome =
-                    merge_into(&mut merged, &card).map_err(|e| JobError::Invalid(e.to_string()))?;
+            (Some(Duplicate::Pending(at)), DuplicatePolicy::Skip) => {
+                self.job.counts.skipped += 1;
+                Ok(self.pending.entries[at].card.id.clone())
+            }
+            (Some(Duplicate::Base(base, version)), _) => {
+                let mut merged = (*base).clone();
+                let outcome = merge_into(&mut merged, &card).map_err(merge_error)?;
+                let id = base.id.clone();
+                self.job.counts.merged += 1;
                 if outcome.changed {
+                    // Written after the chunk's new cards land (see `land`).
                     merged.updated_at = self.now;
                     let mut entry = self.activity(&card, ActivityKind::Updated, "m")?;
                     entry.client = base.id.clone();
-                    let journal = Journal::activity(entry);
-                    match self
-                        .repos
-                        .clients
-                        .update(self.t, &base, &merged, version, &journal)
-                        .await
+                    self.pending.add(Entry {
+                        card: merged,
+                        journal: Journal::activity(entry),
+                        base: Some((*base, version)),
+                    });
+                }
+                Ok(id)
+            }
+            (Some(Duplicate::Pending(at)), _) => {
+                let mut activity = self.activity(&card, ActivityKind::Updated, "m")?;
+                let entry = &mut self.pending.entries[at];
+                let outcome = merge_into(&mut entry.card, &card).map_err(merge_error)?;
+                let id = entry.card.id.clone();
+                if outcome.changed {
+                    entry.card.updated_at = self.now;
+                    activity.client = id.clone();
+                    entry.journal.activities.push(activity);
+                    // New phones, e-mails or a name now find this card too.
+                    self.pending.index(at);
+                    if self.pending.entries[at].base.is_some()
+                        && self.pending.entries[at].journal.activities.len()
+                            >= MAX_MERGES_PER_UPDATE
                     {
-                        Ok(_) => {}
-                        // The merge entry of this row exists (merged before a crash), or the
-                        // card changed this instant: the existing data wins either way.
-                        Err(RepoError::Stale(_)) => {
-                            tracing::debug!(card = %base.id, "merge skipped: card changed")
-                        }
-                        Err(e) => return Err(e.into()),
+                        self.update_early(at).await?;
                     }
                 }
                 self.job.counts.merged += 1;
-                Ok(base.id)
+                Ok(id)
             }
             (None, _) => {
                 let journal =
                     Journal::activity(self.activity(&card, ActivityKind::Created, "c")?);
-                self.repos.clients.create(self.t, &card, &journal).await?;
+                let id = card.id.clone();
                 self.count_created(&card);
-                Ok(card.id)
+                self.pending.add(Entry {
+                    card,
+                    journal,
+                    base: None,
+                });
+                Ok(id)
             }
         }
+    }
+
+    /// Writes the merges collected for an existing card now, and goes on
+    /// collecting from its new state.
+    async fn update_early(&mut self, at: usize) -> Result<(), JobError> {
+        let entry = &mut self.pending.entries[at];
+        if let Some((base, version)) = entry.base.take() {
+            let journal = std::mem::take(&mut entry.journal);
+            let next = update(self.repos, self.t, &base, &entry.card, version, &journal).await?;
+            entry.base = Some((entry.card.clone(), next.unwrap_or(version)));
+        }
+        Ok(())
     }
 
     fn count_created(&mut self, card: &Client) {
@@ -168,6 +308,83 @@ impl Run<'_> {
             ClientKind::Organization => self.job.counts.organizations_created += 1,
             ClientKind::Contact => self.job.counts.contacts_created += 1,
         }
+    }
+
+    /// Writes the chunk: its new cards in one bulk write, then its merges into
+    /// existing cards; removes what an interrupted attempt left for rows of the
+    /// chunk that the redo did not create again; then saves the checkpoint.
+    /// Returns the job's new version.
+    async fn land(
+        &mut self,
+        rows: &[usize],
+        redo: bool,
+        last_row: usize,
+        version: u64,
+    ) -> Result<u64, JobError> {
+        let pending = std::mem::take(&mut self.pending);
+        let (merges, new): (Vec<Entry>, Vec<Entry>) =
+            pending.entries.into_iter().partition(|e| e.base.is_some());
+        let new: Vec<(Client, Journal)> = new.into_iter().map(|e| (e.card, e.journal)).collect();
+        if !new.is_empty() {
+            self.repos.clients.create_many(self.t, &new).await?;
+        }
+        for e in merges {
+            if let Some((base, v)) = &e.base {
+                update(self.repos, self.t, base, &e.card, *v, &e.journal).await?;
+            }
+        }
+        if redo {
+            for &row in rows {
+                for which in ['o', 'c'] {
+                    let id = derived_client_id(&self.job.id, row, which)?;
+                    if pending.by_id.contains_key(&id) {
+                        continue;
+                    }
+                    match self.repos.clients.get(self.t, &id).await {
+                        Ok(left) => {
+                            match self
+                                .repos
+                                .clients
+                                .purge(self.t, &left.value, left.version)
+                                .await
+                            {
+                                Ok(()) | Err(RepoError::Stale(_)) => {}
+                                Err(e) => return Err(e.into()),
+                            }
+                        }
+                        Err(RepoError::NotFound(_)) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+        }
+        self.job.checkpoint_row = last_row as u64;
+        Ok(self.repos.imports.save(self.t, &self.job, version).await?)
+    }
+}
+
+/// A merge into an existing card, conditional on the version it was read at;
+/// returns the new version, or `None` when the card changed meanwhile (or the
+/// merge was written before a crash): the existing data wins either way.
+async fn update(
+    repos: &Repos,
+    t: &TenantId,
+    base: &Client,
+    merged: &Client,
+    version: u64,
+    journal: &Journal,
+) -> Result<Option<u64>, JobError> {
+    match repos
+        .clients
+        .update(t, base, merged, version, journal)
+        .await
+    {
+        Ok(v) => Ok(Some(v)),
+        Err(RepoError::Stale(_)) => {
+            tracing::debug!(card = %base.id, "merge skipped: card changed");
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -196,22 +413,23 @@ pub async fn run_import(
         .ok_or_else(|| JobError::Invalid(format!("import {id} has no settings")))?;
     let tenant = repos.tenants.get(t).await?.value;
     let responsible = repos.users.get(t, &settings.responsible).await?.value;
-    let blob = blobs
-        .get(&import_source_key(t, id)?)
-        .await?
-        .ok_or(RepoError::NotFound("import file"))?;
+    // Streamed to a local file: the upload is never held in memory whole.
     let dir = tempfile::tempdir().map_err(JobError::io)?;
     let path = dir.path().join("source");
-    tokio::fs::write(&path, &blob.data)
-        .await
-        .map_err(JobError::io)?;
+    blobs
+        .download_to(&import_source_key(t, id)?, &path)
+        .await?
+        .ok_or(RepoError::NotFound("import file"))?;
 
+    // A run that finds the import running resumes an interrupted one.
+    let mut redo = job.status == ImportStatus::Running;
     let mut run = Run {
         repos,
         t,
         job,
         settings,
         now,
+        pending: Pending::default(),
     };
     let opts = read_options(&run.settings);
     let fail = |mut job: ImportJob, why: String| {
@@ -244,7 +462,8 @@ pub async fn run_import(
         tag: run.settings.tag.clone(),
         now,
     };
-    let mut since_checkpoint = 0;
+    // Rows of the current chunk (their numbers in the file).
+    let mut chunk: Vec<usize> = Vec::with_capacity(CHUNK_ROWS as usize);
     // Rows are read synchronously between awaits: a row is small, and the worker
     // runs on its own task, off the request path.
     for item in reader.by_ref() {
@@ -303,12 +522,15 @@ pub async fn run_import(
             }
         }
         run.job.rows_done += 1;
-        since_checkpoint += 1;
-        if since_checkpoint == CHECKPOINT_ROWS {
-            run.job.checkpoint_row = number as u64;
-            version = repos.imports.save(t, &run.job, version).await?;
-            since_checkpoint = 0;
+        chunk.push(number);
+        if chunk.len() as u64 == CHUNK_ROWS {
+            version = run.land(&chunk, redo, number, version).await?;
+            redo = false;
+            chunk.clear();
         }
+    }
+    if let Some(&last) = chunk.last() {
+        version = run.land(&chunk, redo, last, version).await?;
     }
     run.job.status = ImportStatus::Done;
     run.job.finished_at = Some(now);

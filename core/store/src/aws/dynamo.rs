@@ -13,15 +13,16 @@ use super::{build_error, sdk_error};
 use crate::StoreError;
 use crate::item::{
     Condition, CursorPos, GSI_COUNT, Index, Item, ItemStore, Key, Page, Query, SortKey, WriteOp,
-    cursor_after, validate_transaction,
+    cursor_after, validate_batch, validate_transaction,
 };
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
-    IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType, ReturnValue,
-    ScalarAttributeType, TableStatus, TransactWriteItem, Update,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, DeleteRequest,
+    GlobalSecondaryIndex, IndexStatus, KeySchemaElement, KeyType, Projection, ProjectionType,
+    PutRequest, ReturnValue, ScalarAttributeType, TableStatus, TransactWriteItem, Update,
+    WriteRequest,
 };
 use std::collections::HashMap;
 use std::time::Duration;
@@ -105,6 +106,97 @@ impl DynamoItems {
                 TransactWriteItem::builder().condition_check(c).build()
             }
         })
+    }
+}
+
+/// Most requests in one `BatchWriteItem` call (DynamoDB's limit).
+const BATCH_WRITE_MAX: usize = 25;
+/// Attempts of one `BatchWriteItem` chunk while DynamoDB leaves items unprocessed.
+const UNPROCESSED_ATTEMPTS: u32 = 8;
+
+/// The whole item as `BatchWriteItem` puts it. A batch cannot compute the
+/// version from the stored one, so it writes version 1 (see `write_batch`).
+fn put_attrs(item: &Item) -> Result<Attrs, StoreError> {
+    let body = serde_json::to_string(&item.body)
+        .map_err(|e| StoreError::Invalid(format!("{}: body: {e}", key_str(&item.key))))?;
+    let mut attrs = key_attrs(&item.key);
+    attrs.insert(BODY.to_string(), s(body));
+    attrs.insert(VER.to_string(), AttributeValue::N("1".into()));
+    for (slot, (pk_attr, sk_attr)) in GSI_ATTRS.iter().enumerate() {
+        if let Some(k) = &item.gsi[slot] {
+            attrs.insert(pk_attr.to_string(), s(&k.pk));
+            attrs.insert(sk_attr.to_string(), s(&k.sk));
+        }
+    }
+    Ok(attrs)
+}
+
+fn write_request(op: &WriteOp) -> Result<WriteRequest, StoreError> {
+    Ok(match op {
+        WriteOp::Put { item, .. } => WriteRequest::builder()
+            .put_request(
+                PutRequest::builder()
+                    .set_item(Some(put_attrs(item)?))
+                    .build()
+                    .map_err(build_error)?,
+            )
+            .build(),
+        WriteOp::Delete { key, .. } => WriteRequest::builder()
+            .delete_request(
+                DeleteRequest::builder()
+                    .set_key(Some(key_attrs(key)))
+                    .build()
+                    .map_err(build_error)?,
+            )
+            .build(),
+        WriteOp::Check { .. } => {
+            return Err(StoreError::Invalid(
+                "a bulk write takes puts and deletes only".into(),
+            ));
+        }
+    })
+}
+
+impl DynamoItems {
+    /// One `BatchWriteItem` chunk, sent again (with jittered exponential
+    /// backoff) with whatever DynamoDB leaves unprocessed.
+    async fn batch_chunk(&self, mut requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+        let mut backoff = Duration::from_millis(25);
+        for attempt in 1..=UNPROCESSED_ATTEMPTS {
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, requests)
+                .send()
+                .await
+                .map_err(|e| sdk_error("BatchWriteItem", e))?;
+            requests = out
+                .unprocessed_items()
+                .and_then(|m| m.get(&self.table))
+                .cloned()
+                .unwrap_or_default();
+            if requests.is_empty() {
+                return Ok(());
+            }
+            if attempt == UNPROCESSED_ATTEMPTS {
+                break;
+            }
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let jitter = Duration::from_nanos(u64::from(nanos) % (backoff.as_nanos() as u64 + 1));
+            tracing::debug!(
+                unprocessed = requests.len(),
+                attempt,
+                "BatchWriteItem left items unprocessed; retrying"
+            );
+            tokio::time::sleep(backoff + jitter).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
+        }
+        Err(StoreError::Backend(format!(
+            "BatchWriteItem: {} items still unprocessed after {UNPROCESSED_ATTEMPTS} attempts",
+            requests.len()
+        )))
     }
 }
 
@@ -424,6 +516,22 @@ impl ItemStore for DynamoItems {
                 .map_err(|e| transaction_error(e, &ops))
         })
         .await?;
+        Ok(())
+    }
+
+    /// `BatchWriteItem` in chunks of 25, one after the other; not atomic: an
+    /// error leaves the chunks before it written.
+    async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        validate_batch(&ops)?;
+        let requests = ops
+            .iter()
+            .map(write_request)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut requests = requests.into_iter().peekable();
+        while requests.peek().is_some() {
+            let chunk: Vec<WriteRequest> = requests.by_ref().take(BATCH_WRITE_MAX).collect();
+            self.batch_chunk(chunk).await?;
+        }
         Ok(())
     }
 

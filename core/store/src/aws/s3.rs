@@ -8,6 +8,8 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use callisto_domain::ids::TenantId;
+use std::path::Path;
+use tokio::io::AsyncWriteExt;
 
 const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
 
@@ -73,6 +75,35 @@ impl BlobStore for S3Blobs {
             .into_bytes()
             .to_vec();
         Ok(Some(Blob { data, content_type }))
+    }
+
+    async fn download_to(&self, key: &BlobKey, dest: &Path) -> Result<Option<u64>, StoreError> {
+        let mut out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(sdk_error(format!("GetObject {}", key.as_str()), e)),
+        };
+        let local = |e: std::io::Error| StoreError::Backend(format!("{}: {e}", dest.display()));
+        let mut file = tokio::fs::File::create(dest).await.map_err(local)?;
+        let mut size = 0u64;
+        while let Some(bytes) = out
+            .body
+            .try_next()
+            .await
+            .map_err(|e| sdk_error(format!("GetObject {}: reading body", key.as_str()), e))?
+        {
+            file.write_all(&bytes).await.map_err(local)?;
+            size += bytes.len() as u64;
+        }
+        file.flush().await.map_err(local)?;
+        Ok(Some(size))
     }
 
     async fn delete(&self, key: &BlobKey) -> Result<(), StoreError> {

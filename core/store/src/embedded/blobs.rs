@@ -63,6 +63,20 @@ impl BlobStore for FolderBlobs {
         Ok(Some(Blob { data, content_type }))
     }
 
+    async fn download_to(&self, key: &BlobKey, dest: &Path) -> Result<Option<u64>, StoreError> {
+        // Objects are replaced by rename, so the copy reads one whole version.
+        match tokio::fs::copy(self.path("data", key), dest).await {
+            Ok(size) => Ok(Some(size)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                match tokio::fs::try_exists(self.path("data", key)).await {
+                    Ok(false) => Ok(None),
+                    _ => Err(StoreError::Backend(format!("{}: {e}", dest.display()))),
+                }
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
     async fn delete(&self, key: &BlobKey) -> Result<(), StoreError> {
         for area in ["data", "meta"] {
             match tokio::fs::remove_file(self.path(area, key)).await {

@@ -3,7 +3,7 @@ use super::{backend, blocking};
 use crate::StoreError;
 use crate::item::{
     Condition, CursorPos, GSI_COUNT, Item, ItemStore, Key, Page, Query, SortKey, WriteOp,
-    cursor_after, validate_transaction,
+    cursor_after, validate_batch, validate_transaction,
 };
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
@@ -221,6 +221,15 @@ impl ItemStore for RedbItems {
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         validate_transaction(&ops)?;
+        self.write(ops).await.map(|_| ())
+    }
+
+    async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        validate_batch(&ops)?;
+        if ops.is_empty() {
+            return Ok(());
+        }
+        // One write transaction (one fsync) for the whole batch: atomic here.
         self.write(ops).await.map(|_| ())
     }
 

@@ -15,14 +15,21 @@ use crate::{StoreError, Stores};
 use std::path::Path;
 use std::sync::Arc;
 
+/// redb's page cache. Its default (1 GiB) lets a long bulk load grow the process
+/// by a gigabyte; the OS page cache still holds the file beyond this.
+const CACHE_BYTES: usize = 128 * 1024 * 1024;
+
 /// Opens (creating if needed) the embedded stores under `data_dir`:
 /// `callisto.redb` for items and queues, `blobs/` for objects.
 pub fn open(data_dir: &Path) -> Result<Stores, StoreError> {
     std::fs::create_dir_all(data_dir)
         .map_err(|e| StoreError::Backend(format!("{}: {e}", data_dir.display())))?;
-    let db = redb::Database::create(data_dir.join("callisto.redb")).map_err(|e| {
-        StoreError::Backend(format!("{}: {e}", data_dir.join("callisto.redb").display()))
-    })?;
+    let db = redb::Builder::new()
+        .set_cache_size(CACHE_BYTES)
+        .create(data_dir.join("callisto.redb"))
+        .map_err(|e| {
+            StoreError::Backend(format!("{}: {e}", data_dir.join("callisto.redb").display()))
+        })?;
     let db = Arc::new(db);
     Ok(Stores {
         items: Arc::new(RedbItems::new(db.clone())?),

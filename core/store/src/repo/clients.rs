@@ -170,19 +170,23 @@ impl Journal {
     }
 
     fn ops(&self, t: &TenantId) -> Result<Vec<WriteOp>, StoreError> {
+        self.ops_with(t, Condition::NotExists)
+    }
+
+    fn ops_with(&self, t: &TenantId, condition: Condition) -> Result<Vec<WriteOp>, StoreError> {
         let mut ops = Vec::new();
         for a in &self.activities {
             let key = Key::new(history_pk(t, &a.client), format!("{:013}#{}", a.at, a.id));
             ops.push(WriteOp::Put {
                 item: encode(key, a)?,
-                condition: Condition::NotExists,
+                condition,
             });
         }
         for n in &self.notifications {
             let key = Key::new(notes_pk(t, &n.user), format!("{:013}#{}", n.at, n.id));
             ops.push(WriteOp::Put {
                 item: encode(key, n)?,
-                condition: Condition::NotExists,
+                condition,
             });
         }
         Ok(ops)
@@ -205,6 +209,33 @@ impl Clients {
             ops.push(lookup_put(k, &c.id)?);
         }
         self.items.transact(ops).await?;
+        Ok(())
+    }
+
+    /// Creates many new cards, each with the same lookups and history entries
+    /// [`Clients::create`] writes, in one bulk write ([`ItemStore::write_batch`]):
+    /// one redb transaction on the embedded store, `BatchWriteItem` calls on
+    /// DynamoDB. Not atomic as a whole on DynamoDB, and unconditional: the cards
+    /// must be new and their ids the caller's own (the import derives them from
+    /// the import and the row), so that writing the same cards again after an
+    /// interruption rewrites the same items and creates nothing twice.
+    pub async fn create_many(
+        &self,
+        t: &TenantId,
+        cards: &[(Client, Journal)],
+    ) -> Result<(), RepoError> {
+        let mut ops = Vec::new();
+        for (c, journal) in cards {
+            ops.push(WriteOp::Put {
+                item: card_item(t, c)?,
+                condition: Condition::None,
+            });
+            ops.extend(journal.ops_with(t, Condition::None)?);
+            for k in lookups(t, c) {
+                ops.push(lookup_put(k, &c.id)?);
+            }
+        }
+        self.items.write_batch(ops).await?;
         Ok(())
     }
 

@@ -111,3 +111,33 @@ pub async fn blob_put_get_list_delete(b: &dyn Backend) {
         );
     }
 }
+
+pub async fn blob_download_to_a_file(b: &dyn Backend) {
+    let s = b.open().await;
+    let t = tenant("blobdl");
+    let k = |p: &str| BlobKey::new(&t, p).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("copy");
+    assert_eq!(
+        s.blobs
+            .download_to(&k("imports/none.csv"), &dest)
+            .await
+            .unwrap(),
+        None
+    );
+    // Larger than one read buffer, with every byte value.
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    s.blobs
+        .put(&k("imports/big.csv"), data.clone(), "text/csv")
+        .await
+        .unwrap();
+    std::fs::write(&dest, b"old content, longer than nothing").unwrap();
+    assert_eq!(
+        s.blobs
+            .download_to(&k("imports/big.csv"), &dest)
+            .await
+            .unwrap(),
+        Some(data.len() as u64)
+    );
+    assert!(std::fs::read(&dest).unwrap() == data);
+}

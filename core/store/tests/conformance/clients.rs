@@ -541,3 +541,65 @@ pub async fn repo_duplicate_searches_and_groups(b: &dyn Backend) {
     assert_eq!(copied[0].text, "called");
     assert_eq!(copied[0].details["merged_from"], "d2");
 }
+
+pub async fn repo_clients_created_in_bulk_have_their_lookups_and_history(b: &dyn Backend) {
+    use callisto_domain::activity::{Activity, ActivityKind};
+    use callisto_domain::ids::ActivityId;
+    let s = b.open().await;
+    let r = Repos::new(s.items.clone());
+    let t = tenant("bulk");
+    let batch: Vec<(Client, Journal)> = (0..30)
+        .map(|i| {
+            let mut c = card(
+                &format!("b{i:02}"),
+                ClientKind::Contact,
+                "ivan",
+                Some("sales"),
+                &[&format!("+749512300{i:02}")],
+                &[&format!("c{i}@bulk.ru")],
+            );
+            c.last_name = Some(format!("Фамилия{i}"));
+            let created = Activity {
+                id: ActivityId::parse(format!("b{i:02}-c")).unwrap(),
+                client: c.id.clone(),
+                at: 1,
+                by: UserId::parse("ivan").unwrap(),
+                kind: ActivityKind::Created,
+                text: "import".into(),
+                details: BTreeMap::new(),
+                edited: None,
+            };
+            (c, Journal::activity(created))
+        })
+        .collect();
+    r.clients.create_many(&t, &batch).await.unwrap();
+    // Written again (a resumed import): the same items, nothing twice.
+    r.clients.create_many(&t, &batch).await.unwrap();
+
+    let listed = r.clients.list(&t, &Scope::All, None, 100).await.unwrap();
+    assert_eq!(listed.items.len(), 30);
+    let b7 = ClientId::parse("b07").unwrap();
+    let want = vec![b7.clone()];
+    assert_eq!(
+        r.clients.find_by_phone(&t, "+74951230007").await.unwrap(),
+        want
+    );
+    assert_eq!(
+        r.clients.find_by_email(&t, "c7@bulk.ru").await.unwrap(),
+        want
+    );
+    assert_eq!(r.clients.search(&t, "фамилия7", 10).await.unwrap(), want);
+    let scoped = r
+        .clients
+        .list(
+            &t,
+            &Scope::Group(GroupId::parse("sales").unwrap()),
+            None,
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(scoped.items.len(), 30);
+    let history = r.clients.history(&t, &b7, None, 10).await.unwrap();
+    assert_eq!(history.items.len(), 1);
+}

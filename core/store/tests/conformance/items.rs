@@ -461,3 +461,107 @@ pub async fn query_paging_and_ranges(b: &dyn Backend) {
         .await;
     assert!(forged.is_err());
 }
+
+pub async fn batch_write_puts_and_deletes_in_bulk(b: &dyn Backend) {
+    let s = b.open().await;
+    // More operations than one DynamoDB call takes (25), with index keys.
+    let ops: Vec<WriteOp> = (0..60)
+        .map(|i| WriteOp::Put {
+            item: item("T#bulk", &format!("C#{i:03}"), i)
+                .with_index(Index::Gsi2, Key::new("T#bulk#BY", format!("{:03}", 59 - i))),
+            condition: Condition::None,
+        })
+        .collect();
+    s.items.write_batch(ops).await.unwrap();
+    let page = s
+        .items
+        .query(Query::table("T#bulk", SortKey::All).limit(100))
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 60);
+    assert!(page.items.iter().all(|i| i.version == 1));
+    let by_index = s
+        .items
+        .query(Query::index(Index::Gsi2, "T#bulk#BY", SortKey::All).limit(100))
+        .await
+        .unwrap();
+    let first: Vec<i64> = by_index
+        .items
+        .iter()
+        .take(3)
+        .map(|i| i.body["n"].as_i64().unwrap())
+        .collect();
+    assert_eq!((by_index.items.len(), first), (60, vec![59, 58, 57]));
+
+    // Deletes and puts mixed; a put may replace an item and its index keys.
+    let mut ops: Vec<WriteOp> = (0..30)
+        .map(|i| WriteOp::Delete {
+            key: Key::new("T#bulk", format!("C#{i:03}")),
+            condition: Condition::None,
+        })
+        .collect();
+    ops.push(WriteOp::Put {
+        item: item("T#bulk", "C#059", 100),
+        condition: Condition::None,
+    });
+    ops.push(WriteOp::Delete {
+        key: Key::new("T#bulk", "absent"),
+        condition: Condition::None,
+    });
+    s.items.write_batch(ops).await.unwrap();
+    let left = s
+        .items
+        .query(Query::table("T#bulk", SortKey::All).limit(100))
+        .await
+        .unwrap();
+    assert_eq!(left.items.len(), 30);
+    assert_eq!(n_of(&s, "T#bulk", "C#059").await, Some(100));
+    assert_eq!(n_of(&s, "T#bulk", "C#000").await, None);
+    let by_index = s
+        .items
+        .query(Query::index(Index::Gsi2, "T#bulk#BY", SortKey::All).limit(100))
+        .await
+        .unwrap();
+    // 30 deleted, and C#059 no longer carries an index key.
+    assert_eq!(by_index.items.len(), 29);
+    assert!(by_index.items.iter().all(|i| i.key.sk != "C#059"));
+    // An empty batch is a no-op.
+    s.items.write_batch(Vec::new()).await.unwrap();
+}
+
+pub async fn batch_write_refuses_conditions_and_writes_nothing(b: &dyn Backend) {
+    let s = b.open().await;
+    let put = |sk: &str, condition| WriteOp::Put {
+        item: item("T#bulkc", sk, 1),
+        condition,
+    };
+    for bad in [
+        vec![put("a", Condition::None), put("b", Condition::NotExists)],
+        vec![
+            put("a", Condition::None),
+            WriteOp::Delete {
+                key: Key::new("T#bulkc", "c"),
+                condition: Condition::Version(1),
+            },
+        ],
+        vec![
+            put("a", Condition::None),
+            WriteOp::Check {
+                key: Key::new("T#bulkc", "c"),
+                condition: Condition::None,
+            },
+        ],
+        vec![put("a", Condition::None), put("a", Condition::None)],
+    ] {
+        let r = s.items.write_batch(bad).await;
+        assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+    }
+    assert!(
+        s.items
+            .query(Query::table("T#bulkc", SortKey::All))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}

@@ -41,7 +41,10 @@ macro_rules! conformance_cases {
             transaction_rejects_invalid_requests,
             index_follows_item_writes,
             query_paging_and_ranges,
+            batch_write_puts_and_deletes_in_bulk,
+            batch_write_refuses_conditions_and_writes_nothing,
             blob_put_get_list_delete,
+            blob_download_to_a_file,
             queue_visibility_and_redelivery,
             queue_redelivers_after_crash,
             tenant_isolation,
@@ -52,6 +55,7 @@ macro_rules! conformance_cases {
             repo_clients_lookups_scopes_and_bin,
             repo_client_history_and_notifications,
             repo_duplicate_searches_and_groups,
+            repo_clients_created_in_bulk_have_their_lookups_and_history,
         );
     };
     (@each $backend:path; $($case:ident),* $(,)?) => {

@@ -137,17 +137,18 @@ async fn with_reader<T: Send + 'static>(
     f: impl FnOnce(callisto_tabular::Detected, Reader) -> T + Send + 'static,
 ) -> Result<T, ApiError> {
     let key = import_source_key(&caller.principal.tenant, &job.id)?;
-    let blob = state
+    // Streamed to the temporary file: a large upload is never held in memory.
+    let dir = tempfile::tempdir().map_err(ApiError::internal)?;
+    let path = dir.path().join("source");
+    state
         .stores
         .blobs
-        .get(&key)
+        .download_to(&key, &path)
         .await?
         .ok_or_else(|| ApiError::not_found("import file"))?;
     let name = job.file_name.clone();
     tokio::task::spawn_blocking(move || {
-        let dir = tempfile::tempdir().map_err(ApiError::internal)?;
-        let path = dir.path().join("source");
-        std::fs::write(&path, &blob.data).map_err(ApiError::internal)?;
+        let _dir = dir;
         let unreadable = |e: callisto_tabular::TabularError| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
