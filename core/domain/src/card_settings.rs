@@ -3,6 +3,7 @@
 //! values must fit. Values are checked and written in one canonical form.
 
 use crate::client::{Client, MAX_CUSTOM_FIELDS, MAX_FIELD_CHARS};
+use crate::import::{Column, Rejection, RowCards};
 use crate::user::FieldError;
 use serde::{Deserialize, Serialize};
 
@@ -182,6 +183,37 @@ impl CardSettings {
         card.custom = checked;
         Ok(())
     }
+}
+
+/// Fits an imported row's cards to the settings (C1, C2): a client type or a
+/// custom value that does not fit rejects the row, naming the file's column.
+pub fn fit_row(
+    settings: &CardSettings,
+    cards: &mut RowCards,
+    row: usize,
+    headers: &[String],
+    columns: &[Column],
+) -> Result<(), Rejection> {
+    for card in cards
+        .organization
+        .iter_mut()
+        .chain(cards.contact.iter_mut())
+    {
+        settings.check_card(None, card).map_err(|e| {
+            let target = match e.field.strip_prefix("custom.") {
+                Some(name) => columns
+                    .iter()
+                    .position(|c| matches!(c, Column::Custom(n) if same(n, name))),
+                None => columns.iter().position(|c| *c == Column::ClientType),
+            };
+            Rejection {
+                row,
+                column: target.and_then(|i| headers.get(i)).cloned(),
+                reason: e.message,
+            }
+        })?;
+    }
+    Ok(())
 }
 
 /// A value as the field's kind stores it, or why it does not fit.

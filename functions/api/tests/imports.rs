@@ -240,3 +240,109 @@ async fn unreadable_files_are_named_and_other_users_imports_are_private() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn imported_cards_fit_the_company_settings_and_new_custom_columns_define_fields() {
+    let app = App::new();
+    let admin = app.company("boss@acme.ru").await;
+    let ivan = app.invite(&admin, "ivan@acme.ru", "manager", None).await;
+    let r = app
+        .call(
+            axum::http::Method::PUT,
+            "/api/company/card-settings",
+            Some(&admin.access),
+            Some(json!({"client_types": ["VIP", "Клиент"], "custom_fields": [{"name": "Бюджет", "kind": "number", "options": []}]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let csv = "Фамилия;Телефон;Тип;Бюджет;Источник;Теги\n\
+               Иванов;+7 912 000-00-01;vip;1 500;Выставка;\"горячий;осень\"\n\
+               Петров;+7 912 000-00-02;Партнёр;10;Сайт;\n\
+               Сидоров;+7 912 000-00-03;;много;;\n";
+    let columns = json!([
+        {"target": "last_name"}, {"target": "phones"}, {"target": "client_type"},
+        {"target": "custom", "name": "Бюджет"}, {"target": "custom", "name": "Источник"},
+        {"target": "tags"}
+    ]);
+
+    // A manager may not define a field by importing.
+    let up = upload(&app, &ivan.access, "mine.csv", csv.as_bytes().to_vec()).await;
+    let id = up.body["import"]["id"].as_str().unwrap().to_string();
+    let r = app
+        .post(
+            &format!("/api/imports/{id}/confirm"),
+            Some(&ivan.access),
+            json!({"columns": columns, "duplicate_policy": "skip"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.field()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "columns")
+    );
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Источник")
+    );
+
+    // An administrator's import defines it as a text field.
+    let up = upload(&app, &admin.access, "base.csv", csv.as_bytes().to_vec()).await;
+    let id = up.body["import"]["id"].as_str().unwrap().to_string();
+    let r = app
+        .post(
+            &format!("/api/imports/{id}/confirm"),
+            Some(&admin.access),
+            json!({"columns": columns, "duplicate_policy": "skip"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    let settings = app.get("/api/company/card-settings", &admin.access).await;
+    assert_eq!(
+        settings.body["custom_fields"][1],
+        json!({"name": "Источник", "kind": "text", "options": []})
+    );
+    run_worker(&app).await;
+    let status = app.get(&format!("/api/imports/{id}"), &admin.access).await;
+    assert_eq!(
+        (
+            status.body["contacts_created"].as_u64(),
+            status.body["rejected"].as_u64()
+        ),
+        (Some(1), Some(2)),
+        "{:?}",
+        status.body
+    );
+    let card = &app.get("/api/clients", &admin.access).await.body["items"][0];
+    assert_eq!(card["client_type"], "VIP");
+    assert_eq!(
+        card["custom"],
+        json!({"Бюджет": "1500", "Источник": "Выставка"})
+    );
+    let tags = app.get("/api/tags", &admin.access).await;
+    assert_eq!(tags.body["tags"], json!(["горячий", "осень"]));
+
+    // The rejected rows name the column and the reason.
+    let req = Request::get(format!("/api/imports/{id}/rejected"))
+        .header(header::AUTHORIZATION, format!("Bearer {}", admin.access))
+        .body(Body::empty())
+        .unwrap();
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    let text = String::from_utf8(bytes).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[1].starts_with("3;Тип;") && lines[1].contains("Партнёр"),
+        "{text}"
+    );
+    assert!(
+        lines[2].starts_with("4;Бюджет;") && lines[2].contains("not a number"),
+        "{text}"
+    );
+}

@@ -23,6 +23,7 @@
 use crate::JobError;
 use callisto_domain::Millis;
 use callisto_domain::activity::{Activity, ActivityKind};
+use callisto_domain::card_settings::fit_row;
 use callisto_domain::client::{Client, ClientKind};
 use callisto_domain::ids::{ActivityId, ClientId, TenantId};
 use callisto_domain::import::{
@@ -33,7 +34,7 @@ use callisto_store::Repos;
 use callisto_store::blob::BlobStore;
 use callisto_store::repo::{IMPORT_QUEUE, Journal, RejectedRow, RepoError, import_source_key};
 use callisto_tabular::{Detected, ReadOptions, Reader};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 /// Rows per chunk: the new cards of a chunk are written in one bulk write, and
@@ -462,6 +463,8 @@ pub async fn run_import(
         tag: run.settings.tag.clone(),
         now,
     };
+    let card_settings = repos.tenants.card_settings(t).await?.value;
+    let mut listed_tags: HashSet<String> = HashSet::new();
     // Rows of the current chunk (their numbers in the file).
     let mut chunk: Vec<usize> = Vec::with_capacity(CHUNK_ROWS as usize);
     // Rows are read synchronously between awaits: a row is small, and the worker
@@ -477,14 +480,12 @@ pub async fn run_import(
                     derived_client_id(id, number, 'o')?,
                     derived_client_id(id, number, 'c')?,
                 );
-                let cards = row_to_cards(
-                    number,
-                    &header,
-                    &run.settings.columns,
-                    &row.cells,
-                    &defaults,
-                    ids,
-                );
+                let columns = &run.settings.columns;
+                let cards = row_to_cards(number, &header, columns, &row.cells, &defaults, ids)
+                    .and_then(|mut cards| {
+                        fit_row(&card_settings, &mut cards, number, &header, columns)
+                            .map(|()| cards)
+                    });
                 (number, cards.map_err(|r| (r.column, r.reason, row.cells)))
             }
             Err(e) => match e.row() {
@@ -499,6 +500,17 @@ pub async fn run_import(
         };
         match result {
             Ok(cards) => {
+                // Listed before the cards carrying them land, so the tag list misses none (C6).
+                let new_tags: Vec<String> = cards
+                    .organization
+                    .iter()
+                    .chain(cards.contact.iter())
+                    .flat_map(|c| c.tags.iter())
+                    .filter(|tag| listed_tags.insert(tag.to_string()))
+                    .cloned()
+                    .collect();
+                let by = &run.job.created_by;
+                repos.tags.register(t, &new_tags, by, now).await?;
                 let org = match cards.organization {
                     Some(org) => Some(run.load(org).await?),
                     None => None,
