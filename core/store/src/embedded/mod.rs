@@ -15,9 +15,12 @@ use crate::{StoreError, Stores};
 use std::path::Path;
 use std::sync::Arc;
 
-/// redb's page cache. Its default (1 GiB) lets a long bulk load grow the process
-/// by a gigabyte; the OS page cache still holds the file beyond this.
-const CACHE_BYTES: usize = 128 * 1024 * 1024;
+/// redb's page cache, set explicitly: a bound on what the store keeps in the
+/// process (a long bulk load fills it and stays there), large enough that a
+/// scan over a million cards is served from it. 128 MiB made the 1 000 000-card
+/// duplicate search half as fast again (docs/benchmarks.md). The OS page cache
+/// holds the file beyond this.
+const CACHE_BYTES: usize = 1024 * 1024 * 1024;
 
 /// Opens (creating if needed) the embedded stores under `data_dir`:
 /// `callisto.redb` for items and queues, `blobs/` for objects.
