@@ -32,7 +32,9 @@ use callisto_domain::import::{
 use callisto_domain::import_job::{ImportId, ImportJob, ImportSettings, ImportStatus};
 use callisto_store::Repos;
 use callisto_store::blob::BlobStore;
-use callisto_store::repo::{IMPORT_QUEUE, Journal, RejectedRow, RepoError, import_source_key};
+use callisto_store::repo::{
+    CardUpdate, IMPORT_QUEUE, Journal, RejectedRow, RepoError, import_source_key,
+};
 use callisto_tabular::{Detected, ReadOptions, Reader};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -329,9 +331,22 @@ impl Run<'_> {
         if !new.is_empty() {
             self.repos.clients.create_many(self.t, &new).await?;
         }
-        for e in merges {
-            if let Some((base, v)) = &e.base {
-                update(self.repos, self.t, base, &e.card, *v, &e.journal).await?;
+        // Merges share transactions: one durable write per ~100 operations, not per card.
+        let updates: Vec<CardUpdate> = merges
+            .iter()
+            .filter_map(|e| {
+                e.base.as_ref().map(|(base, v)| CardUpdate {
+                    old: base,
+                    new: &e.card,
+                    version: *v,
+                    journal: &e.journal,
+                })
+            })
+            .collect();
+        let landed = self.repos.clients.update_many(self.t, &updates).await?;
+        for (u, v) in updates.iter().zip(landed) {
+            if v.is_none() {
+                tracing::debug!(card = %u.old.id, "merge skipped: card changed");
             }
         }
         if redo {

@@ -139,6 +139,45 @@ fn lookup_put(key: Key, id: &ClientId) -> Result<WriteOp, StoreError> {
     })
 }
 
+/// One card change for [`Clients::update_many`]: from `old` (read at `version`) to `new`.
+#[derive(Debug, Clone, Copy)]
+pub struct CardUpdate<'a> {
+    pub old: &'a Client,
+    pub new: &'a Client,
+    pub version: u64,
+    pub journal: &'a Journal,
+}
+
+/// The operations of one card change: the card at its version, its history,
+/// and the lookups that come and go.
+fn update_ops(
+    t: &TenantId,
+    old: &Client,
+    new: &Client,
+    version: u64,
+    journal: &Journal,
+) -> Result<Vec<WriteOp>, StoreError> {
+    if old.id != new.id {
+        return Err(StoreError::Invalid("a card's id never changes".into()));
+    }
+    let (before, after) = (lookups(t, old), lookups(t, new));
+    let mut ops = vec![WriteOp::Put {
+        item: card_item(t, new)?,
+        condition: Condition::Version(version),
+    }];
+    ops.extend(journal.ops(t)?);
+    for k in before.iter().filter(|k| !after.contains(k)) {
+        ops.push(WriteOp::Delete {
+            key: k.clone(),
+            condition: Condition::None,
+        });
+    }
+    for k in after.into_iter().filter(|k| !before.contains(k)) {
+        ops.push(lookup_put(k, &new.id)?);
+    }
+    Ok(ops)
+}
+
 pub(super) fn history_pk(t: &TenantId, client: &ClientId) -> String {
     format!("{}#HIST#{client}", tenant_pk(t))
 }
@@ -257,28 +296,76 @@ impl Clients {
         version: u64,
         journal: &Journal,
     ) -> Result<u64, RepoError> {
-        if old.id != new.id {
-            return Err(StoreError::Invalid("a card's id never changes".into()).into());
-        }
-        let (before, after) = (lookups(t, old), lookups(t, new));
-        let mut ops = vec![WriteOp::Put {
-            item: card_item(t, new)?,
-            condition: Condition::Version(version),
-        }];
-        ops.extend(journal.ops(t)?);
-        for k in before.iter().filter(|k| !after.contains(k)) {
-            ops.push(WriteOp::Delete {
-                key: k.clone(),
-                condition: Condition::None,
-            });
-        }
-        for k in after.into_iter().filter(|k| !before.contains(k)) {
-            ops.push(lookup_put(k, &new.id)?);
-        }
+        let ops = update_ops(t, old, new, version, journal)?;
         match self.items.transact(ops).await {
             Err(StoreError::ConditionFailed(_)) => Err(RepoError::Stale("client")),
             Err(e) => Err(e.into()),
             Ok(()) => Ok(version + 1),
+        }
+    }
+
+    /// Many [`update`](Self::update)s, packed into as few transactions as they
+    /// fit (each card still changes all-or-nothing with its lookups and history).
+    /// A transaction refused because one of its cards changed meanwhile is
+    /// redone card by card, so only that card is left alone. Returns, per
+    /// update, its new version, or `None` for a card that changed meanwhile.
+    pub async fn update_many(
+        &self,
+        t: &TenantId,
+        updates: &[CardUpdate<'_>],
+    ) -> Result<Vec<Option<u64>>, RepoError> {
+        let mut out = vec![None; updates.len()];
+        let mut group: Vec<usize> = Vec::new();
+        let mut ops: Vec<WriteOp> = Vec::new();
+        let mut keys = std::collections::HashSet::new();
+        for (i, u) in updates.iter().enumerate() {
+            let mine = update_ops(t, u.old, u.new, u.version, u.journal)?;
+            let clash = mine.iter().any(|op| keys.contains(op.key()));
+            if !group.is_empty()
+                && (clash || ops.len() + mine.len() > crate::item::MAX_TRANSACT_OPS)
+            {
+                self.land_group(t, updates, &group, std::mem::take(&mut ops), &mut out)
+                    .await?;
+                group.clear();
+                keys.clear();
+            }
+            keys.extend(mine.iter().map(|op| op.key().clone()));
+            ops.extend(mine);
+            group.push(i);
+        }
+        if !group.is_empty() {
+            self.land_group(t, updates, &group, ops, &mut out).await?;
+        }
+        Ok(out)
+    }
+
+    async fn land_group(
+        &self,
+        t: &TenantId,
+        updates: &[CardUpdate<'_>],
+        group: &[usize],
+        ops: Vec<WriteOp>,
+        out: &mut [Option<u64>],
+    ) -> Result<(), RepoError> {
+        match self.items.transact(ops).await {
+            Ok(()) => {
+                for &i in group {
+                    out[i] = Some(updates[i].version + 1);
+                }
+                Ok(())
+            }
+            Err(StoreError::ConditionFailed(_)) => {
+                for &i in group {
+                    let u = &updates[i];
+                    out[i] = match self.update(t, u.old, u.new, u.version, u.journal).await {
+                        Ok(v) => Some(v),
+                        Err(RepoError::Stale(_)) => None,
+                        Err(e) => return Err(e),
+                    };
+                }
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
         }
     }
 

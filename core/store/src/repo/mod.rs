@@ -40,7 +40,7 @@ mod users;
 
 pub use auth::{LoginThrottles, OneTimeToken, RefreshToken, Tokens};
 pub use bulk::{BULK_QUEUE, BulkJobs};
-pub use clients::{Clients, Journal};
+pub use clients::{CardUpdate, Clients, Journal};
 pub use duplicates::{DEDUP_QUEUE, Duplicates, GroupRecord, Resolution};
 pub use groups::Groups;
 pub use imports::{IMPORT_QUEUE, Imports, RejectedRow, import_source_key};

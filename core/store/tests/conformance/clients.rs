@@ -603,3 +603,70 @@ pub async fn repo_clients_created_in_bulk_have_their_lookups_and_history(b: &dyn
     let history = r.clients.history(&t, &b7, None, 10).await.unwrap();
     assert_eq!(history.items.len(), 1);
 }
+
+pub async fn repo_clients_updated_together_land_apart_from_a_changed_one(b: &dyn Backend) {
+    use callisto_store::repo::CardUpdate;
+    let s = b.open().await;
+    let r = Repos::new(s.items.clone());
+    let t = tenant("many");
+    let mut olds = Vec::new();
+    for i in 0..40 {
+        let c = card(
+            &format!("m{i:02}"),
+            ClientKind::Contact,
+            "ivan",
+            None,
+            &[&format!("+7912000{i:04}")],
+            &[],
+        );
+        r.clients.create(&t, &c, &Journal::default()).await.unwrap();
+        olds.push(c);
+    }
+    // Card m07 changes meanwhile: its update must be refused, the others land.
+    let mut changed = olds[7].clone();
+    changed.city = Some("Омск".into());
+    r.clients
+        .update(&t, &olds[7], &changed, 1, &Journal::default())
+        .await
+        .unwrap();
+    let news: Vec<Client> = olds
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Client {
+            phones: vec![format!("+7913000{i:04}")],
+            ..c.clone()
+        })
+        .collect();
+    let journal = Journal::default();
+    let updates: Vec<CardUpdate> = olds
+        .iter()
+        .zip(&news)
+        .map(|(old, new)| CardUpdate {
+            old,
+            new,
+            version: 1,
+            journal: &journal,
+        })
+        .collect();
+    let landed = r.clients.update_many(&t, &updates).await.unwrap();
+    for (i, v) in landed.iter().enumerate() {
+        assert_eq!(*v, if i == 7 { None } else { Some(2) }, "card {i}");
+    }
+    // Lookups moved with each landed card; the refused one kept its phone and edit.
+    let moved = r.clients.find_by_phone(&t, "+79130000003").await.unwrap();
+    assert_eq!(moved, [olds[3].id.clone()]);
+    assert!(
+        r.clients
+            .find_by_phone(&t, "+79120000003")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        r.clients.find_by_phone(&t, "+79120000007").await.unwrap(),
+        [olds[7].id.clone()]
+    );
+    let kept = r.clients.get(&t, &olds[7].id).await.unwrap().value;
+    assert_eq!(kept.city.as_deref(), Some("Омск"));
+    assert_eq!(kept.phones, ["+79120000007"]);
+}

@@ -56,6 +56,7 @@ macro_rules! conformance_cases {
             repo_client_history_and_notifications,
             repo_duplicate_searches_and_groups,
             repo_clients_created_in_bulk_have_their_lookups_and_history,
+            repo_clients_updated_together_land_apart_from_a_changed_one,
         );
     };
     (@each $backend:path; $($case:ident),* $(,)?) => {
