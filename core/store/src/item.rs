@@ -38,6 +38,10 @@ impl Key {
 
     /// Keys are non-empty, at most 1 KiB, and free of NUL (the embedded
     /// backend's separator) — checked by every backend before any write.
+    fn corrupt(&self, e: serde_json::Error) -> StoreError {
+        StoreError::Corrupt(format!("{}/{}: {e}", self.pk, self.sk))
+    }
+
     pub fn validate(&self) -> Result<(), StoreError> {
         for (name, v) in [("pk", &self.pk), ("sk", &self.sk)] {
             if v.is_empty() || v.len() > 1024 || v.contains('\0') {
@@ -94,8 +98,11 @@ impl Item {
     }
 
     pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, StoreError> {
-        serde_json::from_value(self.body.clone())
-            .map_err(|e| StoreError::Corrupt(format!("{}/{}: {e}", self.key.pk, self.key.sk)))
+        serde_json::from_value(self.body.clone()).map_err(|e| self.key.corrupt(e))
+    }
+    /// [`decode`](Self::decode) without copying the body.
+    pub fn into_decoded<T: serde::de::DeserializeOwned>(self) -> Result<T, StoreError> {
+        serde_json::from_value(self.body).map_err(|e| self.key.corrupt(e))
     }
 
     pub(crate) fn validate(&self) -> Result<(), StoreError> {

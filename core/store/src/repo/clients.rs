@@ -8,7 +8,7 @@
 //! gsi1 responsible user, gsi2 responsible group, gsi3 organization (for its
 //! contacts); a deleted card leaves all three.
 
-use super::{Listing, RepoError, Versioned, encode, tenant_key, tenant_pk, versioned};
+use super::{Listing, RepoError, Versioned, encode, listing, tenant_key, tenant_pk, versioned};
 use crate::StoreError;
 use crate::item::{Condition, Index, Item, ItemStore, Key, Query, SortKey, WriteOp, cursor_after};
 use callisto_domain::access::Scope;
@@ -56,7 +56,7 @@ fn word_pk(t: &TenantId, word: &str) -> String {
 const SCAN_PAGE: usize = 500;
 
 /// The query that lists the cards a scope covers.
-fn scope_query(t: &TenantId, scope: &Scope) -> Query {
+pub(super) fn scope_query(t: &TenantId, scope: &Scope) -> Query {
     let prefix = SortKey::Prefix("CLIENT#".into());
     match scope {
         Scope::All => Query::table(tenant_pk(t), prefix),
@@ -559,19 +559,11 @@ impl Clients {
             }
             None => SortKey::All,
         };
-        let page = self
-            .items
-            .query(Query::table(bin_pk(t), sk).limit(limit).after(cursor))
-            .await?;
-        let items = page
-            .items
-            .iter()
-            .map(Item::decode)
-            .collect::<Result<_, _>>()?;
-        Ok(Listing {
-            items,
-            cursor: page.cursor,
-        })
+        listing(
+            self.items.as_ref(),
+            Query::table(bin_pk(t), sk).limit(limit).after(cursor),
+        )
+        .await
     }
 }
 
@@ -588,15 +580,7 @@ impl Clients {
             .descending()
             .limit(limit)
             .after(cursor);
-        let page = self.items.query(q).await?;
-        Ok(Listing {
-            items: page
-                .items
-                .iter()
-                .map(Item::decode)
-                .collect::<Result<_, _>>()?,
-            cursor: page.cursor,
-        })
+        listing(self.items.as_ref(), q).await
     }
 
     /// One history entry of a card with its version, found by its id.
@@ -661,15 +645,7 @@ impl Clients {
             .descending()
             .limit(limit)
             .after(cursor);
-        let page = self.items.query(q).await?;
-        Ok(Listing {
-            items: page
-                .items
-                .iter()
-                .map(Item::decode)
-                .collect::<Result<_, _>>()?,
-            cursor: page.cursor,
-        })
+        listing(self.items.as_ref(), q).await
     }
 }
 

@@ -3,10 +3,11 @@
 //! and the merge need from client cards: a light scan of the cards in a
 //! listing, and copying a card's history to another card.
 
-use super::{Listing, RepoError, Versioned, encode, tenant_key, tenant_pk, versioned};
+use super::{Listing, RepoError, Versioned, encode, listing, tenant_key, tenant_pk, versioned};
 use crate::StoreError;
-use crate::item::{Condition, Index, Item, ItemStore, Key, Query, SortKey, WriteOp};
+use crate::item::{Condition, ItemStore, Key, Query, SortKey, WriteOp};
 use callisto_domain::Millis;
+use callisto_domain::access::Scope;
 use callisto_domain::activity::Activity;
 use callisto_domain::duplicates::{CardKeys, DedupId, DedupJob, DuplicateGroup, Source};
 use callisto_domain::ids::{ClientId, TenantId, UserId};
@@ -181,15 +182,7 @@ impl Duplicates {
         let q = Query::table(groups_pk(t, id), SortKey::All)
             .limit(limit)
             .after(cursor);
-        let page = self.items.query(q).await?;
-        Ok(Listing {
-            items: page
-                .items
-                .iter()
-                .map(Item::decode)
-                .collect::<Result<_, _>>()?,
-            cursor: page.cursor,
-        })
+        listing(self.items.as_ref(), q).await
     }
 
     /// One page of the cards of a listing, read only for what the search
@@ -202,24 +195,18 @@ impl Duplicates {
         cursor: Option<String>,
         limit: usize,
     ) -> Result<Listing<CardKeys>, RepoError> {
-        let prefix = SortKey::Prefix("CLIENT#".into());
-        let q = match source {
-            Source::All => Query::table(tenant_pk(t), prefix),
-            Source::Group(g) => {
-                Query::index(Index::Gsi2, format!("{}#RGROUP#{g}", tenant_pk(t)), prefix)
-            }
-            Source::User(u) => {
-                Query::index(Index::Gsi1, format!("{}#RESP#{u}", tenant_pk(t)), prefix)
-            }
+        // The same listings as the scope rule's (`Clients::list`).
+        let scope = match source {
+            Source::All => Scope::All,
+            Source::Group(g) => Scope::Group(g.clone()),
+            Source::User(u) => Scope::Own(u.clone()),
         };
+        let q = super::clients::scope_query(t, &scope);
         let page = self.items.query(q.limit(limit).after(cursor)).await?;
         let items = page
             .items
             .into_iter()
-            .map(|i| {
-                serde_json::from_value(i.body)
-                    .map_err(|e| StoreError::Corrupt(format!("{}/{}: {e}", i.key.pk, i.key.sk)))
-            })
+            .map(crate::item::Item::into_decoded)
             .collect::<Result<_, _>>()?;
         Ok(Listing {
             items,

@@ -2,10 +2,10 @@
 //! (`T#<t>#IMPREJ#<id>` / `<row>`), kept per row so a resumed import writes
 //! each rejection once.
 
-use super::{Listing, RepoError, Versioned, encode, tenant_key, tenant_pk, versioned};
+use super::{Listing, RepoError, Versioned, encode, listing, tenant_key, tenant_pk, versioned};
 use crate::StoreError;
 use crate::blob::BlobKey;
-use crate::item::{Condition, Item, ItemStore, Key, Query, SortKey};
+use crate::item::{Condition, ItemStore, Key, Query, SortKey};
 use callisto_domain::ids::TenantId;
 use callisto_domain::import_job::{ImportId, ImportJob};
 use serde::{Deserialize, Serialize};
@@ -101,21 +101,12 @@ impl Imports {
         cursor: Option<String>,
         limit: usize,
     ) -> Result<Listing<RejectedRow>, RepoError> {
-        let page = self
-            .items
-            .query(
-                Query::table(rejected_pk(t, id), SortKey::All)
-                    .limit(limit)
-                    .after(cursor),
-            )
-            .await?;
-        Ok(Listing {
-            items: page
-                .items
-                .iter()
-                .map(Item::decode)
-                .collect::<Result<_, _>>()?,
-            cursor: page.cursor,
-        })
+        listing(
+            self.items.as_ref(),
+            Query::table(rejected_pk(t, id), SortKey::All)
+                .limit(limit)
+                .after(cursor),
+        )
+        .await
     }
 }

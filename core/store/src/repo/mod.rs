@@ -146,6 +146,22 @@ pub(crate) fn encode<T: serde::Serialize>(key: Key, value: &T) -> Result<Item, S
     Ok(Item::new(key, body))
 }
 
+/// One page of a query, each item decoded as `T`.
+pub(crate) async fn listing<T: serde::de::DeserializeOwned>(
+    items: &dyn ItemStore,
+    q: crate::item::Query,
+) -> Result<Listing<T>, RepoError> {
+    let page = items.query(q).await?;
+    Ok(Listing {
+        items: page
+            .items
+            .into_iter()
+            .map(Item::into_decoded)
+            .collect::<Result<_, _>>()?,
+        cursor: page.cursor,
+    })
+}
+
 pub(crate) fn versioned<T: serde::de::DeserializeOwned>(
     item: &Item,
 ) -> Result<Versioned<T>, StoreError> {

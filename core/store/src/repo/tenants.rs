@@ -1,6 +1,6 @@
 use super::users::{directory_put, ext_claim_put, user_item};
-use super::{Listing, RepoError, Users, Versioned, encode, tenant_key, versioned};
-use crate::item::{Condition, Item, ItemStore, Key, Query, SortKey, WriteOp};
+use super::{Listing, RepoError, Users, Versioned, encode, listing, tenant_key, versioned};
+use crate::item::{Condition, ItemStore, Key, Query, SortKey, WriteOp};
 use callisto_domain::card_settings::CardSettings;
 use callisto_domain::ids::TenantId;
 use callisto_domain::user::{Tenant, User};
@@ -52,23 +52,13 @@ impl Tenants {
         cursor: Option<String>,
         limit: usize,
     ) -> Result<Listing<TenantId>, RepoError> {
-        let page = self
-            .items
-            .query(
-                Query::table(REGISTRY_PK, SortKey::All)
-                    .limit(limit)
-                    .after(cursor),
-            )
-            .await?;
-        let items = page
-            .items
-            .iter()
-            .map(Item::decode)
-            .collect::<Result<_, _>>()?;
-        Ok(Listing {
-            items,
-            cursor: page.cursor,
-        })
+        listing(
+            self.items.as_ref(),
+            Query::table(REGISTRY_PK, SortKey::All)
+                .limit(limit)
+                .after(cursor),
+        )
+        .await
     }
 
     /// The company's card settings (client types, custom fields); version 0 while never saved.

@@ -1,4 +1,4 @@
-use super::{Listing, RepoError, Versioned, encode, tenant_key, tenant_pk, versioned};
+use super::{Listing, RepoError, Versioned, encode, listing, tenant_key, tenant_pk, versioned};
 use crate::StoreError;
 use crate::item::{Condition, Index, Item, ItemStore, Key, Query, SortKey, WriteOp};
 use callisto_domain::ids::{GroupId, TenantId, UserId};
@@ -134,16 +134,7 @@ impl Users {
         let q = Query::table(tenant_pk(t), SortKey::Prefix("USER#".into()))
             .limit(limit)
             .after(cursor);
-        let page = self.items.query(q).await?;
-        let items = page
-            .items
-            .iter()
-            .map(Item::decode)
-            .collect::<Result<_, _>>()?;
-        Ok(Listing {
-            items,
-            cursor: page.cursor,
-        })
+        listing(self.items.as_ref(), q).await
     }
 
     pub async fn list_group(
@@ -160,16 +151,7 @@ impl Users {
         )
         .limit(limit)
         .after(cursor);
-        let page = self.items.query(q).await?;
-        let items = page
-            .items
-            .iter()
-            .map(Item::decode)
-            .collect::<Result<_, _>>()?;
-        Ok(Listing {
-            items,
-            cursor: page.cursor,
-        })
+        listing(self.items.as_ref(), q).await
     }
 
     /// Finds the account of a log-in e-mail (already normalised).
