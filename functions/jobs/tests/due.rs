@@ -1,10 +1,10 @@
 #![allow(clippy::unwrap_used)]
 //! `run_due`: every job once, taking a queue message only while told to.
 
-use callisto_domain::access::Role;
+mod support;
+
 use callisto_domain::bulk::{BulkAction, BulkId, BulkJob, BulkStatus, Selection};
-use callisto_domain::ids::{TenantId, UserId};
-use callisto_domain::user::{BillingDetails, Tenant, User, UserStatus, default_phone_region};
+use callisto_domain::ids::TenantId;
 use callisto_store::Repos;
 use callisto_store::repo::BULK_QUEUE;
 
@@ -14,36 +14,7 @@ async fn takes_no_new_message_once_told_to_stop_and_drains_the_queue_otherwise()
     let stores = callisto_store::embedded::open(dir.path()).unwrap();
     let repos = Repos::new(stores.items.clone());
     let t = TenantId::parse("t1").unwrap();
-    let admin = User {
-        id: UserId::parse("admin").unwrap(),
-        tenant: t.clone(),
-        email: "admin@t1.ru".into(),
-        full_name: "Admin".into(),
-        role: Role::Administrator,
-        group: None,
-        short_number: None,
-        status: UserStatus::Active,
-        time_zone: None,
-        support_email: None,
-        support_phone: None,
-        password_hash: "x".into(),
-        email_confirmed: true,
-        must_change_password: false,
-        created_at: 0,
-    };
-    let tenant = Tenant {
-        id: t.clone(),
-        name: "T1".into(),
-        promo_code: None,
-        billing: BillingDetails::default(),
-        phone_region: default_phone_region(),
-        created_at: 0,
-    };
-    repos
-        .tenants
-        .create_with_admin(&tenant, &admin)
-        .await
-        .unwrap();
+    let admin = support::company(&repos, "t1", "admin").await;
     let id = BulkId::parse("b1").unwrap();
     let job = BulkJob::queued(
         id.clone(),

@@ -1,13 +1,14 @@
 #![allow(clippy::unwrap_used)]
 //! The import worker resumes after a crash without loading a row twice.
 
-use callisto_domain::access::{Role, Scope};
-use callisto_domain::ids::{TenantId, UserId};
+mod support;
+
+use callisto_domain::access::Scope;
+use callisto_domain::ids::TenantId;
 use callisto_domain::import::{Column, DuplicatePolicy};
 use callisto_domain::import_job::{
     ImportCounts, ImportId, ImportJob, ImportSettings, ImportStatus,
 };
-use callisto_domain::user::{BillingDetails, Tenant, User, UserStatus, default_phone_region};
 use callisto_jobs::import::run_import;
 use callisto_store::Repos;
 use callisto_store::repo::import_source_key;
@@ -18,36 +19,7 @@ async fn a_rerun_after_a_crash_finds_its_own_cards_instead_of_duplicating_them()
     let stores = callisto_store::embedded::open(dir.path()).unwrap();
     let repos = Repos::new(stores.items.clone());
     let t = TenantId::parse("t1").unwrap();
-    let admin = User {
-        id: UserId::parse("admin").unwrap(),
-        tenant: t.clone(),
-        email: "a@t1.ru".into(),
-        full_name: "Admin".into(),
-        role: Role::Administrator,
-        group: None,
-        short_number: None,
-        status: UserStatus::Active,
-        time_zone: None,
-        support_email: None,
-        support_phone: None,
-        password_hash: "x".into(),
-        email_confirmed: true,
-        must_change_password: false,
-        created_at: 0,
-    };
-    let tenant = Tenant {
-        id: t.clone(),
-        name: "T1".into(),
-        promo_code: None,
-        billing: BillingDetails::default(),
-        phone_region: default_phone_region(),
-        created_at: 0,
-    };
-    repos
-        .tenants
-        .create_with_admin(&tenant, &admin)
-        .await
-        .unwrap();
+    let admin = support::company(&repos, "t1", "admin").await;
 
     let mut csv = String::from("Фамилия;Телефон\n");
     for i in 0..450 {

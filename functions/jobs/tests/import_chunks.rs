@@ -3,15 +3,16 @@
 //! and a crash in the middle of a chunk's bulk write is redone without
 //! creating or counting anything twice.
 
+mod support;
+
 use async_trait::async_trait;
-use callisto_domain::access::{Role, Scope};
+use callisto_domain::access::Scope;
 use callisto_domain::client::Client;
 use callisto_domain::ids::{TenantId, UserId};
 use callisto_domain::import::{DuplicatePolicy, guess_columns};
 use callisto_domain::import_job::{
     ImportCounts, ImportId, ImportJob, ImportSettings, ImportStatus,
 };
-use callisto_domain::user::{BillingDetails, Tenant, User, UserStatus, default_phone_region};
 use callisto_jobs::import::run_import;
 use callisto_store::item::{Condition, Item, ItemStore, Key, Page, Query, WriteOp};
 use callisto_store::repo::import_source_key;
@@ -62,36 +63,7 @@ async fn company() -> (tempfile::TempDir, Stores, Repos) {
     let dir = tempfile::tempdir().unwrap();
     let stores = callisto_store::embedded::open(dir.path()).unwrap();
     let repos = Repos::new(stores.items.clone());
-    let admin = User {
-        id: UserId::parse("admin").unwrap(),
-        tenant: t(),
-        email: "a@t1.ru".into(),
-        full_name: "Admin".into(),
-        role: Role::Administrator,
-        group: None,
-        short_number: None,
-        status: UserStatus::Active,
-        time_zone: None,
-        support_email: None,
-        support_phone: None,
-        password_hash: "x".into(),
-        email_confirmed: true,
-        must_change_password: false,
-        created_at: 0,
-    };
-    let tenant = Tenant {
-        id: t(),
-        name: "T1".into(),
-        promo_code: None,
-        billing: BillingDetails::default(),
-        phone_region: default_phone_region(),
-        created_at: 0,
-    };
-    repos
-        .tenants
-        .create_with_admin(&tenant, &admin)
-        .await
-        .unwrap();
+    support::company(&repos, "t1", "admin").await;
     (dir, stores, repos)
 }
 

@@ -1,10 +1,10 @@
 #![allow(clippy::unwrap_used)]
 //! The daily recycle-bin purge across tenants (PRODUCT C11).
 
-use callisto_domain::access::Role;
+mod support;
+
 use callisto_domain::client::{BIN_RETENTION_MS, Client, ClientKind};
 use callisto_domain::ids::{ClientId, TenantId, UserId};
-use callisto_domain::user::{BillingDetails, Tenant, User, UserStatus, default_phone_region};
 use callisto_store::Repos;
 use callisto_store::repo::Journal;
 use std::collections::BTreeMap;
@@ -12,38 +12,9 @@ use std::collections::BTreeMap;
 const DAY: i64 = 24 * 3600 * 1000;
 
 async fn tenant(repos: &Repos, id: &str) -> TenantId {
-    let t = TenantId::parse(id).unwrap();
-    let tenant = Tenant {
-        id: t.clone(),
-        name: id.into(),
-        promo_code: None,
-        billing: BillingDetails::default(),
-        phone_region: default_phone_region(),
-        created_at: 0,
-    };
-    let admin = User {
-        id: UserId::parse(format!("{id}-admin")).unwrap(),
-        tenant: t.clone(),
-        email: format!("admin@{id}.ru"),
-        full_name: "Admin".into(),
-        role: Role::Administrator,
-        group: None,
-        short_number: None,
-        status: UserStatus::Active,
-        time_zone: None,
-        support_email: None,
-        support_phone: None,
-        password_hash: "x".into(),
-        email_confirmed: true,
-        must_change_password: false,
-        created_at: 0,
-    };
-    repos
-        .tenants
-        .create_with_admin(&tenant, &admin)
+    support::company(repos, id, &format!("{id}-admin"))
         .await
-        .unwrap();
-    t
+        .tenant
 }
 
 async fn deleted_card(repos: &Repos, t: &TenantId, id: &str, deleted_at: Option<i64>) {
