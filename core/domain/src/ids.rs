@@ -65,6 +65,7 @@ id_type!(UserId, "user");
 id_type!(GroupId, "group");
 id_type!(ClientId, "client");
 id_type!(ActivityId, "activity");
+id_type!(CallId, "call");
 
 #[cfg(test)]
 mod tests {

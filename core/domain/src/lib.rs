@@ -4,6 +4,7 @@
 pub mod access;
 pub mod activity;
 pub mod bulk;
+pub mod call;
 pub mod card_settings;
 pub mod client;
 pub mod duplicates;

@@ -23,6 +23,7 @@
 //! | bulk-action job | `T#<t>` | `BULK#<b>` | |
 //! | duplicate search | `T#<t>` | `DEDUP#<d>` | |
 //! | duplicate group | `T#<t>#DUPGRP#<d>` | `<n, 8 digits>` | |
+//! | call record | `T#<t>#CALLS#<yyyy-mm>` (month of the id's ULID time) | `<call>` | gsi1 `T#<t>#CALLS#USER#<u>`, gsi2 `T#<t>#CALLS#CLIENT#<c>` / `<call>` |
 //!
 //! Tenant items are addressed only through a `TenantId`. The `P#` platform
 //! partition holds what must be found before a tenant is known (log-in by
@@ -30,6 +31,7 @@
 
 mod auth;
 mod bulk;
+mod calls;
 mod clients;
 mod duplicates;
 mod groups;
@@ -40,6 +42,7 @@ mod users;
 
 pub use auth::{LoginThrottles, OneTimeToken, RefreshToken, Tokens};
 pub use bulk::{BULK_QUEUE, BulkJobs};
+pub use calls::{Calls, call_id_time};
 pub use clients::{CardUpdate, Clients, Journal};
 pub use duplicates::{DEDUP_QUEUE, Duplicates, GroupRecord, Resolution};
 pub use groups::Groups;
@@ -96,6 +99,7 @@ pub struct Repos {
     pub tags: Tags,
     pub bulk: BulkJobs,
     pub duplicates: Duplicates,
+    pub calls: Calls,
 }
 
 impl Repos {
@@ -128,7 +132,10 @@ impl Repos {
             bulk: BulkJobs {
                 items: items.clone(),
             },
-            duplicates: Duplicates { items },
+            duplicates: Duplicates {
+                items: items.clone(),
+            },
+            calls: Calls { items },
         }
     }
 }

@@ -5,12 +5,14 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 mod blobs;
+mod calls;
 mod clients;
 mod items;
 mod queue;
 mod repos;
 
 pub use blobs::*;
+pub use calls::*;
 pub use clients::*;
 pub use items::*;
 pub use queue::*;
@@ -57,6 +59,7 @@ macro_rules! conformance_cases {
             repo_duplicate_searches_and_groups,
             repo_clients_created_in_bulk_have_their_lookups_and_history,
             repo_clients_updated_together_land_apart_from_a_changed_one,
+            repo_call_records_by_month_agent_and_client,
         );
     };
     (@each $backend:path; $($case:ident),* $(,)?) => {

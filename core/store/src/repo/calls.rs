@@ -1,0 +1,128 @@
+//! Call records (`T#<t>#CALLS#<yyyy-mm>` / `<call>`), indexed by agent and by
+//! client card so the call log, an agent's calls and a card's calls are each one
+//! query, newest first.
+//!
+//! Call ids are ULIDs made when the call starts: they sort by time, and the
+//! month partition is read from the id itself, so a record is found by its id
+//! alone and no pointer item is needed.
+
+use super::{Listing, RepoError, encode, listing, tenant_pk};
+use crate::StoreError;
+use crate::item::{Condition, Index, ItemStore, Key, Query, SortKey};
+use callisto_domain::call::{CallId, CallRecord, month_of};
+use callisto_domain::ids::{ClientId, TenantId, UserId};
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+pub struct Calls {
+    pub(crate) items: Arc<dyn ItemStore>,
+}
+
+/// The instant (ms) a call id was made at; `None` if it is not a ULID.
+pub fn call_id_time(id: &CallId) -> Option<i64> {
+    let ulid = ulid::Ulid::from_string(id.as_str()).ok()?;
+    i64::try_from(ulid.timestamp_ms()).ok()
+}
+
+fn month_pk(t: &TenantId, year: i32, month: u32) -> String {
+    format!("{}#CALLS#{year:04}-{month:02}", tenant_pk(t))
+}
+
+fn record_key(t: &TenantId, id: &CallId) -> Result<Key, RepoError> {
+    let at = call_id_time(id).ok_or(RepoError::NotFound("call"))?;
+    let (y, m) = month_of(at);
+    Ok(Key::new(month_pk(t, y, m), id.as_str()))
+}
+
+fn agent_pk(t: &TenantId, u: &UserId) -> String {
+    format!("{}#CALLS#USER#{u}", tenant_pk(t))
+}
+
+fn client_pk(t: &TenantId, c: &ClientId) -> String {
+    format!("{}#CALLS#CLIENT#{c}", tenant_pk(t))
+}
+
+impl Calls {
+    /// Writes a finished call's record. Writing the same record again (a node
+    /// retrying after a restart) changes nothing; a different record under the
+    /// same id is refused.
+    pub async fn record(&self, r: &CallRecord) -> Result<(), RepoError> {
+        r.check()
+            .map_err(|e| StoreError::Invalid(format!("call record {}: {e}", r.id)))?;
+        let key = record_key(&r.tenant, &r.id)?;
+        let mut item = encode(key.clone(), r)?;
+        let sk = r.id.as_str().to_string();
+        if let Some(agent) = &r.agent {
+            item = item.with_index(Index::Gsi1, Key::new(agent_pk(&r.tenant, agent), &sk));
+        }
+        if let Some(client) = &r.client {
+            item = item.with_index(Index::Gsi2, Key::new(client_pk(&r.tenant, client), &sk));
+        }
+        match self.items.put(item, Condition::NotExists).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::ConditionFailed(_)) => match self.items.get(&key).await? {
+                Some(existing) if existing.decode::<CallRecord>()? == *r => Ok(()),
+                _ => Err(RepoError::Stale("call record")),
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn get(&self, t: &TenantId, id: &CallId) -> Result<CallRecord, RepoError> {
+        let item = self
+            .items
+            .get(&record_key(t, id)?)
+            .await?
+            .ok_or(RepoError::NotFound("call"))?;
+        Ok(item.into_decoded()?)
+    }
+
+    /// The company's calls that started in one month (UTC), newest first.
+    pub async fn month(
+        &self,
+        t: &TenantId,
+        year: i32,
+        month: u32,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Listing<CallRecord>, RepoError> {
+        let q = Query::table(month_pk(t, year, month), SortKey::All);
+        listing(
+            self.items.as_ref(),
+            q.descending().limit(limit).after(cursor),
+        )
+        .await
+    }
+
+    /// One agent's calls, newest first.
+    pub async fn by_agent(
+        &self,
+        t: &TenantId,
+        agent: &UserId,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Listing<CallRecord>, RepoError> {
+        let q = Query::index(Index::Gsi1, agent_pk(t, agent), SortKey::All);
+        listing(
+            self.items.as_ref(),
+            q.descending().limit(limit).after(cursor),
+        )
+        .await
+    }
+
+    /// The calls made from or matched to one client card, newest first.
+    pub async fn by_client(
+        &self,
+        t: &TenantId,
+        client: &ClientId,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Listing<CallRecord>, RepoError> {
+        let q = Query::index(Index::Gsi2, client_pk(t, client), SortKey::All);
+        listing(
+            self.items.as_ref(),
+            q.descending().limit(limit).after(cursor),
+        )
+        .await
+    }
+}

@@ -1,0 +1,102 @@
+use super::{Backend, tenant};
+use callisto_domain::call::{CallId, CallRecord, Cause, Direction, HangupSide, Outcome};
+use callisto_domain::ids::{ClientId, UserId};
+use callisto_store::Repos;
+use callisto_store::repo::RepoError;
+
+// 2026-11-30 23:59:59.000 UTC and 2026-12-01 00:00:01.000 UTC: one second
+// apart, two months apart.
+const NOV_END: u64 = 1_796_083_199_000;
+const DEC_START: u64 = 1_796_083_201_000;
+
+fn call(at: u64, agent: &str, client: Option<&str>) -> CallRecord {
+    let id = ulid::Ulid::from_parts(at, u128::from(at as u32)).to_string();
+    CallRecord {
+        id: CallId::parse(id).unwrap(),
+        tenant: tenant("calls"),
+        direction: Direction::Outbound,
+        from: "+74951234567".into(),
+        to: "+79123456789".into(),
+        agent: Some(UserId::parse(agent).unwrap()),
+        client: client.map(|c| ClientId::parse(c).unwrap()),
+        line: Some("main".into()),
+        started_at: at as i64,
+        answered_at: Some(at as i64 + 4_000),
+        ended_at: at as i64 + 64_000,
+        outcome: Outcome::Answered,
+        hangup: HangupSide::Callee,
+        cause: Cause {
+            code: 200,
+            reason: "BYE".into(),
+        },
+        recording: None,
+    }
+}
+
+pub async fn repo_call_records_by_month_agent_and_client(b: &dyn Backend) {
+    let s = b.open().await;
+    let r = Repos::new(s.items.clone());
+    let t = tenant("calls");
+    let nov = call(NOV_END, "ann", Some("c1"));
+    let dec = call(DEC_START, "ann", None);
+    let bob = call(DEC_START + 60_000, "bob", Some("c1"));
+    for c in [&nov, &dec, &bob] {
+        r.calls.record(c).await.unwrap();
+    }
+
+    // A node that retries after a restart writes the same record again: nothing changes.
+    r.calls.record(&nov).await.unwrap();
+    // A different record under a used id is refused and the first one stays.
+    let mut forged = nov.clone();
+    forged.to = "+70000000000".into();
+    assert!(matches!(
+        r.calls.record(&forged).await,
+        Err(RepoError::Stale(_))
+    ));
+    assert_eq!(r.calls.get(&t, &nov.id).await.unwrap(), nov);
+
+    // The month is the id's own: November holds one call, December two, newest first.
+    let november = r.calls.month(&t, 2026, 11, None, 10).await.unwrap();
+    assert_eq!(november.items, vec![nov.clone()]);
+    let december = r.calls.month(&t, 2026, 12, None, 10).await.unwrap();
+    assert_eq!(december.items, vec![bob.clone(), dec.clone()]);
+    let page = r.calls.month(&t, 2026, 12, None, 1).await.unwrap();
+    assert_eq!(page.items, vec![bob.clone()]);
+    let rest = r.calls.month(&t, 2026, 12, page.cursor, 1).await.unwrap();
+    assert_eq!(rest.items, vec![dec.clone()]);
+
+    let ann = UserId::parse("ann").unwrap();
+    let anns = r.calls.by_agent(&t, &ann, None, 10).await.unwrap();
+    assert_eq!(anns.items, vec![dec.clone(), nov.clone()]);
+    let c1 = ClientId::parse("c1").unwrap();
+    let card = r.calls.by_client(&t, &c1, None, 10).await.unwrap();
+    assert_eq!(card.items, vec![bob.clone(), nov.clone()]);
+
+    // Another tenant sees none of it; an id that is no call id is not found.
+    let other = tenant("calls2");
+    assert!(matches!(
+        r.calls.get(&other, &nov.id).await,
+        Err(RepoError::NotFound(_))
+    ));
+    assert!(
+        r.calls
+            .month(&other, 2026, 12, None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(matches!(
+        r.calls.get(&t, &CallId::parse("not-a-ulid").unwrap()).await,
+        Err(RepoError::NotFound(_))
+    ));
+
+    // An inconsistent record is refused before anything is written.
+    let mut broken = call(DEC_START + 120_000, "ann", None);
+    broken.answered_at = None;
+    assert!(r.calls.record(&broken).await.is_err());
+    assert!(matches!(
+        r.calls.get(&t, &broken.id).await,
+        Err(RepoError::NotFound(_))
+    ));
+}
