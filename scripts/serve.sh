@@ -4,4 +4,5 @@
 # Extra arguments go to `callisto serve` (see `--help`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install-system-deps.sh build
 exec cargo run --release --locked -p callisto -- serve "$@"

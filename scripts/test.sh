@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== installing test dependencies"
+bash scripts/install-system-deps.sh test
 venv_bin="$(bash scripts/install-test-deps.sh)"
 export PATH="$venv_bin:$PATH"
 

@@ -15,6 +15,7 @@ pub mod import;
 pub mod import_job;
 pub mod password;
 pub mod phone;
+pub mod telephony;
 pub mod throttle;
 pub mod user;
 

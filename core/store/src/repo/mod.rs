@@ -6,6 +6,8 @@
 //! |---|---|---|---|
 //! | tenant | `T#<t>` | `TENANT` | |
 //! | card settings | `T#<t>` | `CARDSETTINGS` | |
+//! | trunk settings, registration state | `T#<t>` | `TRUNK`, `TRUNKSTATUS` | |
+//! | agent SIP credentials (HA1s) | `T#<t>` | `SIPCRED#<u>` | |
 //! | user | `T#<t>` | `USER#<u>` | gsi1 `T#<t>#GROUP#<g>` / `USER#<u>` |
 //! | group | `T#<t>` | `GROUP#<g>` | |
 //! | short-number claim | `T#<t>` | `EXT#<n>` | |
@@ -37,6 +39,7 @@ mod duplicates;
 mod groups;
 mod imports;
 mod tags;
+mod telephony;
 mod tenants;
 mod users;
 
@@ -48,6 +51,7 @@ pub use duplicates::{DEDUP_QUEUE, Duplicates, GroupRecord, Resolution};
 pub use groups::Groups;
 pub use imports::{IMPORT_QUEUE, Imports, RejectedRow, import_source_key};
 pub use tags::{TagEntry, Tags};
+pub use telephony::Telephony;
 pub use tenants::Tenants;
 pub use users::{DirectoryEntry, Users};
 
@@ -100,6 +104,7 @@ pub struct Repos {
     pub bulk: BulkJobs,
     pub duplicates: Duplicates,
     pub calls: Calls,
+    pub telephony: Telephony,
 }
 
 impl Repos {
@@ -135,7 +140,10 @@ impl Repos {
             duplicates: Duplicates {
                 items: items.clone(),
             },
-            calls: Calls { items },
+            calls: Calls {
+                items: items.clone(),
+            },
+            telephony: Telephony { items },
         }
     }
 }

@@ -100,3 +100,69 @@ pub async fn repo_call_records_by_month_agent_and_client(b: &dyn Backend) {
         Err(RepoError::NotFound(_))
     ));
 }
+
+pub async fn repo_trunk_settings_status_and_sip_credentials(b: &dyn Backend) {
+    use callisto_domain::telephony::{SipCredentials, SipTransport, Trunk, TrunkStatus};
+    let s = b.open().await;
+    let r = Repos::new(s.items.clone());
+    let (t, other) = (tenant("tel"), tenant("tel2"));
+    assert!(r.telephony.trunk(&t).await.unwrap().is_none());
+    let trunk = Trunk {
+        enabled: true,
+        name: "Main line".into(),
+        number: "+74951234567".into(),
+        host: "127.0.0.1".into(),
+        port: 5080,
+        transport: SipTransport::Udp,
+        login: "0012345".into(),
+        domain: String::new(),
+        password: "secret".into(),
+        register: true,
+    };
+    let v1 = r.telephony.save_trunk(&t, &trunk, 0).await.unwrap();
+    // A second "first save" (two administrators at once) is refused.
+    assert!(matches!(
+        r.telephony.save_trunk(&t, &trunk, 0).await,
+        Err(RepoError::Stale(_))
+    ));
+    let disabled = Trunk {
+        enabled: false,
+        ..trunk.clone()
+    };
+    let v2 = r.telephony.save_trunk(&t, &disabled, v1).await.unwrap();
+    assert!(matches!(
+        r.telephony.save_trunk(&t, &trunk, v1).await,
+        Err(RepoError::Stale(_))
+    ));
+    let read = r.telephony.trunk(&t).await.unwrap().unwrap();
+    assert_eq!((read.value, read.version), (disabled, v2));
+    assert!(r.telephony.trunk(&other).await.unwrap().is_none());
+
+    let failed = TrunkStatus::Failed {
+        code: Some(403),
+        reason: "Forbidden".into(),
+    };
+    r.telephony.set_trunk_status(&t, &failed).await.unwrap();
+    assert_eq!(r.telephony.trunk_status(&t).await.unwrap(), Some(failed));
+    assert_eq!(r.telephony.trunk_status(&other).await.unwrap(), None);
+
+    let ann = UserId::parse("ann").unwrap();
+    let creds = SipCredentials {
+        realm: "callisto".into(),
+        ha1_md5: "0".repeat(32),
+        ha1_sha256: "1".repeat(64),
+        updated_at: 5,
+    };
+    r.telephony
+        .save_sip_credentials(&t, &ann, &creds)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.telephony.sip_credentials(&t, &ann).await.unwrap(),
+        Some(creds)
+    );
+    assert_eq!(
+        r.telephony.sip_credentials(&other, &ann).await.unwrap(),
+        None
+    );
+}

@@ -1,0 +1,89 @@
+//! Telephony set-up: the company's trunk (`T#<t>` / `TRUNK`), the media node's
+//! view of its registration (`TRUNKSTATUS`) and agents' SIP credentials
+//! (`SIPCRED#<u>`).
+
+use super::{RepoError, Versioned, encode, tenant_key, versioned};
+use crate::StoreError;
+use crate::item::{Condition, ItemStore};
+use callisto_domain::ids::{TenantId, UserId};
+use callisto_domain::telephony::{SipCredentials, Trunk, TrunkStatus};
+use std::sync::Arc;
+
+const TRUNK_SK: &str = "TRUNK";
+const TRUNK_STATUS_SK: &str = "TRUNKSTATUS";
+
+fn credentials_sk(u: &UserId) -> String {
+    format!("SIPCRED#{u}")
+}
+
+#[derive(Debug, Clone)]
+pub struct Telephony {
+    pub(crate) items: Arc<dyn ItemStore>,
+}
+
+impl Telephony {
+    /// The company's trunk; `None` until one is configured.
+    pub async fn trunk(&self, t: &TenantId) -> Result<Option<Versioned<Trunk>>, RepoError> {
+        match self.items.get(&tenant_key(t, TRUNK_SK)).await? {
+            Some(item) => Ok(Some(versioned(&item)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Saves the trunk if nobody changed it since `version` (0: never saved).
+    pub async fn save_trunk(
+        &self,
+        t: &TenantId,
+        trunk: &Trunk,
+        version: u64,
+    ) -> Result<u64, RepoError> {
+        let condition = match version {
+            0 => Condition::NotExists,
+            v => Condition::Version(v),
+        };
+        match self
+            .items
+            .put(encode(tenant_key(t, TRUNK_SK), trunk)?, condition)
+            .await
+        {
+            Err(StoreError::ConditionFailed(_)) => Err(RepoError::Stale("trunk settings")),
+            other => Ok(other?),
+        }
+    }
+
+    /// The registration state the media node last reported.
+    pub async fn trunk_status(&self, t: &TenantId) -> Result<Option<TrunkStatus>, RepoError> {
+        match self.items.get(&tenant_key(t, TRUNK_STATUS_SK)).await? {
+            Some(item) => Ok(Some(item.into_decoded()?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn set_trunk_status(&self, t: &TenantId, s: &TrunkStatus) -> Result<(), RepoError> {
+        let item = encode(tenant_key(t, TRUNK_STATUS_SK), s)?;
+        self.items.put(item, Condition::None).await?;
+        Ok(())
+    }
+
+    pub async fn sip_credentials(
+        &self,
+        t: &TenantId,
+        u: &UserId,
+    ) -> Result<Option<SipCredentials>, RepoError> {
+        match self.items.get(&tenant_key(t, credentials_sk(u))).await? {
+            Some(item) => Ok(Some(item.into_decoded()?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn save_sip_credentials(
+        &self,
+        t: &TenantId,
+        u: &UserId,
+        c: &SipCredentials,
+    ) -> Result<(), RepoError> {
+        let item = encode(tenant_key(t, credentials_sk(u)), c)?;
+        self.items.put(item, Condition::None).await?;
+        Ok(())
+    }
+}
