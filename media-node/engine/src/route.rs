@@ -1,0 +1,191 @@
+//! Where a new call goes: a pure decision over a snapshot of the tenant's
+//! telephony directory, so every rule is testable without a network.
+
+use callisto_domain::ids::{TenantId, UserId};
+use callisto_domain::phone::normalize_phone;
+
+/// What the node knows of one tenant when a call arrives.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    pub tenant: Option<TenantId>,
+    /// ISO region for numbers dialled without a country code.
+    pub phone_region: String,
+    /// The enabled trunk, if any: its line name and caller id (E.164).
+    pub trunk: Option<TrunkLine>,
+    /// Agents by short number.
+    pub extensions: Vec<(String, UserId)>,
+    /// Agents with at least one live registration (or browser session).
+    pub reachable: Vec<UserId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrunkLine {
+    pub name: String,
+    pub number: String,
+}
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// A registered agent of the tenant.
+    Agent(UserId),
+    /// The tenant's trunk (a customer calling the company).
+    Trunk,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// Out through the trunk to an E.164 number, showing the trunk's number.
+    Trunk {
+        number: String,
+        caller_id: String,
+        line: String,
+    },
+    /// To these agents' devices at once (the first to answer takes the call).
+    Agents(Vec<UserId>),
+}
+
+/// Why a call cannot be placed; the SIP status the caller gets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("{0:?} is neither a short number nor a phone number")]
+    BadNumber(String),
+    #[error("the company has no enabled trunk for outside calls")]
+    NoTrunk,
+    #[error("short number {0} belongs to nobody")]
+    UnknownExtension(String),
+    #[error("nobody can take the call now")]
+    NobodyAvailable,
+}
+
+impl Refusal {
+    pub fn sip_status(&self) -> (u16, &'static str) {
+        match self {
+            Refusal::BadNumber(_) => (484, "Address Incomplete"),
+            Refusal::NoTrunk => (403, "No Trunk Configured"),
+            Refusal::UnknownExtension(_) => (404, "Not Found"),
+            Refusal::NobodyAvailable => (480, "Temporarily Unavailable"),
+        }
+    }
+}
+
+/// Decides the route of a call from `caller` to `dialled` (the user part of the
+/// request URI as sent).
+pub fn route(dir: &Directory, caller: &Caller, dialled: &str) -> Result<Route, Refusal> {
+    let dialled = dialled.trim();
+    if let Some((_, user)) = dir.extensions.iter().find(|(ext, _)| ext == dialled) {
+        if !dir.reachable.contains(user) {
+            return Err(Refusal::NobodyAvailable);
+        }
+        return Ok(Route::Agents(vec![user.clone()]));
+    }
+    match caller {
+        Caller::Trunk => {
+            // A call for the company's number (or any DID of the trunk) rings
+            // every reachable agent; queues and menus come with incoming lines.
+            if dir.reachable.is_empty() {
+                Err(Refusal::NobodyAvailable)
+            } else {
+                Ok(Route::Agents(dir.reachable.clone()))
+            }
+        }
+        Caller::Agent(_) => {
+            let short = dialled.len() <= 6 && dialled.bytes().all(|b| b.is_ascii_digit());
+            if short {
+                return Err(Refusal::UnknownExtension(dialled.to_string()));
+            }
+            let number = normalize_phone(dialled, &dir.phone_region)
+                .map_err(|_| Refusal::BadNumber(dialled.to_string()))?;
+            let trunk = dir.trunk.as_ref().ok_or(Refusal::NoTrunk)?;
+            Ok(Route::Trunk {
+                number,
+                caller_id: trunk.number.clone(),
+                line: trunk.name.clone(),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(s: &str) -> UserId {
+        UserId::parse(s).expect("id")
+    }
+
+    fn dir() -> Directory {
+        Directory {
+            tenant: TenantId::parse("t").ok(),
+            phone_region: "RU".into(),
+            trunk: Some(TrunkLine {
+                name: "Main".into(),
+                number: "+74951234567".into(),
+            }),
+            extensions: vec![("101".into(), user("ann")), ("102".into(), user("bob"))],
+            reachable: vec![user("ann"), user("bob")],
+        }
+    }
+
+    #[test]
+    fn agents_call_out_through_the_trunk_with_its_number() {
+        let r = route(&dir(), &Caller::Agent(user("ann")), "8 (912) 345-67-89");
+        assert_eq!(
+            r,
+            Ok(Route::Trunk {
+                number: "+79123456789".into(),
+                caller_id: "+74951234567".into(),
+                line: "Main".into()
+            })
+        );
+        let no_trunk = Directory {
+            trunk: None,
+            ..dir()
+        };
+        assert_eq!(
+            route(&no_trunk, &Caller::Agent(user("ann")), "+79123456789"),
+            Err(Refusal::NoTrunk)
+        );
+        assert!(matches!(
+            route(&dir(), &Caller::Agent(user("ann")), "hello"),
+            Err(Refusal::BadNumber(_))
+        ));
+    }
+
+    #[test]
+    fn short_numbers_reach_one_agent_if_reachable() {
+        let r = route(&dir(), &Caller::Agent(user("ann")), "102");
+        assert_eq!(r, Ok(Route::Agents(vec![user("bob")])));
+        let away = Directory {
+            reachable: vec![user("ann")],
+            ..dir()
+        };
+        assert_eq!(
+            route(&away, &Caller::Agent(user("ann")), "102"),
+            Err(Refusal::NobodyAvailable)
+        );
+        assert_eq!(
+            route(&dir(), &Caller::Agent(user("ann")), "109"),
+            Err(Refusal::UnknownExtension("109".into()))
+        );
+    }
+
+    #[test]
+    fn trunk_calls_ring_every_reachable_agent() {
+        let r = route(&dir(), &Caller::Trunk, "+74951234567");
+        assert_eq!(r, Ok(Route::Agents(vec![user("ann"), user("bob")])));
+        let nobody = Directory {
+            reachable: vec![],
+            ..dir()
+        };
+        assert_eq!(
+            route(&nobody, &Caller::Trunk, "+74951234567"),
+            Err(Refusal::NobodyAvailable)
+        );
+        // A DID naming an extension goes straight to that agent.
+        assert_eq!(
+            route(&dir(), &Caller::Trunk, "101"),
+            Ok(Route::Agents(vec![user("ann")]))
+        );
+    }
+}

@@ -1,0 +1,427 @@
+//! Whole calls on a virtual clock: what the node is told to do on each leg,
+//! and the call record each call ends with.
+#![allow(clippy::unwrap_used)]
+
+use callisto_domain::call::{CallId, Direction, HangupSide, Outcome};
+use callisto_domain::ids::{TenantId, UserId};
+use callisto_engine::{
+    CallSummary, Command, Dest, Engine, EngineConfig, IncomingCall, LegId, OriginatedCall, Plan,
+    Target,
+};
+
+const T0: i64 = 1_796_000_000_000;
+
+fn user(s: &str) -> UserId {
+    UserId::parse(s).unwrap()
+}
+
+fn trunk_target(number: &str) -> Target {
+    Target {
+        user: None,
+        dest: Dest::Trunk {
+            number: number.into(),
+            caller_id: "+74951234567".into(),
+        },
+    }
+}
+
+fn device(u: &str) -> Target {
+    Target {
+        user: Some(user(u)),
+        dest: Dest::Device {
+            contact: format!("sip:{u}@127.0.0.1:5070"),
+        },
+    }
+}
+
+fn incoming(direction: Direction, agent: Option<&str>, plan: Plan) -> IncomingCall {
+    IncomingCall {
+        call: CallId::parse("call1").unwrap(),
+        tenant: TenantId::parse("t").unwrap(),
+        direction,
+        from: "+79123456789".into(),
+        to: "+74951234567".into(),
+        agent: agent.map(user),
+        client: None,
+        line: Some("Main".into()),
+        plan,
+    }
+}
+
+fn drain(e: &mut Engine) -> Vec<Command> {
+    std::iter::from_fn(|| e.poll_command()).collect()
+}
+
+fn originated(cmds: &[Command]) -> Vec<LegId> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Originate { leg, .. } => Some(*leg),
+            _ => None,
+        })
+        .collect()
+}
+
+fn ended(cmds: &[Command]) -> CallSummary {
+    cmds.iter()
+        .find_map(|c| match c {
+            Command::Ended(s) => Some(s.clone()),
+            _ => None,
+        })
+        .expect("the call ended")
+}
+
+#[test]
+fn outbound_call_rings_answers_bridges_and_ends_with_a_record() {
+    let mut e = Engine::new(EngineConfig::default());
+    let plan = Plan::Dial {
+        targets: vec![trunk_target("+79123456789")],
+    };
+    let a = e
+        .handle_incoming(T0, incoming(Direction::Outbound, Some("ann"), plan))
+        .unwrap();
+    let cmds = drain(&mut e);
+    let [b] = originated(&cmds)[..] else {
+        panic!("{cmds:?}")
+    };
+    e.handle_ringing(T0 + 1_000, b);
+    assert_eq!(drain(&mut e), vec![Command::Ring { leg: a }]);
+    // A second 180 does not ring the caller twice.
+    e.handle_ringing(T0 + 1_500, b);
+    assert!(drain(&mut e).is_empty());
+    e.handle_answered(T0 + 5_000, b);
+    let call = CallId::parse("call1").unwrap();
+    assert_eq!(
+        drain(&mut e),
+        vec![
+            Command::Answer { leg: a },
+            Command::Bridge {
+                call: call.clone(),
+                a,
+                b
+            }
+        ]
+    );
+    assert_eq!(e.calls().len(), 1);
+    e.handle_hangup(T0 + 65_000, a, true);
+    let cmds = drain(&mut e);
+    assert_eq!(cmds[0], Command::Hangup { leg: b });
+    let s = ended(&cmds);
+    assert_eq!(s.outcome, Outcome::Answered);
+    assert_eq!(s.hangup, HangupSide::Caller);
+    assert_eq!((s.cause.code, s.answered_at), (200, Some(T0 + 5_000)));
+    assert_eq!((s.started_at, s.ended_at), (T0, T0 + 65_000));
+    assert_eq!(s.agent, Some(user("ann")));
+    assert!(s.bridged);
+    assert!(e.calls().is_empty());
+    assert_eq!(e.poll_timeout(), None);
+}
+
+#[test]
+fn inbound_call_rings_every_agent_and_the_first_to_answer_takes_it() {
+    let mut e = Engine::new(EngineConfig::default());
+    let plan = Plan::Dial {
+        targets: vec![device("ann"), device("bob")],
+    };
+    let a = e
+        .handle_incoming(T0, incoming(Direction::Inbound, None, plan))
+        .unwrap();
+    let [ann, bob] = originated(&drain(&mut e))[..] else {
+        panic!()
+    };
+    e.handle_ringing(T0 + 300, ann);
+    e.handle_ringing(T0 + 400, bob);
+    assert_eq!(drain(&mut e), vec![Command::Ring { leg: a }]);
+    e.handle_answered(T0 + 8_000, bob);
+    let cmds = drain(&mut e);
+    assert_eq!(cmds[0], Command::Cancel { leg: ann });
+    assert_eq!(cmds[1], Command::Answer { leg: a });
+    // Ann's phone answered a moment too late: that leg is hung up at once.
+    e.handle_answered(T0 + 8_100, ann);
+    assert_eq!(drain(&mut e), vec![Command::Hangup { leg: ann }]);
+    e.handle_hangup(T0 + 20_000, bob, true);
+    let cmds = drain(&mut e);
+    assert_eq!(cmds[0], Command::Hangup { leg: a });
+    let s = ended(&cmds);
+    assert_eq!(s.agent, Some(user("bob")), "the agent who answered");
+    assert_eq!(
+        (s.outcome, s.hangup),
+        (Outcome::Answered, HangupSide::Callee)
+    );
+}
+
+#[test]
+fn unanswered_inbound_call_is_missed_when_the_ring_time_runs_out() {
+    let mut e = Engine::new(EngineConfig {
+        ring_timeout: 30_000,
+        ..EngineConfig::default()
+    });
+    let plan = Plan::Dial {
+        targets: vec![device("ann"), device("bob")],
+    };
+    let a = e
+        .handle_incoming(T0, incoming(Direction::Inbound, None, plan))
+        .unwrap();
+    let legs = originated(&drain(&mut e));
+    assert_eq!(e.poll_timeout(), Some(T0 + 30_000));
+    e.handle_timeout(T0 + 29_999);
+    assert!(drain(&mut e).is_empty(), "not yet");
+    e.handle_timeout(T0 + 30_000);
+    let cmds = drain(&mut e);
+    assert!(cmds.contains(&Command::Cancel { leg: legs[0] }));
+    assert!(cmds.contains(&Command::Cancel { leg: legs[1] }));
+    assert!(
+        cmds.iter()
+            .any(|c| matches!(c, Command::Reject { leg, code: 480, .. } if *leg == a))
+    );
+    let s = ended(&cmds);
+    assert_eq!((s.outcome, s.hangup), (Outcome::Missed, HangupSide::System));
+    assert_eq!(s.answered_at, None);
+    assert!(!s.bridged);
+}
+
+#[test]
+fn caller_giving_up_while_ringing_cancels_the_dialled_side() {
+    let mut e = Engine::new(EngineConfig::default());
+    let plan = Plan::Dial {
+        targets: vec![trunk_target("+79123456789")],
+    };
+    let a = e
+        .handle_incoming(T0, incoming(Direction::Outbound, Some("ann"), plan))
+        .unwrap();
+    let [b] = originated(&drain(&mut e))[..] else {
+        panic!()
+    };
+    e.handle_hangup(T0 + 3_000, a, true);
+    let cmds = drain(&mut e);
+    assert_eq!(cmds[0], Command::Cancel { leg: b });
+    let s = ended(&cmds);
+    assert_eq!(
+        (s.outcome, s.hangup),
+        (Outcome::Cancelled, HangupSide::Caller)
+    );
+    assert_eq!(s.cause.code, 487);
+    // The trunk's 487 for the cancelled INVITE arrives after: nothing more happens.
+    e.handle_failed(T0 + 3_100, b, 487, "Request Terminated");
+    assert!(drain(&mut e).is_empty());
+}
+
+#[test]
+fn busy_and_failing_trunks_reach_the_caller_with_a_fitting_status() {
+    for (code, to_caller, outcome) in [
+        (486, 486, Outcome::Busy),
+        (404, 404, Outcome::Failed),
+        (503, 502, Outcome::Failed),
+        (480, 480, Outcome::NoAnswer),
+    ] {
+        let mut e = Engine::new(EngineConfig::default());
+        let plan = Plan::Dial {
+            targets: vec![trunk_target("+79123456789")],
+        };
+        let a = e
+            .handle_incoming(T0, incoming(Direction::Outbound, Some("ann"), plan))
+            .unwrap();
+        let [b] = originated(&drain(&mut e))[..] else {
+            panic!()
+        };
+        e.handle_failed(T0 + 2_000, b, code, "because");
+        let cmds = drain(&mut e);
+        assert_eq!(
+            cmds[0],
+            Command::Reject {
+                leg: a,
+                code: to_caller,
+                reason: "because".into()
+            }
+        );
+        let s = ended(&cmds);
+        assert_eq!((s.outcome, s.cause.code), (outcome, code), "{code}");
+    }
+}
+
+#[test]
+fn one_busy_device_of_several_makes_the_call_busy_only_when_all_fail() {
+    let mut e = Engine::new(EngineConfig::default());
+    let plan = Plan::Dial {
+        targets: vec![device("ann"), device("bob")],
+    };
+    let a = e
+        .handle_incoming(T0, incoming(Direction::Internal, Some("cid"), plan))
+        .unwrap();
+    let [ann, bob] = originated(&drain(&mut e))[..] else {
+        panic!()
+    };
+    e.handle_failed(T0 + 1_000, ann, 486, "Busy Here");
+    assert!(drain(&mut e).is_empty(), "bob still rings");
+    e.handle_failed(T0 + 2_000, bob, 480, "Temporarily Unavailable");
+    let cmds = drain(&mut e);
+    assert!(matches!(cmds[0], Command::Reject { leg, code: 486, .. } if leg == a));
+    assert_eq!(ended(&cmds).outcome, Outcome::Busy);
+}
+
+#[test]
+fn refused_calls_are_rejected_and_still_recorded() {
+    let mut e = Engine::new(EngineConfig::default());
+    let plan = Plan::Refuse {
+        code: 403,
+        reason: "No Trunk Configured".into(),
+    };
+    let a = e
+        .handle_incoming(T0, incoming(Direction::Outbound, Some("ann"), plan))
+        .unwrap();
+    let cmds = drain(&mut e);
+    assert!(matches!(&cmds[0], Command::Reject { leg, code: 403, .. } if *leg == a));
+    let s = ended(&cmds);
+    assert_eq!((s.outcome, s.cause.code), (Outcome::Failed, 403));
+    assert_eq!(s.cause.reason, "No Trunk Configured");
+    // The same call id cannot start twice while running, and is free once ended.
+    assert!(e.calls().is_empty());
+}
+
+#[test]
+fn callback_rings_the_agent_first_then_the_customer() {
+    let mut e = Engine::new(EngineConfig::default());
+    let call = CallId::parse("cb1").unwrap();
+    e.originate(
+        T0,
+        OriginatedCall {
+            call: call.clone(),
+            tenant: TenantId::parse("t").unwrap(),
+            direction: Direction::Callback,
+            agent: user("ann"),
+            from: "+74951234567".into(),
+            to: "+79123456789".into(),
+            client: None,
+            line: Some("Main".into()),
+            first: vec![trunk_target("+79990001122")],
+            then: vec![trunk_target("+79123456789")],
+        },
+    )
+    .unwrap();
+    let cmds = drain(&mut e);
+    let [agent_leg] = originated(&cmds)[..] else {
+        panic!()
+    };
+    assert!(matches!(&cmds[0], Command::Originate { target, .. }
+        if target.dest == trunk_target("+79990001122").dest));
+    e.handle_ringing(T0 + 500, agent_leg);
+    assert!(drain(&mut e).is_empty(), "no caller leg to ring");
+    e.handle_answered(T0 + 4_000, agent_leg);
+    let [customer] = originated(&drain(&mut e))[..] else {
+        panic!()
+    };
+    e.handle_answered(T0 + 9_000, customer);
+    assert_eq!(
+        drain(&mut e),
+        vec![Command::Bridge {
+            call,
+            a: agent_leg,
+            b: customer
+        }]
+    );
+    e.handle_hangup(T0 + 30_000, customer, true);
+    let cmds = drain(&mut e);
+    assert_eq!(cmds[0], Command::Hangup { leg: agent_leg });
+    let s = ended(&cmds);
+    assert_eq!(s.direction, Direction::Callback);
+    assert_eq!(
+        s.answered_at,
+        Some(T0 + 9_000),
+        "talk starts when the customer answers"
+    );
+}
+
+#[test]
+fn callback_whose_customer_is_busy_hangs_up_the_agent() {
+    let mut e = Engine::new(EngineConfig::default());
+    e.originate(
+        T0,
+        OriginatedCall {
+            call: CallId::parse("cb2").unwrap(),
+            tenant: TenantId::parse("t").unwrap(),
+            direction: Direction::Callback,
+            agent: user("ann"),
+            from: "+74951234567".into(),
+            to: "+79123456789".into(),
+            client: None,
+            line: None,
+            first: vec![device("ann")],
+            then: vec![trunk_target("+79123456789")],
+        },
+    )
+    .unwrap();
+    let [agent_leg] = originated(&drain(&mut e))[..] else {
+        panic!()
+    };
+    e.handle_answered(T0 + 1_000, agent_leg);
+    let [customer] = originated(&drain(&mut e))[..] else {
+        panic!()
+    };
+    e.handle_failed(T0 + 3_000, customer, 486, "Busy Here");
+    let cmds = drain(&mut e);
+    assert_eq!(cmds[0], Command::Hangup { leg: agent_leg });
+    assert_eq!(ended(&cmds).outcome, Outcome::Busy);
+}
+
+#[test]
+fn long_calls_are_ended_by_the_platform_and_hold_plays_music() {
+    let mut e = Engine::new(EngineConfig {
+        ring_timeout: 60_000,
+        max_duration: 600_000,
+    });
+    let plan = Plan::Dial {
+        targets: vec![trunk_target("+79123456789")],
+    };
+    let a = e
+        .handle_incoming(T0, incoming(Direction::Outbound, Some("ann"), plan))
+        .unwrap();
+    let [b] = originated(&drain(&mut e))[..] else {
+        panic!()
+    };
+    e.handle_answered(T0 + 1_000, b);
+    drain(&mut e);
+    // Answering replaced the ring deadline with the call's length limit.
+    assert_eq!(e.poll_timeout(), Some(T0 + 601_000));
+    e.handle_hold(T0 + 2_000, a, true);
+    assert_eq!(drain(&mut e), vec![Command::HoldMusic { leg: b, on: true }]);
+    e.handle_hold(T0 + 3_000, a, false);
+    assert_eq!(
+        drain(&mut e),
+        vec![Command::HoldMusic { leg: b, on: false }]
+    );
+    e.handle_timeout(T0 + 601_000);
+    let cmds = drain(&mut e);
+    assert!(cmds.contains(&Command::Hangup { leg: a }));
+    assert!(cmds.contains(&Command::Hangup { leg: b }));
+    let s = ended(&cmds);
+    assert_eq!(
+        (s.outcome, s.hangup),
+        (Outcome::Answered, HangupSide::System)
+    );
+}
+
+#[test]
+fn a_forced_hang_up_ends_the_call_and_unknown_legs_are_ignored() {
+    let mut e = Engine::new(EngineConfig::default());
+    let plan = Plan::Dial {
+        targets: vec![trunk_target("+79123456789")],
+    };
+    let a = e
+        .handle_incoming(T0, incoming(Direction::Outbound, Some("ann"), plan))
+        .unwrap();
+    let [b] = originated(&drain(&mut e))[..] else {
+        panic!()
+    };
+    e.handle_answered(T0 + 1_000, b);
+    drain(&mut e);
+    let call = CallId::parse("call1").unwrap();
+    e.hangup_call(T0 + 5_000, &call).unwrap();
+    let cmds = drain(&mut e);
+    assert!(cmds.contains(&Command::Hangup { leg: a }));
+    assert!(cmds.contains(&Command::Hangup { leg: b }));
+    assert_eq!(ended(&cmds).hangup, HangupSide::System);
+    assert!(e.hangup_call(T0 + 6_000, &call).is_err());
+    // Late events for legs of a finished call change nothing.
+    e.handle_hangup(T0 + 6_000, b, true);
+    e.handle_answered(T0 + 6_000, LegId(999));
+    assert_eq!(drain(&mut e), vec![Command::Hangup { leg: LegId(999) }]);
+}
