@@ -127,10 +127,15 @@ pub fn month_of(at: Millis) -> (i32, u32) {
     (t.year(), t.month())
 }
 
-/// Where a call's recording is stored.
-pub fn recording_key(tenant: &TenantId, call: &CallId, started_at: Millis, ext: &str) -> String {
+/// A recording's path inside its tenant's blobs: `recordings/<yyyy>/<mm>/<call>.<ext>`.
+pub fn recording_path(call: &CallId, started_at: Millis, ext: &str) -> String {
     let (y, m) = month_of(started_at);
-    format!("T#{tenant}/recordings/{y:04}/{m:02}/{call}.{ext}")
+    format!("recordings/{y:04}/{m:02}/{call}.{ext}")
+}
+
+/// Where a call's recording is stored: the full blob key.
+pub fn recording_key(tenant: &TenantId, call: &CallId, started_at: Millis, ext: &str) -> String {
+    format!("T#{tenant}/{}", recording_path(call, started_at, ext))
 }
 
 #[cfg(test)]

@@ -1,0 +1,199 @@
+//! The node's durable hand-off of finished calls: a call's record and its
+//! recording are written to a local folder (and fsynced) the moment the call
+//! ends; the uploader then puts the recording into the blob store and the
+//! record into the item store, and only then removes them. A node that
+//! restarts finds what it had not delivered and delivers it; both writes are
+//! idempotent, so delivering twice changes nothing.
+//!
+//! Layout: `<dir>/rec/<call>.wav` (recordings being written), `<dir>/done/<call>.json`
+//! (finished calls: the record, naming its recording if any).
+
+use callisto_domain::call::{CallRecord, recording_path};
+use callisto_store::Stores;
+use callisto_store::blob::BlobKey;
+use callisto_store::repo::Repos;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpoolError {
+    #[error("spool {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("spool entry {path} is unreadable: {source}")]
+    Corrupt {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("delivering call {call}: {message}")]
+    Delivery { call: String, message: String },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SpoolError + '_ {
+    move |source| SpoolError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A finished call waiting for delivery.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finished {
+    pub record: CallRecord,
+    /// The recording's file name inside `rec/`, when the call was recorded.
+    pub recording_file: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Spool {
+    dir: PathBuf,
+}
+
+impl Spool {
+    pub fn open(dir: &Path) -> Result<Spool, SpoolError> {
+        for sub in ["rec", "done"] {
+            let p = dir.join(sub);
+            std::fs::create_dir_all(&p).map_err(io(&p))?;
+        }
+        Ok(Spool {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Where the recorder writes a call's recording while the call lasts.
+    pub fn recording_file(&self, call: &str) -> PathBuf {
+        self.dir.join("rec").join(format!("{call}.wav"))
+    }
+
+    /// Hands a finished call over for delivery. Durable when this returns:
+    /// the recording (if any) and the entry are on disk.
+    pub fn commit(&self, record: &CallRecord, recorded: bool) -> Result<(), SpoolError> {
+        let recording_file = if recorded {
+            let path = self.recording_file(record.id.as_str());
+            let f = std::fs::File::open(&path).map_err(io(&path))?;
+            f.sync_all().map_err(io(&path))?;
+            Some(format!("{}.wav", record.id))
+        } else {
+            None
+        };
+        let entry = Finished {
+            record: record.clone(),
+            recording_file,
+        };
+        let done = self.dir.join("done");
+        let tmp = done.join(format!("{}.json.tmp", record.id));
+        let path = done.join(format!("{}.json", record.id));
+        let bytes = serde_json::to_vec_pretty(&entry).map_err(|source| SpoolError::Corrupt {
+            path: path.clone(),
+            source,
+        })?;
+        std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+        std::fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        // The rename itself must survive a crash too.
+        std::fs::File::open(&done)
+            .and_then(|d| d.sync_all())
+            .map_err(io(&done))?;
+        Ok(())
+    }
+
+    /// Entries waiting for delivery, oldest call first.
+    pub fn pending(&self) -> Result<Vec<PathBuf>, SpoolError> {
+        let done = self.dir.join("done");
+        let mut out: Vec<PathBuf> = std::fs::read_dir(&done)
+            .map_err(io(&done))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    /// Delivers one entry: recording first (the record points at it), then the
+    /// record, then the local files go.
+    pub async fn deliver(&self, entry: &Path, stores: &Stores) -> Result<(), SpoolError> {
+        let bytes = std::fs::read(entry).map_err(io(entry))?;
+        let mut f: Finished =
+            serde_json::from_slice(&bytes).map_err(|source| SpoolError::Corrupt {
+                path: entry.to_path_buf(),
+                source,
+            })?;
+        let call = f.record.id.to_string();
+        let fail = |message: String| SpoolError::Delivery {
+            call: call.clone(),
+            message,
+        };
+        if let Some(file) = &f.recording_file {
+            let path = self.dir.join("rec").join(file);
+            let data = std::fs::read(&path).map_err(io(&path))?;
+            let rel = recording_path(&f.record.id, f.record.started_at, "wav");
+            let key = BlobKey::new(&f.record.tenant, &rel).map_err(|e| fail(e.to_string()))?;
+            let len = data.len() as u64;
+            stores
+                .blobs
+                .put(&key, data, "audio/wav")
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+            if let Some(r) = f.record.recording.as_mut() {
+                r.key = key.as_str().to_string();
+                r.bytes = len;
+            }
+        }
+        Repos::new(stores.items.clone())
+            .calls
+            .record(&f.record)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        // The entry goes first: a crash between the two leaves a delivered
+        // recording's local copy behind, never an entry without its file.
+        std::fs::remove_file(entry).map_err(io(entry))?;
+        if let Some(file) = &f.recording_file {
+            let path = self.dir.join("rec").join(file);
+            std::fs::remove_file(&path).map_err(io(&path))?;
+        }
+        tracing::info!(call = %call, recorded = f.recording_file.is_some(), "call delivered");
+        Ok(())
+    }
+
+    /// Delivers everything pending; returns how many entries were delivered.
+    /// An entry that fails stays for the next round.
+    pub async fn drain(&self, stores: &Stores) -> Result<usize, SpoolError> {
+        let mut delivered = 0;
+        for entry in self.pending()? {
+            match self.deliver(&entry, stores).await {
+                Ok(()) => delivered += 1,
+                Err(e) => {
+                    tracing::warn!(error = %e, entry = %entry.display(), "delivery failed; will retry")
+                }
+            }
+        }
+        Ok(delivered)
+    }
+
+    /// Delivers until `stop` resolves: at start (what a previous run left),
+    /// after each commit (`wake`), and every `retry` while something is left.
+    pub async fn run(
+        self,
+        stores: Stores,
+        wake: std::sync::Arc<tokio::sync::Notify>,
+        retry: Duration,
+        stop: impl std::future::Future<Output = ()>,
+    ) {
+        tokio::pin!(stop);
+        loop {
+            if let Err(e) = self.drain(&stores).await {
+                tracing::error!(error = %e, "spool unreadable");
+            }
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(retry) => {}
+            }
+        }
+    }
+}
