@@ -2,4 +2,5 @@
 //! and files. It feeds the sans-IO SIP stack, media processing and call engine
 //! and carries out what they ask.
 
+pub mod directory;
 pub mod spool;

@@ -2,9 +2,9 @@
 //! view of its registration (`TRUNKSTATUS`) and agents' SIP credentials
 //! (`SIPCRED#<u>`).
 
-use super::{RepoError, Versioned, encode, tenant_key, versioned};
+use super::{RepoError, Versioned, encode, tenant_key, tenant_pk, versioned};
 use crate::StoreError;
-use crate::item::{Condition, ItemStore};
+use crate::item::{Condition, ItemStore, Query, SortKey};
 use callisto_domain::ids::{TenantId, UserId};
 use callisto_domain::telephony::{SipCredentials, Trunk, TrunkStatus};
 use std::sync::Arc;
@@ -73,6 +73,34 @@ impl Telephony {
         match self.items.get(&tenant_key(t, credentials_sk(u))).await? {
             Some(item) => Ok(Some(item.into_decoded()?)),
             None => Ok(None),
+        }
+    }
+
+    /// Every agent's SIP credentials in the company, by user.
+    pub async fn all_sip_credentials(
+        &self,
+        t: &TenantId,
+    ) -> Result<Vec<(UserId, SipCredentials)>, RepoError> {
+        let mut out = Vec::new();
+        let mut cursor = None;
+        loop {
+            let q = Query::table(tenant_pk(t), SortKey::Prefix("SIPCRED#".into()))
+                .limit(500)
+                .after(cursor);
+            let page = self.items.query(q).await?;
+            for item in page.items {
+                let user = item
+                    .key
+                    .sk
+                    .strip_prefix("SIPCRED#")
+                    .and_then(|u| UserId::parse(u).ok())
+                    .ok_or_else(|| StoreError::Invalid(format!("bad key {}", item.key.sk)))?;
+                out.push((user, item.into_decoded()?));
+            }
+            match page.cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
         }
     }
 
