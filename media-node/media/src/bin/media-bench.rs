@@ -1,0 +1,2 @@
+//! Media processing benchmark (filled in with the codecs).
+fn main() {}
