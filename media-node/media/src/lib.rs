@@ -5,5 +5,6 @@
 //! caller buffers, files are any `Read`/`Write`. Sockets, timers and SRTP belong
 //! to `media-node/node`.
 
+pub mod g711;
 pub mod rtcp;
 pub mod rtp;
