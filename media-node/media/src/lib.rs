@@ -5,6 +5,7 @@
 //! caller buffers, files are any `Read`/`Write`. Sockets, timers and SRTP belong
 //! to `media-node/node`.
 
+pub mod codec;
 pub mod dtmf;
 pub mod g711;
 pub mod jitter;
