@@ -9,6 +9,7 @@ pub mod codec;
 pub mod dtmf;
 pub mod g711;
 pub mod jitter;
+pub mod recorder;
 pub mod rtcp;
 pub mod rtp;
 pub mod tone;
