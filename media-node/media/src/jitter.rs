@@ -80,6 +80,9 @@ pub struct JitterStats {
     pub resets: u64,
 }
 
+/// Consecutive late packets that make the buffer follow a new timeline.
+const LATE_STREAK_RESET: u32 = 5;
+
 #[derive(Debug, Clone)]
 struct Slot {
     frame_no: u64,
@@ -104,7 +107,7 @@ pub struct JitterBuffer {
     playout: Option<u64>,
     start_at: Option<Instant>,
     highest: u64,
-    far_late_streak: u32,
+    late_streak: u32,
     /// RFC 3550-style interarrival jitter estimate, in seconds.
     jitter: f64,
     last_transit: Option<f64>,
@@ -136,7 +139,7 @@ impl JitterBuffer {
             playout: None,
             start_at: None,
             highest: 0,
-            far_late_streak: 0,
+            late_streak: 0,
             jitter: 0.0,
             last_transit: None,
             epoch: None,
@@ -171,10 +174,11 @@ impl JitterBuffer {
             s.occupied = false;
         }
         self.count = 0;
+        self.highest = 0;
         self.ts = TimestampExtender::new();
         self.playout = None;
         self.start_at = None;
-        self.far_late_streak = 0;
+        self.late_streak = 0;
         self.last_transit = None;
         self.stats.resets += 1;
     }
@@ -230,21 +234,19 @@ impl JitterBuffer {
         let cap = self.slots.len() as u64;
         if let Some(play) = self.playout {
             if fno < play {
-                // Far in the past, repeatedly: the source restarted its clock.
-                if play - fno > 4 * cap {
-                    self.far_late_streak += 1;
-                    if self.far_late_streak >= 3 {
-                        self.reset();
-                        self.ssrc = Some(ssrc);
-                        ext = self.ts.extend(timestamp);
-                        self.phase = ext % self.frame_units;
-                        fno = self.frame_no(ext);
-                    }
-                }
-                if self.playout.is_some() {
+                // Late packets in a row mean the source's timeline moved back
+                // (a restart under the same SSRC) or an outage long past the
+                // delay: follow the new timeline instead of dropping it all.
+                self.late_streak += 1;
+                if self.late_streak < LATE_STREAK_RESET {
                     self.stats.late += 1;
                     return PushOutcome::Late;
                 }
+                self.reset();
+                self.ssrc = Some(ssrc);
+                ext = self.ts.extend(timestamp);
+                self.phase = ext % self.frame_units;
+                fno = self.frame_no(ext);
             } else if fno >= play + cap {
                 // A timestamp jump (silence suppression, DTX, a restart): play
                 // from here after the usual delay rather than wait it out.
@@ -255,7 +257,7 @@ impl JitterBuffer {
                 fno = self.frame_no(ext);
             }
         }
-        self.far_late_streak = 0;
+        self.late_streak = 0;
         self.update_jitter(now, ext);
         if self.start_at.is_none() && self.playout.is_none() {
             self.start_at = Some(now + self.target_delay());
@@ -602,5 +604,32 @@ mod tests {
         }
         assert!(jb.len() <= 50);
         assert!(jb.stats().dropped + jb.stats().resets > 0);
+    }
+    #[test]
+    fn source_restarting_its_clock_is_followed() {
+        // The same SSRC restarts far back (at 0) or just 2 s back.
+        for restart in [0u32, 10_000_000 - 16_000] {
+            let t0 = Instant::now();
+            let mut jb = JitterBuffer::new(JitterConfig::g711());
+            let mut now = t0;
+            let mut played = Vec::new();
+            for i in 0..100u32 {
+                let ts = if i < 50 {
+                    10_000_000 + i * 160
+                } else {
+                    restart + (i - 50) * 160
+                };
+                jb.push(now, 1, i as u16, ts, &ts.to_be_bytes());
+                if let Frame::Audio { timestamp, .. } = jb.pop(now) {
+                    played.push(timestamp);
+                }
+                now += F;
+            }
+            // After the restart the new timeline plays in order.
+            let after: Vec<u32> = played.iter().copied().filter(|&t| t < 10_000_000).collect();
+            assert!(after.len() > 35, "{restart}: {after:?}");
+            assert!(after.windows(2).all(|w| w[1] == w[0] + 160), "{after:?}");
+            assert_eq!(jb.stats().resets, 1);
+        }
     }
 }

@@ -67,6 +67,10 @@ impl Prompt {
             let padded = len + (len & 1);
             match &head[0..4] {
                 b"fmt " => {
+                    // 16-40 bytes in practice; a huge one is a broken file.
+                    if padded > 1024 {
+                        return Err(WavError::MissingChunk("fmt "));
+                    }
                     let fmt = read_exact_vec(&mut r, padded)?;
                     if fmt.len() < 16 {
                         return Err(WavError::MissingChunk("fmt "));

@@ -182,12 +182,9 @@ pub struct RtpHeader<'a> {
 }
 
 impl RtpHeader<'_> {
-    pub fn len(&self) -> usize {
+    /// Bytes the header takes on the wire.
+    pub fn encoded_len(&self) -> usize {
         RTP_HEADER_LEN + 4 * self.csrcs.len() + self.extension.map_or(0, |e| 4 + e.data.len())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        false
     }
 
     /// Writes header + payload + `padding` bytes of padding (0 for none) into
@@ -204,7 +201,7 @@ impl RtpHeader<'_> {
         {
             return Err(RtpError::ExtensionNotAligned(ext.data.len()));
         }
-        let header_len = self.len();
+        let header_len = self.encoded_len();
         let needed = header_len + payload.len() + usize::from(padding);
         if out.len() < needed {
             return Err(RtpError::BufferTooSmall {
