@@ -9,9 +9,11 @@
 pub mod error;
 pub mod framer;
 pub mod headers;
+pub mod ids;
 pub mod message;
 pub mod params;
 pub mod parse;
+pub mod transaction;
 pub mod uri;
 
 mod text;
@@ -21,7 +23,11 @@ pub use framer::{Framed, StreamFramer};
 pub use headers::{
     CSeq, Challenge, Contact, Credentials, Header, HeaderName, Headers, NameAddr, Via,
 };
+pub use ids::Ids;
 pub use message::{Message, Method, Request, Response, reason_phrase};
 pub use params::{Param, Params};
 pub use parse::{MAX_HEADERS, MAX_MESSAGE_SIZE, bad_request_response, parse_message};
+pub use transaction::{
+    Config, ConnId, Endpoint, Event, Peer, Timers, Transmit, Transport, TxError, TxId,
+};
 pub use uri::{Host, SipUri, TelUri, Uri, UriError};

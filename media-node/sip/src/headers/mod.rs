@@ -4,7 +4,7 @@
 mod addr;
 mod auth;
 mod cseq;
-mod via;
+pub(crate) mod via;
 
 use std::fmt;
 
