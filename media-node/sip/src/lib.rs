@@ -7,6 +7,7 @@
 //! `poll_*`, and ids come from an injected seed ([`ids::Ids`]).
 
 pub mod dialog;
+pub mod digest;
 pub mod error;
 pub mod framer;
 pub mod headers;
