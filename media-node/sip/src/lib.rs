@@ -15,6 +15,9 @@ pub mod ids;
 pub mod message;
 pub mod params;
 pub mod parse;
+pub mod qualify;
+pub mod registrar;
+pub mod registration;
 pub mod transaction;
 pub mod uri;
 
@@ -30,6 +33,9 @@ pub use ids::Ids;
 pub use message::{Message, Method, Request, Response, reason_phrase};
 pub use params::{Param, Params};
 pub use parse::{MAX_HEADERS, MAX_MESSAGE_SIZE, bad_request_response, parse_message};
+pub use qualify::{Qualify, QualifyConfig, Reachability};
+pub use registrar::{Binding, Registrar, RegistrarConfig};
+pub use registration::{RegState, Registration, RegistrationConfig};
 pub use transaction::{
     Config, ConnId, Endpoint, Event, Peer, Timers, Transmit, Transport, TxError, TxId,
 };

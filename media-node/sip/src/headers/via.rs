@@ -19,9 +19,12 @@ pub struct Via {
 }
 
 impl Via {
+    /// An empty `branch` leaves it out: [`crate::Endpoint::send_request`] adds one.
     pub fn new(transport: &str, host: Host, port: Option<u16>, branch: &str) -> Via {
         let mut params = Params::new();
-        params.set("branch", Some(branch));
+        if !branch.is_empty() {
+            params.set("branch", Some(branch));
+        }
         Via {
             transport: transport.to_ascii_uppercase(),
             host,
