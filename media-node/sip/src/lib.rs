@@ -6,6 +6,7 @@
 //! as `now: Instant`, bytes come in through `handle_*` and go out through
 //! `poll_*`, and ids come from an injected seed ([`ids::Ids`]).
 
+pub mod builder;
 pub mod dialog;
 pub mod digest;
 pub mod error;
@@ -23,6 +24,7 @@ pub mod uri;
 
 mod text;
 
+pub use builder::RequestBuilder;
 pub use dialog::{Dialog, DialogError, DialogId, DialogState, Role};
 pub use error::ParseError;
 pub use framer::{Framed, StreamFramer};
