@@ -9,7 +9,10 @@ fuzz_target!(|data: &[u8]| {
     match parse_message(data) {
         Ok(msg) => {
             let again = parse_message(&msg.to_bytes());
-            assert!(again.is_ok(), "reprint of a parsed message failed: {again:?}");
+            assert!(
+                again.is_ok(),
+                "reprint of a parsed message failed: {again:?}"
+            );
             if let (Message::Request(a), Ok(Message::Request(b))) = (&msg, &again) {
                 assert_eq!(a.method, b.method);
             }
