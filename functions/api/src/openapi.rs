@@ -43,6 +43,7 @@ impl Modify for BearerAuth {
         routes::merge_duplicate_group, routes::delete_duplicate_group,
         routes::get_trunk, routes::put_trunk, routes::get_my_sip, routes::reset_my_sip_password,
         routes::reset_user_sip_password,
+        routes::list_calls, routes::get_call, routes::call_recording,
     )
 )]
 struct ApiDoc;

@@ -361,7 +361,7 @@ async fn agents_get_sip_passwords_stored_only_as_ha1() {
 }
 
 #[tokio::test]
-async fn openapi_documents_telephony() {
+async fn openapi_documents_telephony_and_the_call_log() {
     let app = App::new();
     let r = app.call(Method::GET, "/api/openapi.json", None, None).await;
     let paths = r.body["paths"].as_object().unwrap();
@@ -370,6 +370,9 @@ async fn openapi_documents_telephony() {
         "/api/me/sip",
         "/api/me/sip-password",
         "/api/users/{id}/sip-password",
+        "/api/calls",
+        "/api/calls/{id}",
+        "/api/calls/{id}/recording",
     ] {
         assert!(paths.contains_key(p), "{p} missing from OpenAPI");
     }
@@ -380,6 +383,7 @@ async fn openapi_documents_telephony() {
         "TrunkStatusView",
         "SipAccountView",
         "SipPasswordView",
+        "CallView",
     ] {
         assert!(
             r.body["components"]["schemas"][s].is_object(),

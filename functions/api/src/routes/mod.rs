@@ -1,5 +1,6 @@
 mod auth;
 mod bulk;
+mod calls;
 mod clients;
 mod company;
 mod duplicates;
@@ -20,6 +21,7 @@ use utoipa::ToSchema;
 
 pub use auth::*;
 pub use bulk::*;
+pub use calls::*;
 pub use clients::*;
 pub use company::*;
 pub use duplicates::*;
@@ -116,6 +118,9 @@ pub fn api() -> Router<AppState> {
         .route("/imports/{id}/preview", get(imports::preview_import))
         .route("/imports/{id}/confirm", post(imports::confirm_import))
         .route("/imports/{id}/rejected", get(imports::rejected_rows))
+        .route("/calls", get(calls::list_calls))
+        .route("/calls/{id}", get(calls::get_call))
+        .route("/calls/{id}/recording", get(calls::call_recording))
         .route("/duplicates", post(duplicates::start_duplicate_search))
         .route("/duplicates/{id}", get(duplicates::get_duplicate_search))
         .route(
