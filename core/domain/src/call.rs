@@ -127,6 +127,22 @@ pub fn month_of(at: Millis) -> (i32, u32) {
     (t.year(), t.month())
 }
 
+/// The instants a month (UTC) spans: its first millisecond and the first of
+/// the next month; `None` for a month that does not exist.
+pub fn month_span(year: i32, month: u32) -> Option<(Millis, Millis)> {
+    let start = chrono::NaiveDate::from_ymd_opt(year, month, 1)?;
+    let next = if month == 12 {
+        chrono::NaiveDate::from_ymd_opt(year.checked_add(1)?, 1, 1)?
+    } else {
+        chrono::NaiveDate::from_ymd_opt(year, month + 1, 1)?
+    };
+    let ms = |d: chrono::NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc().timestamp_millis())
+    };
+    Some((ms(start)?, ms(next)?))
+}
+
 /// A recording's path inside its tenant's blobs: `recordings/<yyyy>/<mm>/<call>.<ext>`.
 pub fn recording_path(call: &CallId, started_at: Millis, ext: &str) -> String {
     let (y, m) = month_of(started_at);
@@ -197,6 +213,21 @@ mod tests {
             ..record()
         };
         assert!(backwards.check().is_err());
+    }
+
+    #[test]
+    fn months_span_their_days_in_utc() {
+        // 2026-12-01 00:00 UTC .. 2027-01-01 00:00 UTC.
+        assert_eq!(
+            month_span(2026, 12),
+            Some((1_796_083_200_000, 1_798_761_600_000))
+        );
+        let (start, end) = month_span(2024, 2).unwrap();
+        assert_eq!((end - start) / 86_400_000, 29);
+        assert_eq!(month_of(start), (2024, 2));
+        assert_eq!(month_of(end - 1), (2024, 2));
+        assert_eq!(month_span(2026, 13), None);
+        assert_eq!(month_span(2026, 0), None);
     }
 
     #[test]

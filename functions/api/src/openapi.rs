@@ -41,6 +41,9 @@ impl Modify for BearerAuth {
         routes::upload_import, routes::preview_import, routes::confirm_import, routes::get_import, routes::rejected_rows,
         routes::start_duplicate_search, routes::get_duplicate_search, routes::list_duplicate_groups,
         routes::merge_duplicate_group, routes::delete_duplicate_group,
+        routes::get_trunk, routes::put_trunk, routes::get_my_sip, routes::reset_my_sip_password,
+        routes::reset_user_sip_password,
+        routes::list_calls, routes::get_call, routes::call_recording,
     )
 )]
 struct ApiDoc;

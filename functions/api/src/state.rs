@@ -18,6 +18,9 @@ pub struct ApiConfig {
     pub public_url: String,
     /// Largest request body in bytes.
     pub body_limit: usize,
+    /// The digest realm of agents' SIP accounts. Their stored HA1 values are
+    /// bound to it: changing it invalidates every SIP password.
+    pub sip_realm: String,
 }
 
 impl ApiConfig {
@@ -30,6 +33,7 @@ impl ApiConfig {
             refresh_ttl_secs: 30 * 24 * 3600,
             public_url: public_url.into(),
             body_limit: 1024 * 1024,
+            sip_realm: "callisto".into(),
         }
     }
 }

@@ -9,7 +9,7 @@
 use super::{Listing, RepoError, encode, listing, tenant_pk};
 use crate::StoreError;
 use crate::item::{Condition, Index, ItemStore, Key, Query, SortKey};
-use callisto_domain::call::{CallId, CallRecord, month_of};
+use callisto_domain::call::{CallId, CallRecord, month_of, month_span};
 use callisto_domain::ids::{ClientId, TenantId, UserId};
 use std::sync::Arc;
 
@@ -32,6 +32,17 @@ fn record_key(t: &TenantId, id: &CallId) -> Result<Key, RepoError> {
     let at = call_id_time(id).ok_or(RepoError::NotFound("call"))?;
     let (y, m) = month_of(at);
     Ok(Key::new(month_pk(t, y, m), id.as_str()))
+}
+
+/// The sort keys of the call ids made in one month: ULIDs of its first and
+/// last millisecond (the random part from its lowest to its highest value).
+fn month_ids(year: i32, month: u32) -> Result<SortKey, RepoError> {
+    let (start, end) = month_span(year, month)
+        .ok_or_else(|| StoreError::Invalid(format!("no month {year:04}-{month:02}")))?;
+    let ms = |at: i64| u64::try_from(at).unwrap_or(0);
+    let first = ulid::Ulid::from_parts(ms(start), 0).to_string();
+    let last = ulid::Ulid::from_parts(ms(end - 1), u128::MAX).to_string();
+    Ok(SortKey::Between(first, last))
 }
 
 fn agent_pk(t: &TenantId, u: &UserId) -> String {
@@ -103,6 +114,42 @@ impl Calls {
         limit: usize,
     ) -> Result<Listing<CallRecord>, RepoError> {
         let q = Query::index(Index::Gsi1, agent_pk(t, agent), SortKey::All);
+        listing(
+            self.items.as_ref(),
+            q.descending().limit(limit).after(cursor),
+        )
+        .await
+    }
+
+    /// One agent's calls that started in one month (UTC), newest first.
+    pub async fn agent_month(
+        &self,
+        t: &TenantId,
+        agent: &UserId,
+        year: i32,
+        month: u32,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Listing<CallRecord>, RepoError> {
+        let q = Query::index(Index::Gsi1, agent_pk(t, agent), month_ids(year, month)?);
+        listing(
+            self.items.as_ref(),
+            q.descending().limit(limit).after(cursor),
+        )
+        .await
+    }
+
+    /// One card's calls that started in one month (UTC), newest first.
+    pub async fn client_month(
+        &self,
+        t: &TenantId,
+        client: &ClientId,
+        year: i32,
+        month: u32,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<Listing<CallRecord>, RepoError> {
+        let q = Query::index(Index::Gsi2, client_pk(t, client), month_ids(year, month)?);
         listing(
             self.items.as_ref(),
             q.descending().limit(limit).after(cursor),

@@ -71,6 +71,45 @@ pub async fn repo_call_records_by_month_agent_and_client(b: &dyn Backend) {
     let c1 = ClientId::parse("c1").unwrap();
     let card = r.calls.by_client(&t, &c1, None, 10).await.unwrap();
     assert_eq!(card.items, vec![bob.clone(), nov.clone()]);
+    // The same within one month: the edges of the month hold.
+    let ann_dec = r
+        .calls
+        .agent_month(&t, &ann, 2026, 12, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(ann_dec.items, vec![dec.clone()]);
+    let ann_nov = r
+        .calls
+        .agent_month(&t, &ann, 2026, 11, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(ann_nov.items, vec![nov.clone()]);
+    let ann_oct = r
+        .calls
+        .agent_month(&t, &ann, 2026, 10, None, 10)
+        .await
+        .unwrap();
+    assert!(ann_oct.items.is_empty());
+    let card_dec = r
+        .calls
+        .client_month(&t, &c1, 2026, 12, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(card_dec.items, vec![bob.clone()]);
+    let card_nov = r
+        .calls
+        .client_month(&t, &c1, 2026, 11, None, 1)
+        .await
+        .unwrap();
+    assert_eq!(card_nov.items, vec![nov.clone()]);
+    if let Some(cursor) = card_nov.cursor {
+        let rest = r
+            .calls
+            .client_month(&t, &c1, 2026, 11, Some(cursor), 1)
+            .await
+            .unwrap();
+        assert!(rest.items.is_empty());
+    }
 
     // Another tenant sees none of it; an id that is no call id is not found.
     let other = tenant("calls2");

@@ -1,5 +1,6 @@
 mod auth;
 mod bulk;
+mod calls;
 mod clients;
 mod company;
 mod duplicates;
@@ -9,6 +10,7 @@ mod imports;
 mod me;
 mod selection;
 mod tags;
+mod telephony;
 mod users;
 
 use crate::AppState;
@@ -19,6 +21,7 @@ use utoipa::ToSchema;
 
 pub use auth::*;
 pub use bulk::*;
+pub use calls::*;
 pub use clients::*;
 pub use company::*;
 pub use duplicates::*;
@@ -27,6 +30,7 @@ pub use groups::*;
 pub use imports::*;
 pub use me::*;
 pub use tags::*;
+pub use telephony::*;
 pub use users::*;
 
 pub fn api() -> Router<AppState> {
@@ -43,6 +47,8 @@ pub fn api() -> Router<AppState> {
         .route("/auth/logout", post(auth::logout))
         .route("/me", get(me::get_me).patch(me::update_me))
         .route("/me/password", post(me::change_password))
+        .route("/me/sip", get(telephony::get_my_sip))
+        .route("/me/sip-password", post(telephony::reset_my_sip_password))
         .route(
             "/company",
             get(company::get_company).patch(company::update_company),
@@ -50,6 +56,10 @@ pub fn api() -> Router<AppState> {
         .route(
             "/company/card-settings",
             get(company::get_card_settings).put(company::put_card_settings),
+        )
+        .route(
+            "/company/trunk",
+            get(telephony::get_trunk).put(telephony::put_trunk),
         )
         .route("/users", get(users::list_users).post(users::invite_user))
         .route(
@@ -60,6 +70,10 @@ pub fn api() -> Router<AppState> {
         )
         .route("/users/{id}/block", post(users::block_user))
         .route("/users/{id}/unblock", post(users::unblock_user))
+        .route(
+            "/users/{id}/sip-password",
+            post(telephony::reset_user_sip_password),
+        )
         .route(
             "/groups",
             get(groups::list_groups).post(groups::create_group),
@@ -104,6 +118,9 @@ pub fn api() -> Router<AppState> {
         .route("/imports/{id}/preview", get(imports::preview_import))
         .route("/imports/{id}/confirm", post(imports::confirm_import))
         .route("/imports/{id}/rejected", get(imports::rejected_rows))
+        .route("/calls", get(calls::list_calls))
+        .route("/calls/{id}", get(calls::get_call))
+        .route("/calls/{id}/recording", get(calls::call_recording))
         .route("/duplicates", post(duplicates::start_duplicate_search))
         .route("/duplicates/{id}", get(duplicates::get_duplicate_search))
         .route(
