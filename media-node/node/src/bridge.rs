@@ -319,9 +319,11 @@ impl<W: Write + Seek> Bridge<W> {
     }
 
     /// Call every 20 ms or so: sends hold-music frames that are due and writes
-    /// the recording up to a little behind real time.
-    pub fn tick(&mut self, now: Instant, send: &mut Vec<(SocketAddr, Vec<u8>)>) {
-        for leg in &mut self.legs {
+    /// the recording up to a little behind real time. Each packet to send is
+    /// tagged with the leg it is for (send it from that leg's socket).
+    pub fn tick(&mut self, now: Instant, send: &mut Vec<(Side, SocketAddr, Vec<u8>)>) {
+        for (i, leg) in self.legs.iter_mut().enumerate() {
+            let side = if i == 0 { Side::A } else { Side::B };
             let (Some(player), Some(due)) = (leg.music.as_mut(), leg.music_due) else {
                 continue;
             };
@@ -349,7 +351,7 @@ impl<W: Write + Seek> Bridge<W> {
                         let dest = leg.latched.unwrap_or(leg.media.remote);
                         if !dest.ip().is_unspecified() {
                             leg.stats.packets_out += 1;
-                            send.push((dest, buf));
+                            send.push((side, dest, buf));
                         }
                     }
                 }

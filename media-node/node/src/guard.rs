@@ -83,7 +83,8 @@ impl Guard {
         let window = self.cfg.window;
         self.by_ip.retain(|_, r| {
             r.banned_until.is_some_and(|u| now < u)
-                || r.window_start.is_some_and(|s| now.duration_since(s) < window)
+                || r.window_start
+                    .is_some_and(|s| now.duration_since(s) < window)
         });
     }
 }
@@ -106,10 +107,16 @@ mod tests {
             assert!(!g.failure(t0 + Duration::from_secs(i), ip));
         }
         assert!(!g.is_banned(t0, ip));
-        assert!(g.failure(t0 + Duration::from_secs(4), ip), "the fourth failure bans");
+        assert!(
+            g.failure(t0 + Duration::from_secs(4), ip),
+            "the fourth failure bans"
+        );
         assert!(g.is_banned(t0 + Duration::from_secs(5), ip));
         assert!(!g.is_banned(t0 + Duration::from_secs(5), other));
-        assert!(!g.is_banned(t0 + Duration::from_secs(305), ip), "the ban ends");
+        assert!(
+            !g.is_banned(t0 + Duration::from_secs(305), ip),
+            "the ban ends"
+        );
         // Failures spread out over longer than the window never add up.
         for i in 0..10 {
             assert!(!g.failure(t0 + Duration::from_secs(400 + 61 * i), other));

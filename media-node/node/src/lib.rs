@@ -1,7 +1,184 @@
 //! The media node: the only part of the media plane that owns sockets, timers
-//! and files. It feeds the sans-IO SIP stack, media processing and call engine
-//! and carries out what they ask.
+//! and files. It feeds the sans-IO SIP stack (`callisto-sip`), media
+//! processing (`callisto-media`) and call engine (`callisto-engine`) and
+//! carries out what they ask: `ua` speaks SIP, `relay` moves a call's RTP
+//! through a `bridge`, `spool` hands finished calls to the store.
 
 pub mod bridge;
 pub mod directory;
+pub mod guard;
+pub mod relay;
 pub mod spool;
+mod ua;
+
+use callisto_domain::Millis;
+use callisto_domain::call::{CallId, Direction};
+use callisto_domain::ids::{TenantId, UserId};
+use callisto_engine::EngineConfig;
+use callisto_store::Stores;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+
+/// The node's settings; `NodeConfig::local` gives the one-machine defaults.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Where SIP over UDP is received.
+    pub sip_addr: SocketAddr,
+    /// The address RTP sockets bind to and SDP announces.
+    pub media_ip: IpAddr,
+    /// Digest realm and domain of agents' SIP accounts (as the API stores them).
+    pub realm: String,
+    /// Key of the stateless digest nonces; any node with the same key accepts them.
+    pub nonce_secret: Vec<u8>,
+    /// Where finished calls wait for delivery to the store.
+    pub spool_dir: PathBuf,
+    /// WAV played to a party on hold (8 kHz mono).
+    pub hold_music: Option<PathBuf>,
+    pub engine: EngineConfig,
+    pub guard: guard::GuardConfig,
+    /// How long the node trusts what it read of a tenant (agents, credentials).
+    pub directory_max_age: Duration,
+    /// How often trunks are re-read (and registrations started for new ones).
+    pub trunk_refresh: Duration,
+}
+
+impl NodeConfig {
+    pub fn local(sip_addr: SocketAddr, spool_dir: PathBuf, nonce_secret: Vec<u8>) -> NodeConfig {
+        NodeConfig {
+            sip_addr,
+            media_ip: sip_addr.ip(),
+            realm: "callisto".into(),
+            nonce_secret,
+            spool_dir,
+            hold_music: None,
+            engine: EngineConfig::default(),
+            guard: guard::GuardConfig::default(),
+            directory_max_age: Duration::from_secs(5),
+            trunk_refresh: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("SIP socket {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Spool(#[from] spool::SpoolError),
+    #[error("the node has stopped")]
+    Stopped,
+}
+
+/// A call in progress, as the control API lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CallInfo {
+    pub call: CallId,
+    pub tenant: TenantId,
+    pub direction: Direction,
+    pub from: String,
+    pub to: String,
+    pub agent: Option<UserId>,
+    pub started_at: Millis,
+    pub answered_at: Option<Millis>,
+}
+
+#[derive(Debug)]
+enum Control {
+    Calls(oneshot::Sender<Vec<CallInfo>>),
+    Hangup(CallId, oneshot::Sender<Result<(), String>>),
+    /// Re-read trunks now (after a settings change, and in tests).
+    Refresh(oneshot::Sender<()>),
+}
+
+/// A running node. Dropping it does not stop it; call [`Node::shutdown`].
+#[derive(Debug)]
+pub struct Node {
+    pub sip_addr: SocketAddr,
+    control: mpsc::UnboundedSender<Control>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Node {
+    /// Binds the SIP socket and starts the node's tasks: SIP and calls, and
+    /// the delivery of finished calls (including what a previous run left).
+    pub async fn start(cfg: NodeConfig, stores: Stores) -> Result<Node, NodeError> {
+        let sock = tokio::net::UdpSocket::bind(cfg.sip_addr)
+            .await
+            .map_err(|source| NodeError::Bind {
+                addr: cfg.sip_addr,
+                source,
+            })?;
+        let sip_addr = sock.local_addr().map_err(|source| NodeError::Bind {
+            addr: cfg.sip_addr,
+            source,
+        })?;
+        let spool = spool::Spool::open(&cfg.spool_dir)?;
+        let wake = Arc::new(Notify::new());
+        let cfg = Arc::new(cfg);
+        let ua = ua::Ua::new(cfg, Arc::new(sock), &stores, spool.clone(), wake.clone()).map_err(
+            |source| NodeError::Bind {
+                addr: sip_addr,
+                source,
+            },
+        )?;
+        let (control, rx) = mpsc::unbounded_channel();
+        let (stop, stopped) = watch::channel(false);
+        let mut uploader_stop = stopped.clone();
+        let tasks = vec![
+            tokio::spawn(ua.run(rx, stopped)),
+            tokio::spawn(
+                spool.run(stores, wake, Duration::from_secs(10), async move {
+                    let _ = uploader_stop.changed().await;
+                }),
+            ),
+        ];
+        tracing::info!(sip = %sip_addr, "media node started");
+        Ok(Node {
+            sip_addr,
+            control,
+            stop,
+            tasks,
+        })
+    }
+
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Control,
+    ) -> Result<T, NodeError> {
+        let (tx, rx) = oneshot::channel();
+        self.control
+            .send(make(tx))
+            .map_err(|_| NodeError::Stopped)?;
+        rx.await.map_err(|_| NodeError::Stopped)
+    }
+
+    /// Calls in progress on this node.
+    pub async fn calls(&self) -> Result<Vec<CallInfo>, NodeError> {
+        self.ask(Control::Calls).await
+    }
+
+    /// Ends a call (both parties hear it end); its record says the platform hung up.
+    pub async fn hangup(&self, call: CallId) -> Result<Result<(), String>, NodeError> {
+        self.ask(|tx| Control::Hangup(call, tx)).await
+    }
+
+    /// Re-reads the companies' trunks now.
+    pub async fn refresh(&self) -> Result<(), NodeError> {
+        self.ask(Control::Refresh).await
+    }
+
+    /// Ends the calls in progress (keeping their records) and stops.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}

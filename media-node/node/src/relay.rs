@@ -38,6 +38,7 @@ impl RelayHandle {
     }
 }
 
+#[derive(Debug)]
 pub struct RelaySetup {
     pub sockets: [Arc<UdpSocket>; 2],
     pub media: [LegMedia; 2],
@@ -78,9 +79,8 @@ pub fn spawn(setup: RelaySetup) -> Result<RelayHandle, BridgeError> {
                 },
                 _ = tick.tick() => {
                     bridge.tick(Instant::now(), &mut generated);
-                    for (dest, pkt) in generated.drain(..) {
-                        // Generated audio goes to the leg it was made for, from that leg's socket.
-                        let sock = if bridge_dest_is(&a, dest) { &a } else { &b };
+                    for (side, dest, pkt) in generated.drain(..) {
+                        let sock = match side { Side::A => &a, Side::B => &b };
                         let _ = sock.send_to(&pkt, dest).await;
                     }
                 },
@@ -94,21 +94,22 @@ pub fn spawn(setup: RelaySetup) -> Result<RelayHandle, BridgeError> {
             }
         }
         let (sa, sb) = (bridge.stats(Side::A), bridge.stats(Side::B));
-        tracing::info!(a_in = sa.packets_in, a_out = sa.packets_out, a_dropped_source = sa.dropped_source,
-            b_in = sb.packets_in, b_out = sb.packets_out, b_dropped_source = sb.dropped_source, "media ended");
-        let result = bridge
-            .finish(Instant::now())
-            .map(|r| r.map(|(w, ms)| {
+        tracing::info!(
+            a_in = sa.packets_in,
+            a_out = sa.packets_out,
+            a_dropped_source = sa.dropped_source,
+            b_in = sb.packets_in,
+            b_out = sb.packets_out,
+            b_dropped_source = sb.dropped_source,
+            "media ended"
+        );
+        let result = bridge.finish(Instant::now()).map(|r| {
+            r.map(|(w, ms)| {
                 drop(w);
                 ms
-            }));
+            })
+        });
         let _ = done_tx.send(result);
     });
     Ok(RelayHandle { control, done })
-}
-
-/// Whether `dest` is the peer of socket `s`'s leg: generated packets carry the
-/// leg's peer address; the A socket's peer is never B's.
-fn bridge_dest_is(_s: &UdpSocket, _dest: std::net::SocketAddr) -> bool {
-    false
 }

@@ -257,10 +257,13 @@ fn hold_music_replaces_the_other_party_and_the_stream_stays_continuous() {
     let mut send = Vec::new();
     bridge.tick(t0 + Duration::from_millis(100), &mut send);
     assert_eq!(send.len(), 6, "frames due at 0, 20, … 100 ms");
-    assert!(send.iter().all(|(d, _)| *d == addr(A_PEER)));
+    assert!(
+        send.iter()
+            .all(|(s, d, _)| *s == Side::A && *d == addr(A_PEER))
+    );
     let seqs: Vec<u16> = send
         .iter()
-        .map(|(_, p)| RtpPacket::parse(p).unwrap().sequence())
+        .map(|(_, _, p)| RtpPacket::parse(p).unwrap().sequence())
         .collect();
     assert_eq!(seqs[0], first_seq.wrapping_add(1));
     assert!(

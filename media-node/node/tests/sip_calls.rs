@@ -1,0 +1,159 @@
+//! Calls through a running node with real SIP peers (`sipp`) on 127.0.0.1:
+//! signalling, the media both ways (checked in the recording), and the call
+//! record and recording that land in the store.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use callisto_domain::call::{Direction, HangupSide, Outcome};
+use callisto_media::tone::dominant_frequency;
+use callisto_node::{Node, NodeConfig};
+use callisto_store::Repos;
+use callisto_store::blob::BlobKey;
+use std::time::Duration;
+use support::*;
+
+async fn wait_for_calls(
+    repos: &Repos,
+    t: &callisto_domain::ids::TenantId,
+    n: usize,
+) -> Vec<callisto_domain::call::CallRecord> {
+    let (y, m) = callisto_domain::call::month_of(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+    );
+    for _ in 0..100 {
+        let calls = repos.calls.month(t, y, m, None, 50).await.unwrap().items;
+        if calls.len() >= n {
+            return calls;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{n} call record(s) expected in the store");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_calls_out_through_the_trunk_and_the_call_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let stores = callisto_store::embedded::open(&dir.path().join("store")).unwrap();
+    let repos = Repos::new(stores.items.clone());
+    let (t, ann, _) = company(&repos).await;
+    let trunk_port = free_port();
+    repos
+        .telephony
+        .save_trunk(&t, &trunk(trunk_port, false), 0)
+        .await
+        .unwrap();
+    let node = Node::start(
+        NodeConfig::local(
+            "127.0.0.1:0".parse().unwrap(),
+            dir.path().join("spool"),
+            b"test nonce secret".to_vec(),
+        ),
+        stores.clone(),
+    )
+    .await
+    .unwrap();
+    node.refresh().await.unwrap();
+
+    let agent_dir = peer_dir(dir.path(), "agent", 1000.0, 6);
+    let carrier_dir = peer_dir(dir.path(), "carrier", 440.0, 6);
+    let (trunk_port_s, trunk_media) = (trunk_port.to_string(), free_port().to_string());
+    let mut carrier = Sipp::start(
+        &carrier_dir,
+        "carrier",
+        &[],
+        &[
+            "-sf",
+            scenario("trunk_answers.xml").to_str().unwrap(),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &trunk_port_s,
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            &trunk_media,
+        ],
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let node_addr = node.sip_addr.to_string();
+    let agent_media = free_port().to_string();
+    let mut phone = Sipp::start(
+        &agent_dir,
+        "agent",
+        &[&ann.username, &ann.password, "89123456789"],
+        &[
+            &node_addr,
+            "-au",
+            &ann.username,
+            "-ap",
+            &ann.password,
+            "-sf",
+            scenario("agent_calls_out.xml").to_str().unwrap(),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &free_port().to_string(),
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            &agent_media,
+        ],
+    );
+    let (p, c) = tokio::task::spawn_blocking(move || {
+        phone.wait_success(Duration::from_secs(40));
+        carrier.wait_success(Duration::from_secs(10));
+        (phone, carrier)
+    })
+    .await
+    .unwrap();
+    drop((p, c));
+
+    let calls = wait_for_calls(&repos, &t, 1).await;
+    let call = &calls[0];
+    assert_eq!(call.direction, Direction::Outbound);
+    assert_eq!(call.outcome, Outcome::Answered);
+    assert_eq!(call.hangup, HangupSide::Caller, "the agent hung up");
+    assert_eq!(call.agent.as_ref(), Some(&ann.user));
+    assert_eq!(
+        call.from, TRUNK_NUMBER,
+        "the customer sees the company's number"
+    );
+    assert_eq!(
+        call.to, "+79123456789",
+        "dialled as 8 912…, stored in E.164"
+    );
+    assert_eq!(call.line.as_deref(), Some("Main line"));
+    assert!(
+        (2_500..6_000).contains(&call.talk_ms()),
+        "talked {} ms",
+        call.talk_ms()
+    );
+    assert!(call.ring_ms() >= 400, "the carrier rang for 500 ms");
+
+    // The recording holds each party on its own channel: what the node received
+    // from the agent (left) and from the carrier (right).
+    let rec = call.recording.clone().expect("recorded");
+    let path = rec.key.strip_prefix("T#acme/").unwrap();
+    let blob = stores
+        .blobs
+        .get(&BlobKey::new(&t, path).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(blob.data.len() as u64, rec.bytes);
+    let (left, right) = wav_channels(&blob.data);
+    assert!(left.len() >= 8000 * 2, "{} samples", left.len());
+    let mid = left.len() / 2;
+    let f_left = dominant_frequency(&left[mid..mid + 4000], 8000);
+    let f_right = dominant_frequency(&right[mid..mid + 4000], 8000);
+    assert!((f_left - 1000.0).abs() < 25.0, "agent channel {f_left} Hz");
+    assert!(
+        (f_right - 440.0).abs() < 25.0,
+        "carrier channel {f_right} Hz"
+    );
+    node.shutdown().await;
+}

@@ -1,0 +1,249 @@
+//! A company with an agent and a trunk, real `sipp` peers, and audio files
+//! for them to play, shared by the node's SIP tests.
+#![allow(clippy::unwrap_used, dead_code)]
+
+use callisto_domain::access::Role;
+use callisto_domain::ids::{TenantId, UserId};
+use callisto_domain::telephony::{SipCredentials, SipTransport, Trunk, sip_username};
+use callisto_domain::user::{BillingDetails, Tenant, User, UserStatus};
+use callisto_media::g711::ulaw_encode;
+use callisto_media::tone::{ToneGenerator, ToneSpec};
+use callisto_sip::digest::{Algorithm, ha1};
+use callisto_store::Repos;
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const TRUNK_NUMBER: &str = "+74951234567";
+
+pub struct Agent {
+    pub user: UserId,
+    pub username: String,
+    pub password: String,
+}
+
+/// Company "acme" with agents ann (101) and bob (102), both with SIP passwords.
+pub async fn company(repos: &Repos) -> (TenantId, Agent, Agent) {
+    let t = TenantId::parse("acme").unwrap();
+    let user = |id: &str, ext: &str, role: Role| User {
+        id: UserId::parse(id).unwrap(),
+        tenant: t.clone(),
+        email: format!("{id}@acme.ru"),
+        full_name: id.to_uppercase(),
+        role,
+        group: None,
+        short_number: Some(ext.into()),
+        status: UserStatus::Active,
+        time_zone: None,
+        support_email: None,
+        support_phone: None,
+        password_hash: "x".into(),
+        email_confirmed: true,
+        must_change_password: false,
+        created_at: 0,
+    };
+    let company = Tenant {
+        id: t.clone(),
+        name: "ACME".into(),
+        promo_code: None,
+        billing: BillingDetails::default(),
+        phone_region: "RU".into(),
+        created_at: 0,
+    };
+    repos
+        .tenants
+        .create_with_admin(&company, &user("ann", "101", Role::Administrator))
+        .await
+        .unwrap();
+    repos
+        .users
+        .create(&user("bob", "102", Role::Manager))
+        .await
+        .unwrap();
+    let mut agents = Vec::new();
+    for id in ["ann", "bob"] {
+        let u = UserId::parse(id).unwrap();
+        let username = sip_username(&t, &u);
+        let password = format!("{id}-secret-pass");
+        let creds = SipCredentials {
+            realm: "callisto".into(),
+            ha1_md5: ha1(Algorithm::Md5, &username, "callisto", &password),
+            ha1_sha256: ha1(Algorithm::Sha256, &username, "callisto", &password),
+            updated_at: 0,
+        };
+        repos
+            .telephony
+            .save_sip_credentials(&t, &u, &creds)
+            .await
+            .unwrap();
+        agents.push(Agent {
+            user: u,
+            username,
+            password,
+        });
+    }
+    let bob = agents.pop().unwrap();
+    let ann = agents.pop().unwrap();
+    (t, ann, bob)
+}
+
+pub fn trunk(port: u16, register: bool) -> Trunk {
+    Trunk {
+        enabled: true,
+        name: "Main line".into(),
+        number: TRUNK_NUMBER.into(),
+        host: "127.0.0.1".into(),
+        port,
+        transport: SipTransport::Udp,
+        login: "acme-trunk".into(),
+        domain: String::new(),
+        password: "trunk-pass".into(),
+        register,
+    }
+}
+
+pub fn free_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A folder for one sipp whose `tone.wav` (µ-law, for rtp_stream) plays `freq`.
+pub fn peer_dir(parent: &Path, name: &str, freq: f64, seconds: u32) -> PathBuf {
+    let dir = parent.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let n = 8000 * seconds as usize;
+    let mut pcm = vec![0i16; n];
+    ToneGenerator::new(ToneSpec::sine(freq, -10.0), 8000).fill(&mut pcm);
+    let data: Vec<u8> = pcm.iter().map(|s| ulaw_encode(*s)).collect();
+    let mut wav = Vec::new();
+    wav.extend_from_slice(b"RIFF");
+    wav.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
+    wav.extend_from_slice(b"WAVEfmt ");
+    wav.extend_from_slice(&16u32.to_le_bytes());
+    wav.extend_from_slice(&7u16.to_le_bytes()); // µ-law
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&8000u32.to_le_bytes());
+    wav.extend_from_slice(&8000u32.to_le_bytes());
+    wav.extend_from_slice(&1u16.to_le_bytes());
+    wav.extend_from_slice(&8u16.to_le_bytes());
+    wav.extend_from_slice(b"data");
+    wav.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    wav.extend_from_slice(&data);
+    std::fs::write(dir.join("tone.wav"), wav).unwrap();
+    dir
+}
+
+/// A running sipp; killed when dropped.
+pub struct Sipp {
+    child: Child,
+    pub name: String,
+    dir: PathBuf,
+}
+
+pub fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/sipp")
+        .join(name)
+}
+
+impl Sipp {
+    /// Starts sipp in `dir` with `args`; fields for `[fieldN]` from `fields` (one call).
+    pub fn start(dir: &Path, name: &str, fields: &[&str], args: &[&str]) -> Sipp {
+        assert!(
+            Command::new("sipp").arg("-v").output().is_ok(),
+            "sipp is not installed: run scripts/install-system-deps.sh test"
+        );
+        let inf = dir.join(format!("{name}.csv"));
+        std::fs::write(&inf, format!("SEQUENTIAL\n{};\n", fields.join(";"))).unwrap();
+        let child = Command::new("sipp")
+            .current_dir(dir)
+            .args(args)
+            .args([
+                "-inf",
+                inf.to_str().unwrap(),
+                "-m",
+                "1",
+                "-nostdin",
+                "-timeout",
+                "40s",
+                "-timeout_error",
+            ])
+            .args(["-trace_err", "-trace_msg", "-trace_logs"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Sipp {
+            child,
+            name: name.into(),
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Waits for sipp to finish; its exit code 0 means every step of the
+    /// scenario happened as written. On failure the message log is shown.
+    pub fn wait_success(&mut self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                if status.success() {
+                    return;
+                }
+                panic!("sipp {} failed ({status}):\n{}", self.name, self.logs());
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "sipp {} did not finish in {limit:?}:\n{}",
+                    self.name,
+                    self.logs()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn logs(&self) -> String {
+        let mut out = String::new();
+        if let Ok(entries) = std::fs::read_dir(&self.dir) {
+            for e in entries.flatten() {
+                let n = e.file_name().to_string_lossy().to_string();
+                if n.ends_with("_errors.log") || n.ends_with("_messages.log") {
+                    let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+                    // The end of a log tells what went wrong; keep failures readable.
+                    let tail = &text[text.len().saturating_sub(3000)..];
+                    out += &format!("--- {n}\n{tail}\n");
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Sipp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The left and right channels of a 16-bit stereo WAV.
+pub fn wav_channels(wav: &[u8]) -> (Vec<i16>, Vec<i16>) {
+    let frames: Vec<(i16, i16)> = wav[44..]
+        .chunks_exact(4)
+        .map(|c| {
+            (
+                i16::from_le_bytes([c[0], c[1]]),
+                i16::from_le_bytes([c[2], c[3]]),
+            )
+        })
+        .collect();
+    (
+        frames.iter().map(|f| f.0).collect(),
+        frames.iter().map(|f| f.1).collect(),
+    )
+}
