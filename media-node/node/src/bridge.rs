@@ -193,23 +193,19 @@ impl<W: Write + Seek> Bridge<W> {
     ) -> Option<(SocketAddr, usize)> {
         let elapsed = self.elapsed_samples(now);
         let from = &mut self.legs[side.index()];
-        // The leg's peer is who the SDP named (any port: NATs move it); the
-        // first packet from there fixes the address, others are dropped.
+        // Symmetric RTP: the first source is the peer (behind a NAT or on a
+        // multi-homed host it is not what the SDP says), and the audio for it
+        // goes back there. Once the host the SDP named shows up, it wins over
+        // an earlier other source; any other source after that is dropped.
+        let sdp_ip = from.media.remote.ip();
         match from.latched {
-            Some(l) if l != src => {
+            Some(l) if l == src => {}
+            Some(l) if src.ip() == sdp_ip && l.ip() != sdp_ip => from.latched = Some(src),
+            Some(_) => {
                 from.stats.dropped_source += 1;
                 return None;
             }
-            Some(_) => {}
-            None if from.media.remote.ip().is_unspecified()
-                || from.media.remote.ip() == src.ip() =>
-            {
-                from.latched = Some(src);
-            }
-            None => {
-                from.stats.dropped_source += 1;
-                return None;
-            }
+            None => from.latched = Some(src),
         }
         let Ok(pkt) = RtpPacket::parse(data) else {
             from.stats.dropped_invalid += 1;

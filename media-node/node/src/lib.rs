@@ -31,6 +31,10 @@ pub struct NodeConfig {
     pub media_ip: IpAddr,
     /// Digest realm and domain of agents' SIP accounts (as the API stores them).
     pub realm: String,
+    /// Also challenge with SHA-256 (RFC 8760). Off by default: phones built on
+    /// libre (baresip) fail the whole challenge when one algorithm is unknown
+    /// to them; credentials answering SHA-256 are accepted either way.
+    pub sha256_challenge: bool,
     /// Key of the stateless digest nonces; any node with the same key accepts them.
     pub nonce_secret: Vec<u8>,
     /// Where finished calls wait for delivery to the store.
@@ -51,6 +55,7 @@ impl NodeConfig {
             sip_addr,
             media_ip: sip_addr.ip(),
             realm: "callisto".into(),
+            sha256_challenge: false,
             nonce_secret,
             spool_dir,
             hold_music: None,

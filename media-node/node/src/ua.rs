@@ -436,7 +436,12 @@ impl Ua {
         let mut resp = Response::from_request(req, 401, Some(&tag));
         // MD5 first: many clients (JsSIP, sipp, older desk phones) answer the
         // first challenge and know no SHA-256; those that do pick it from the second.
-        for alg in [Algorithm::Md5, Algorithm::Sha256] {
+        let algorithms: &[Algorithm] = if self.cfg.sha256_challenge {
+            &[Algorithm::Md5, Algorithm::Sha256]
+        } else {
+            &[Algorithm::Md5]
+        };
+        for &alg in algorithms {
             let c = self
                 .digest
                 .challenge(now_secs, alg, stale, self.endpoint.ids());

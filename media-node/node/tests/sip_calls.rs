@@ -34,12 +34,23 @@ async fn wait_for_calls(
     panic!("{n} call record(s) expected in the store");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_agent_calls_out_through_the_trunk_and_the_call_is_recorded() {
+struct Setup {
+    dir: tempfile::TempDir,
+    stores: callisto_store::Stores,
+    repos: Repos,
+    t: callisto_domain::ids::TenantId,
+    ann: Agent,
+    bob: Agent,
+    trunk_port: u16,
+    node: Node,
+}
+
+/// A node over a fresh store with company "acme" and its trunk on `trunk_port`.
+async fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let stores = callisto_store::embedded::open(&dir.path().join("store")).unwrap();
     let repos = Repos::new(stores.items.clone());
-    let (t, ann, _) = company(&repos).await;
+    let (t, ann, bob) = company(&repos).await;
     let trunk_port = free_port();
     repos
         .telephony
@@ -57,9 +68,33 @@ async fn an_agent_calls_out_through_the_trunk_and_the_call_is_recorded() {
     .await
     .unwrap();
     node.refresh().await.unwrap();
+    Setup {
+        dir,
+        stores,
+        repos,
+        t,
+        ann,
+        bob,
+        trunk_port,
+        node,
+    }
+}
 
-    let agent_dir = peer_dir(dir.path(), "agent", 1000.0, 6);
-    let carrier_dir = peer_dir(dir.path(), "carrier", 440.0, 6);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_calls_out_through_the_trunk_and_the_call_is_recorded() {
+    let Setup {
+        dir,
+        stores,
+        repos,
+        t,
+        ann,
+        trunk_port,
+        node,
+        ..
+    } = setup().await;
+
+    let agent_dir = peer_dir(dir.path(), "agent", 1000.0, 6, Wav::Ulaw);
+    let carrier_dir = peer_dir(dir.path(), "carrier", 440.0, 6, Wav::Ulaw);
     let (trunk_port_s, trunk_media) = (trunk_port.to_string(), free_port().to_string());
     let mut carrier = Sipp::start(
         &carrier_dir,
@@ -156,4 +191,93 @@ async fn an_agent_calls_out_through_the_trunk_and_the_call_is_recorded() {
         "carrier channel {f_right} Hz"
     );
     node.shutdown().await;
+}
+
+/// The recording's two channels, fetched from the blob store.
+async fn recording(
+    stores: &callisto_store::Stores,
+    call: &callisto_domain::call::CallRecord,
+) -> (Vec<i16>, Vec<i16>) {
+    let rec = call.recording.clone().expect("recorded");
+    let path = rec.key.split_once('/').unwrap().1;
+    let blob = stores
+        .blobs
+        .get(&BlobKey::new(&call.tenant, path).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(blob.data.len() as u64, rec.bytes);
+    wav_channels(&blob.data)
+}
+
+fn tone_at(samples: &[i16]) -> f64 {
+    let mid = samples.len() / 2;
+    dominant_frequency(
+        &samples[mid.saturating_sub(2000)..(mid + 2000).min(samples.len())],
+        8000,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_calling_the_company_reaches_the_registered_agent_and_both_hear_each_other() {
+    let s = setup().await;
+    // Bob's softphone (baresip) registers and answers automatically.
+    let bob_dir = peer_dir(s.dir.path(), "bob", 1000.0, 8, Wav::Pcm16);
+    let phone = Baresip::start(&bob_dir, s.node.sip_addr, &s.bob);
+    phone.wait_for("200 OK", Duration::from_secs(10));
+
+    let carrier_dir = peer_dir(s.dir.path(), "carrier", 440.0, 8, Wav::Alaw);
+    let node_addr = s.node.sip_addr.to_string();
+    let mut carrier = Sipp::start(
+        &carrier_dir,
+        "carrier",
+        &[TRUNK_NUMBER, "+79161234567"],
+        &[
+            &node_addr,
+            "-sf",
+            scenario("carrier_calls_in.xml").to_str().unwrap(),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &s.trunk_port.to_string(),
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            &free_port().to_string(),
+        ],
+    );
+    let carrier = tokio::task::spawn_blocking(move || {
+        carrier.wait_success(Duration::from_secs(30));
+        carrier
+    })
+    .await
+    .unwrap();
+    drop(carrier);
+
+    let calls = wait_for_calls(&s.repos, &s.t, 1).await;
+    let call = &calls[0];
+    assert_eq!(call.direction, Direction::Inbound);
+    assert_eq!(call.outcome, Outcome::Answered);
+    assert_eq!(call.hangup, HangupSide::Caller, "the customer hung up");
+    assert_eq!(call.agent.as_ref(), Some(&s.bob.user), "bob answered");
+    assert_eq!(
+        (call.from.as_str(), call.to.as_str()),
+        ("+79161234567", TRUNK_NUMBER)
+    );
+    assert_eq!(call.line.as_deref(), Some("Main line"));
+
+    // The carrier spoke A-law, bob's phone took the node's PCMU offer: the
+    // recording and bob's ears both have the customer's tone.
+    let (left, right) = recording(&s.stores, call).await;
+    let (caller, agent) = (tone_at(&left), tone_at(&right));
+    assert!(
+        (caller - 440.0).abs() < 25.0,
+        "customer channel {caller} Hz"
+    );
+    assert!((agent - 1000.0).abs() < 25.0, "agent channel {agent} Hz");
+    let heard = phone.heard();
+    assert!(heard.len() >= 8000, "bob heard {} samples", heard.len());
+    let f = tone_at(&heard);
+    assert!((f - 440.0).abs() < 25.0, "bob heard {f} Hz");
+    s.node.shutdown().await;
 }

@@ -6,7 +6,7 @@ use callisto_domain::access::Role;
 use callisto_domain::ids::{TenantId, UserId};
 use callisto_domain::telephony::{SipCredentials, SipTransport, Trunk, sip_username};
 use callisto_domain::user::{BillingDetails, Tenant, User, UserStatus};
-use callisto_media::g711::ulaw_encode;
+use callisto_media::g711::{alaw_encode, ulaw_encode};
 use callisto_media::tone::{ToneGenerator, ToneSpec};
 use callisto_sip::digest::{Algorithm, ha1};
 use callisto_store::Repos;
@@ -111,29 +111,46 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A folder for one sipp whose `tone.wav` (µ-law, for rtp_stream) plays `freq`.
-pub fn peer_dir(parent: &Path, name: &str, freq: f64, seconds: u32) -> PathBuf {
-    let dir = parent.join(name);
-    std::fs::create_dir_all(&dir).unwrap();
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wav {
+    Ulaw,
+    Alaw,
+    Pcm16,
+}
+
+/// A mono 8 kHz WAV of a tone: µ-law or A-law for sipp's rtp_stream, PCM for baresip.
+pub fn tone_wav(path: &Path, freq: f64, seconds: u32, format: Wav) {
     let n = 8000 * seconds as usize;
     let mut pcm = vec![0i16; n];
     ToneGenerator::new(ToneSpec::sine(freq, -10.0), 8000).fill(&mut pcm);
-    let data: Vec<u8> = pcm.iter().map(|s| ulaw_encode(*s)).collect();
+    let (tag, bits, data): (u16, u16, Vec<u8>) = match format {
+        Wav::Ulaw => (7, 8, pcm.iter().map(|s| ulaw_encode(*s)).collect()),
+        Wav::Alaw => (6, 8, pcm.iter().map(|s| alaw_encode(*s)).collect()),
+        Wav::Pcm16 => (1, 16, pcm.iter().flat_map(|s| s.to_le_bytes()).collect()),
+    };
+    let block = bits / 8;
     let mut wav = Vec::new();
     wav.extend_from_slice(b"RIFF");
     wav.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
     wav.extend_from_slice(b"WAVEfmt ");
     wav.extend_from_slice(&16u32.to_le_bytes());
-    wav.extend_from_slice(&7u16.to_le_bytes()); // µ-law
+    wav.extend_from_slice(&tag.to_le_bytes());
     wav.extend_from_slice(&1u16.to_le_bytes());
     wav.extend_from_slice(&8000u32.to_le_bytes());
-    wav.extend_from_slice(&8000u32.to_le_bytes());
-    wav.extend_from_slice(&1u16.to_le_bytes());
-    wav.extend_from_slice(&8u16.to_le_bytes());
+    wav.extend_from_slice(&(8000 * u32::from(block)).to_le_bytes());
+    wav.extend_from_slice(&block.to_le_bytes());
+    wav.extend_from_slice(&bits.to_le_bytes());
     wav.extend_from_slice(b"data");
     wav.extend_from_slice(&(data.len() as u32).to_le_bytes());
     wav.extend_from_slice(&data);
-    std::fs::write(dir.join("tone.wav"), wav).unwrap();
+    std::fs::write(path, wav).unwrap();
+}
+
+/// A folder for one peer whose `tone.wav` plays `freq`.
+pub fn peer_dir(parent: &Path, name: &str, freq: f64, seconds: u32, format: Wav) -> PathBuf {
+    let dir = parent.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    tone_wav(&dir.join("tone.wav"), freq, seconds, format);
     dir
 }
 
@@ -246,4 +263,106 @@ pub fn wav_channels(wav: &[u8]) -> (Vec<i16>, Vec<i16>) {
         frames.iter().map(|f| f.0).collect(),
         frames.iter().map(|f| f.1).collect(),
     )
+}
+
+/// A baresip softphone for one agent: registers to the node with the agent's
+/// SIP password, answers calls at once, plays `tone.wav` of its folder and
+/// writes what it hears to WAV files there (the sndfile module).
+pub struct Baresip {
+    child: Child,
+    pub dir: PathBuf,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Baresip {
+    pub fn start(dir: &Path, node: std::net::SocketAddr, agent: &Agent) -> Baresip {
+        assert!(
+            Command::new("baresip").arg("-h").output().is_ok(),
+            "baresip is not installed: run scripts/install-system-deps.sh test"
+        );
+        let config = format!(
+            "sip_listen\t\t127.0.0.1:{}\naudio_player\t\taubridge,x\naudio_alert\t\taubridge,x\n\
+             audio_source\t\taufile,{}\nmodule_path\t\t/usr/lib/baresip/modules\n\
+             module\t\t\tg711.so\nmodule\t\t\taufile.so\nmodule\t\t\taubridge.so\n\
+             module\t\t\tsndfile.so\nmodule_app\t\taccount.so\nmodule_app\t\tmenu.so\nsnd_path\t\t{}\nnet_prefer_ipv6\t\tno\n",
+            free_port(),
+            dir.join("tone.wav").display(),
+            dir.display()
+        );
+        std::fs::write(dir.join("config"), config).unwrap();
+        std::fs::write(
+            dir.join("accounts"),
+            format!(
+                "<sip:{}@{}>;auth_pass={};answermode=auto;regint=300\n",
+                agent.username, node, agent.password
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new("baresip")
+            .arg("-f")
+            .arg(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Baresip {
+            child,
+            dir: dir.to_path_buf(),
+            lines,
+        }
+    }
+
+    /// Waits until baresip prints a line containing `needle`; returns what it printed.
+    pub fn wait_for(&self, needle: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        let mut seen = String::new();
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    seen += &line;
+                    seen.push('\n');
+                    if line.contains(needle) {
+                        return seen;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        panic!("baresip never printed {needle:?}; it printed:\n{seen}");
+    }
+
+    /// The audio baresip received and decoded, read from its sndfile dump.
+    pub fn heard(&self) -> Vec<i16> {
+        let mut best = Vec::new();
+        for e in std::fs::read_dir(&self.dir).unwrap().flatten() {
+            let n = e.file_name().to_string_lossy().to_string();
+            if n.starts_with("dump-") && n.ends_with("-dec.wav") {
+                let data = std::fs::read(e.path()).unwrap();
+                let pcm: Vec<i16> = data[44.min(data.len())..]
+                    .chunks_exact(2)
+                    .map(|c| i16::from_le_bytes([c[0], c[1]]))
+                    .collect();
+                if pcm.len() > best.len() {
+                    best = pcm;
+                }
+            }
+        }
+        best
+    }
+}
+
+impl Drop for Baresip {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
