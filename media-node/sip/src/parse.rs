@@ -256,7 +256,17 @@ pub(crate) fn validate(msg: &Message) -> Result<(), ParseError> {
 pub fn bad_request_response(buf: &[u8], err: &ParseError) -> Option<Response> {
     let (start, end) = head_end(buf)?;
     let head = std::str::from_utf8(&buf[start..end]).ok()?;
-    let Message::Request(req) = parse_head(head).ok()? else {
+    // The error may be in the head itself: read what can be read, leaving
+    // out the lines that are no header, so the sender still learns why.
+    let parsed = parse_head(head).or_else(|_| {
+        let mut lines = head.split("\r\n");
+        let first = lines.next().unwrap_or_default();
+        let kept: Vec<&str> = std::iter::once(first)
+            .chain(lines.filter(|l| l.contains(':') || l.starts_with([' ', '\t'])))
+            .collect();
+        parse_head(&kept.join("\r\n"))
+    });
+    let Message::Request(req) = parsed.ok()? else {
         return None;
     };
     if req.method == Method::Ack {

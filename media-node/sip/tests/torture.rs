@@ -427,3 +427,15 @@ fn mutated_corpus_never_panics() {
         "mutations too destructive: {parsed} parsed"
     );
 }
+
+#[test]
+fn a_line_that_is_no_header_still_gets_a_400_naming_it() {
+    let raw = b"OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-x\r\n\
+        From: <sip:x@y>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\
+        this is no header\r\nContent-Length: 0\r\n\r\n";
+    let err = parse_message(raw).unwrap_err();
+    let resp = bad_request_response(raw, &err).expect("answered");
+    assert_eq!(resp.status, 400);
+    assert!(resp.reason.contains("line 7"), "{}", resp.reason);
+    assert_eq!(resp.headers.call_id().unwrap(), "c");
+}
