@@ -6,6 +6,7 @@
 mod support;
 
 use callisto_domain::call::{Direction, HangupSide, Outcome};
+use callisto_domain::telephony::TrunkStatus;
 use callisto_media::tone::dominant_frequency;
 use callisto_node::{Node, NodeConfig};
 use callisto_store::Repos;
@@ -280,4 +281,74 @@ async fn a_customer_calling_the_company_reaches_the_registered_agent_and_both_he
     let f = tone_at(&heard);
     assert!((f - 440.0).abs() < 25.0, "bob heard {f} Hz");
     s.node.shutdown().await;
+}
+
+/// The trunk's registration as the settings page shows it, once it settles.
+async fn trunk_status_after(repos: &Repos, t: &callisto_domain::ids::TenantId) -> TrunkStatus {
+    for _ in 0..100 {
+        match repos.telephony.trunk_status(t).await.unwrap() {
+            Some(s @ (TrunkStatus::Registered { .. } | TrunkStatus::Failed { .. })) => return s,
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    panic!("the trunk registration never settled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_registers_to_the_carrier_and_shows_why_when_it_cannot() {
+    for (password, expect_ok) in [("trunk-pass", true), ("wrong", false)] {
+        let s = setup().await;
+        let carrier_dir = s.dir.path().join("registrar");
+        std::fs::create_dir_all(&carrier_dir).unwrap();
+        let port = free_port();
+        let mut carrier = Sipp::start(
+            &carrier_dir,
+            "registrar",
+            &["acme-trunk", "trunk-pass"],
+            &[
+                "-sf",
+                scenario("carrier_registrar.xml").to_str().unwrap(),
+                "-i",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ],
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut tr = trunk(port, true);
+        tr.password = password.into();
+        let v = s
+            .repos
+            .telephony
+            .trunk(&s.t)
+            .await
+            .unwrap()
+            .unwrap()
+            .version;
+        s.repos.telephony.save_trunk(&s.t, &tr, v).await.unwrap();
+        s.node.refresh().await.unwrap();
+        let status = trunk_status_after(&s.repos, &s.t).await;
+        if expect_ok {
+            assert!(
+                matches!(status, TrunkStatus::Registered { .. }),
+                "{status:?}"
+            );
+        } else {
+            assert_eq!(
+                status,
+                TrunkStatus::Failed {
+                    code: Some(403),
+                    reason: "Forbidden".into()
+                }
+            );
+        }
+        let carrier = tokio::task::spawn_blocking(move || {
+            carrier.wait_success(Duration::from_secs(10));
+            carrier
+        })
+        .await
+        .unwrap();
+        drop(carrier);
+        s.node.shutdown().await;
+    }
 }
