@@ -5,6 +5,7 @@
 //! through a `bridge`, `spool` hands finished calls to the store.
 
 pub mod bridge;
+pub mod control;
 pub mod directory;
 pub mod guard;
 pub mod relay;
@@ -93,10 +94,41 @@ pub struct CallInfo {
     pub answered_at: Option<Millis>,
 }
 
+/// A call the platform places: the agent's phone (or registered devices)
+/// rings first, then the customer (PRODUCT B3, "via your phone").
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct Originate {
+    pub tenant: TenantId,
+    pub agent: UserId,
+    /// The customer's number, as typed (normalised with the company's region).
+    pub to: String,
+    /// The agent's own phone number to ring through the trunk; `None` rings
+    /// the agent's registered SIP devices.
+    pub agent_phone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OriginateError {
+    #[error("unknown company or agent")]
+    UnknownAgent,
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error("the company has no enabled trunk")]
+    NoTrunk,
+    #[error("the agent has no registered device")]
+    NotReachable,
+    #[error("{0}")]
+    Engine(String),
+}
+
 #[derive(Debug)]
 enum Control {
     Calls(oneshot::Sender<Vec<CallInfo>>),
     Hangup(CallId, oneshot::Sender<Result<(), String>>),
+    Originate(Originate, oneshot::Sender<Result<CallId, OriginateError>>),
     /// Re-read trunks now (after a settings change, and in tests).
     Refresh(oneshot::Sender<()>),
 }
@@ -105,9 +137,24 @@ enum Control {
 #[derive(Debug)]
 pub struct Node {
     pub sip_addr: SocketAddr,
-    control: mpsc::UnboundedSender<Control>,
+    handle: NodeHandle,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// What the control API and the rest of the process use to ask a node things;
+/// cheap to clone.
+#[derive(Debug, Clone)]
+pub struct NodeHandle {
+    pub sip_addr: SocketAddr,
+    control: mpsc::UnboundedSender<Control>,
+}
+
+impl std::ops::Deref for Node {
+    type Target = NodeHandle;
+    fn deref(&self) -> &NodeHandle {
+        &self.handle
+    }
 }
 
 impl Node {
@@ -147,12 +194,26 @@ impl Node {
         tracing::info!(sip = %sip_addr, "media node started");
         Ok(Node {
             sip_addr,
-            control,
+            handle: NodeHandle { sip_addr, control },
             stop,
             tasks,
         })
     }
 
+    pub fn handle(&self) -> NodeHandle {
+        self.handle.clone()
+    }
+
+    /// Ends the calls in progress (keeping their records) and stops.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+impl NodeHandle {
     async fn ask<T>(
         &self,
         make: impl FnOnce(oneshot::Sender<T>) -> Control,
@@ -179,11 +240,11 @@ impl Node {
         self.ask(Control::Refresh).await
     }
 
-    /// Ends the calls in progress (keeping their records) and stops.
-    pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        for t in self.tasks {
-            let _ = t.await;
-        }
+    /// Places a call: the agent first, then the customer.
+    pub async fn originate(
+        &self,
+        o: Originate,
+    ) -> Result<Result<CallId, OriginateError>, NodeError> {
+        self.ask(|tx| Control::Originate(o, tx)).await
     }
 }

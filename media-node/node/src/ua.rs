@@ -13,14 +13,15 @@ use crate::directory::{Directory, TenantEntry};
 use crate::guard::Guard;
 use crate::relay::{self, RelayHandle, RelaySetup};
 use crate::spool::Spool;
-use crate::{CallInfo, Control, NodeConfig};
+use crate::{CallInfo, Control, NodeConfig, Originate, OriginateError};
 use callisto_domain::Millis;
 use callisto_domain::call::{CallId, CallRecord, Direction, RecordingRef};
 use callisto_domain::ids::{TenantId, UserId};
 use callisto_domain::phone::normalize_phone;
 use callisto_domain::telephony::{Trunk, TrunkStatus, parse_sip_username, sip_username};
 use callisto_engine::{
-    Caller, Command, Dest, Engine, IncomingCall, LegId, Plan, Route, Target, TrunkLine,
+    Caller, Command, Dest, Engine, IncomingCall, LegId, OriginatedCall, Plan, Route, Target,
+    TrunkLine,
 };
 use callisto_media::codec::CodecSpec;
 use callisto_media::recorder::Prompt;
@@ -1342,6 +1343,65 @@ impl Ua {
 
     // ---- control --------------------------------------------------------
 
+    async fn originate_call(&mut self, o: Originate) -> Result<CallId, OriginateError> {
+        let entry = match self.directory.tenant(&o.tenant, wall_ms()).await {
+            Ok(Some(e)) if e.agent(&o.agent).is_some() => e,
+            Ok(_) => return Err(OriginateError::UnknownAgent),
+            Err(e) => return Err(OriginateError::Engine(e.to_string())),
+        };
+        let trunk = entry.trunk.as_ref().ok_or(OriginateError::NoTrunk)?;
+        let number = |field: &'static str, raw: &str| {
+            normalize_phone(raw, &entry.phone_region).map_err(|e| OriginateError::Invalid {
+                field,
+                message: e.to_string(),
+            })
+        };
+        let to = number("to", &o.to)?;
+        let via_trunk = |number: String| Target {
+            user: None,
+            dest: Dest::Trunk {
+                number,
+                caller_id: trunk.number.clone(),
+            },
+        };
+        let (direction, first) = match &o.agent_phone {
+            Some(p) => (
+                Direction::Callback,
+                vec![via_trunk(number("agent_phone", p)?)],
+            ),
+            None => {
+                let devices = self.devices(&o.tenant, &o.agent);
+                if devices.is_empty() {
+                    return Err(OriginateError::NotReachable);
+                }
+                (Direction::Outbound, devices)
+            }
+        };
+        let now = wall_ms();
+        let ulid = ulid::Ulid::from_parts(now as u64, u128::from(self.next_random()));
+        let call =
+            CallId::parse(ulid.to_string()).map_err(|e| OriginateError::Engine(e.to_string()))?;
+        self.engine
+            .originate(
+                now,
+                OriginatedCall {
+                    call: call.clone(),
+                    tenant: o.tenant.clone(),
+                    direction,
+                    agent: o.agent.clone(),
+                    from: trunk.number.clone(),
+                    to: to.clone(),
+                    client: None,
+                    line: Some(trunk.name.clone()),
+                    first,
+                    then: vec![via_trunk(to)],
+                },
+            )
+            .map_err(|e| OriginateError::Engine(e.to_string()))?;
+        tracing::info!(call = %call, tenant = %o.tenant, agent = %o.agent, ?direction, "call placed");
+        Ok(call)
+    }
+
     async fn on_control(&mut self, c: Control) {
         match c {
             Control::Calls(reply) => {
@@ -1367,6 +1427,10 @@ impl Ua {
                     .engine
                     .hangup_call(wall_ms(), &call)
                     .map_err(|e| e.to_string());
+                let _ = reply.send(r);
+            }
+            Control::Originate(o, reply) => {
+                let r = self.originate_call(o).await;
                 let _ = reply.send(r);
             }
             Control::Refresh(reply) => {

@@ -103,12 +103,20 @@ pub fn trunk(port: u16, register: bool) -> Trunk {
     }
 }
 
+/// A free port for a peer (its SIP or RTP), below the kernel's ephemeral
+/// range: a port picked inside it could be handed to the node's own RTP
+/// sockets before the peer binds it.
 pub fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    // Tests run side by side in one process: each call takes the next block.
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let base = 20_000 + (std::process::id() % 300) as u16 * 40;
+    loop {
+        let p = base + (NEXT.fetch_add(4, Ordering::Relaxed) % 12_000);
+        if (0..4).all(|d| UdpSocket::bind(("127.0.0.1", p + d)).is_ok()) {
+            return p;
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,6 +178,11 @@ pub fn scenario(name: &str) -> PathBuf {
 impl Sipp {
     /// Starts sipp in `dir` with `args`; fields for `[fieldN]` from `fields` (one call).
     pub fn start(dir: &Path, name: &str, fields: &[&str], args: &[&str]) -> Sipp {
+        Sipp::start_calls(dir, name, fields, args, 1)
+    }
+
+    /// As [`Sipp::start`], for `calls` calls.
+    pub fn start_calls(dir: &Path, name: &str, fields: &[&str], args: &[&str], calls: u32) -> Sipp {
         assert!(
             Command::new("sipp").arg("-v").output().is_ok(),
             "sipp is not installed: run scripts/install-system-deps.sh test"
@@ -183,7 +196,7 @@ impl Sipp {
                 "-inf",
                 inf.to_str().unwrap(),
                 "-m",
-                "1",
+                &calls.to_string(),
                 "-nostdin",
                 "-timeout",
                 "40s",
@@ -191,7 +204,7 @@ impl Sipp {
             ])
             .args(["-trace_err", "-trace_msg", "-trace_logs"])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(dir.join(format!("{name}.stderr"))).unwrap())
             .spawn()
             .unwrap();
         Sipp {
@@ -224,12 +237,15 @@ impl Sipp {
         }
     }
 
-    fn logs(&self) -> String {
+    pub fn logs(&self) -> String {
         let mut out = String::new();
         if let Ok(entries) = std::fs::read_dir(&self.dir) {
             for e in entries.flatten() {
                 let n = e.file_name().to_string_lossy().to_string();
-                if n.ends_with("_errors.log") || n.ends_with("_messages.log") {
+                if n.ends_with("_errors.log")
+                    || n.ends_with("_messages.log")
+                    || n.ends_with(".stderr")
+                {
                     let text = std::fs::read_to_string(e.path()).unwrap_or_default();
                     // The end of a log tells what went wrong; keep failures readable.
                     let tail = &text[text.len().saturating_sub(3000)..];
