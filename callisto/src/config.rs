@@ -4,6 +4,7 @@
 use anyhow::Context;
 use base64::Engine;
 use callisto_api::ApiConfig;
+use callisto_node::NodeConfig;
 use rand::RngCore;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -35,6 +36,22 @@ pub struct ServeArgs {
     /// Access-token signing key (base64, ≥ 32 bytes). Default: generated once and kept in DATA/keys/jwt.key.
     #[arg(long, env = "CALLISTO_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+    /// Where the media node takes SIP over UDP (agents' phones, the trunk).
+    #[arg(long, env = "CALLISTO_SIP", default_value = "127.0.0.1:5060")]
+    pub sip: SocketAddr,
+    /// Address for RTP and in SDP; defaults to the SIP address's IP.
+    #[arg(long, env = "CALLISTO_MEDIA_IP")]
+    pub media_ip: Option<std::net::IpAddr>,
+    /// Service token of the node's control API (/node). Default: generated once and kept in DATA/keys/node.token.
+    #[arg(long, env = "CALLISTO_NODE_TOKEN", hide_env_values = true)]
+    pub node_token: Option<String>,
+    /// WAV played to a caller on hold (8 kHz mono).
+    #[arg(
+        long,
+        env = "CALLISTO_HOLD_MUSIC",
+        default_value = "samplesdata/audio/hold-music.wav"
+    )]
+    pub hold_music: PathBuf,
 }
 
 #[derive(Debug)]
@@ -44,6 +61,8 @@ pub struct ServeConfig {
     pub web_dir: Option<PathBuf>,
     pub demo_file: Option<PathBuf>,
     pub api: ApiConfig,
+    pub node: NodeConfig,
+    pub node_token: String,
 }
 
 impl ServeConfig {
@@ -61,6 +80,23 @@ impl ServeConfig {
             .clone()
             .unwrap_or_else(|| format!("http://{}", args.listen));
         let demo_file = (!args.no_demo).then(|| args.demo.clone());
+        let node_token = match &args.node_token {
+            Some(t) => t.trim().to_string(),
+            None => persistent_token(&args.data.join("keys").join("node.token"))?,
+        };
+        anyhow::ensure!(
+            node_token.len() >= 16,
+            "CALLISTO_NODE_TOKEN must be at least 16 characters"
+        );
+        let mut node = NodeConfig::local(
+            args.sip,
+            args.data.join("spool"),
+            persistent_secret(&args.data.join("keys").join("sip-nonce.key"))?,
+        );
+        if let Some(ip) = args.media_ip {
+            node.media_ip = ip;
+        }
+        node.hold_music = args.hold_music.is_file().then(|| args.hold_music.clone());
         if let Some(f) = &demo_file {
             anyhow::ensure!(
                 f.is_file(),
@@ -78,6 +114,8 @@ impl ServeConfig {
             listen: args.listen,
             demo_file,
             api: ApiConfig::new(secret, public_url),
+            node,
+            node_token,
         })
     }
 }
@@ -99,6 +137,21 @@ fn persistent_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
     }
     write_private(path, &key).with_context(|| format!("writing {}", path.display()))?;
     Ok(key)
+}
+
+/// A service token kept as text (so an operator can copy it), made on first start.
+fn persistent_token(path: &Path) -> anyhow::Result<String> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        return Ok(existing.trim().to_string());
+    }
+    let mut key = [0u8; 32];
+    rand::rng().fill_bytes(&mut key);
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    write_private(path, token.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+    Ok(token)
 }
 
 #[cfg(unix)]

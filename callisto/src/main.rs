@@ -1,6 +1,6 @@
-//! `callisto serve`: the whole product on one machine — the API and the web
-//! app over the embedded store in a data folder, with the demo company from
-//! `samplesdata/` seeded on first start.
+//! `callisto serve`: the whole product on one machine — the API, the jobs, the
+//! media node (SIP and RTP) and the web app over the embedded store in a data
+//! folder, with the demo company from `samplesdata/` seeded on first start.
 
 mod config;
 mod demo;
@@ -25,7 +25,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the API and the web app on the embedded store.
+    /// Run the API, the jobs, the media node and the web app on the embedded store.
     Serve(config::ServeArgs),
 }
 
@@ -59,11 +59,25 @@ async fn serve(cfg: config::ServeConfig) -> anyhow::Result<()> {
         ),
         None => None,
     };
+    let node = callisto_node::Node::start(cfg.node.clone(), state.stores.clone())
+        .await
+        .with_context(|| {
+            format!(
+                "starting the media node on {} (set CALLISTO_SIP or --sip)",
+                cfg.node.sip_addr
+            )
+        })?;
     tokio::spawn(scheduled_jobs(state.repos.clone()));
     tokio::spawn(import_worker(state.repos.clone(), state.stores.clone()));
     tokio::spawn(bulk_worker(state.repos.clone(), state.stores.clone()));
     tokio::spawn(dedup_worker(state.repos.clone(), state.stores.clone()));
-    let app = web::with_spa(router(state), cfg.web_dir.as_deref());
+    let app = web::with_spa(
+        router(state).nest(
+            "/node",
+            callisto_node::control::router(node.handle(), &cfg.node_token),
+        ),
+        cfg.web_dir.as_deref(),
+    );
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| {
@@ -78,6 +92,14 @@ async fn serve(cfg: config::ServeConfig) -> anyhow::Result<()> {
     println!("  API docs:   http://{addr}/api/openapi.json");
     println!("  data:       {}", cfg.data_dir.display());
     println!(
+        "  SIP (UDP):  {} — phones log in as <company>.<user> in realm \"{}\" (POST /api/me/sip-password)",
+        node.sip_addr, cfg.node.realm
+    );
+    println!(
+        "  media node: http://{addr}/node/health (service token in {})",
+        cfg.data_dir.join("keys").join("node.token").display()
+    );
+    println!(
         "  mail:       {} (every mail the product sends lands here)",
         cfg.data_dir.join("outbox").display()
     );
@@ -90,6 +112,8 @@ async fn serve(cfg: config::ServeConfig) -> anyhow::Result<()> {
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await?;
+    // Calls still up end here, so their records and recordings are kept.
+    node.shutdown().await;
     Ok(())
 }
 
