@@ -157,6 +157,16 @@ async fn merge_moves_data_history_and_nested_contacts_and_notifies() {
     assert_eq!(found.len(), 1);
     assert_eq!(member_ids(&found[0]), [base.clone(), dup.clone()]);
     let n = found[0]["n"].as_u64().unwrap();
+    let company = app.get("/api/company", &admin.access).await;
+    let t = callisto_domain::ids::TenantId::parse(company.body["id"].as_str().unwrap()).unwrap();
+    let dedup = callisto_domain::duplicates::DedupId::parse(id.clone()).unwrap();
+    let before = app
+        .state
+        .repos
+        .duplicates
+        .group(&t, &dedup, n as u32)
+        .await
+        .unwrap();
 
     let r = app
         .post(
@@ -250,6 +260,53 @@ async fn merge_moves_data_history_and_nested_contacts_and_notifies() {
         )
         .await;
     assert_eq!(restored.status, StatusCode::OK, "{:?}", restored.body);
+
+    // A merge interrupted before it finished (here: the group not yet marked
+    // resolved, the duplicate not yet binned) is run again: it completes, and
+    // the base still has one "merged" line, its owner one notification.
+    let g = app
+        .state
+        .repos
+        .duplicates
+        .group(&t, &dedup, n as u32)
+        .await
+        .unwrap();
+    app.state
+        .repos
+        .duplicates
+        .save_group(&t, &dedup, &before.value, g.version)
+        .await
+        .unwrap();
+    let rerun = app
+        .post(
+            &format!("/api/duplicates/{id}/groups/{n}/merge"),
+            Some(&admin.access),
+            json!({"base": base}),
+        )
+        .await;
+    assert_eq!(rerun.status, StatusCode::OK, "{:?}", rerun.body);
+    let history = app
+        .get(&format!("/api/clients/{base}/history"), &admin.access)
+        .await;
+    let merges = history.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            a["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("merged 1 duplicate")
+        })
+        .count();
+    assert_eq!(merges, 1);
+    assert_eq!(
+        app.get(&format!("/api/clients/{dup}"), &admin.access)
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "binned again"
+    );
 }
 
 #[tokio::test]

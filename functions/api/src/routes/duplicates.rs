@@ -593,8 +593,20 @@ impl Journals<'_> {
         text: String,
         details: BTreeMap<String, String>,
     ) -> Result<Activity, ApiError> {
-        Ok(Activity {
-            id: ActivityId::parse(new_id()).map_err(ApiError::internal)?,
+        let id = ActivityId::parse(new_id()).map_err(ApiError::internal)?;
+        Ok(self.activity_with_id(id, card, kind, text, details))
+    }
+
+    fn activity_with_id(
+        &self,
+        id: ActivityId,
+        card: &Client,
+        kind: ActivityKind,
+        text: String,
+        details: BTreeMap<String, String>,
+    ) -> Activity {
+        Activity {
+            id,
             client: card.id.clone(),
             at: self.now,
             by: self.caller.user.id.clone(),
@@ -602,7 +614,7 @@ impl Journals<'_> {
             text,
             details,
             edited: None,
-        })
+        }
     }
 
     fn notify(&mut self, card: &Client, text: String) -> Result<Vec<Notification>, ApiError> {
@@ -809,42 +821,55 @@ pub async fn merge_duplicate_group(
     };
     let count = duplicates.len();
     let summary = format!("merged {count} duplicate(s) by {}", c.group.group.value);
-    // The base first, conditional on the version checked: if it changed, nothing is done.
-    let journal = Journal {
-        activities: vec![journals.activity(
-            &plan.merged,
-            ActivityKind::Updated,
-            summary.clone(),
-            BTreeMap::from([
-                ("merged".to_string(), ids(&c.others)),
-                ("by".to_string(), c.group.group.value.clone()),
-            ]),
-        )?],
-        notifications: journals.notify(
-            &plan.merged,
-            format!(
-                "{} {summary} into your card «{}»",
-                caller.user.full_name, plan.merged.name
-            ),
-        )?,
+    // The merge's entry on the base is named after the search and the group:
+    // a merge interrupted after the base was written and then run again
+    // finds it and does not write (or announce) the merge twice.
+    let entry = ActivityId::parse(format!("dedup-{}-{}", c.job.id, c.group.n))
+        .map_err(ApiError::internal)?;
+    let base_done = match state.repos.clients.history_entry(t, &base.id, &entry).await {
+        Ok(_) => true,
+        Err(RepoError::NotFound(_)) => false,
+        Err(e) => return Err(e.into()),
     };
-    match state
-        .repos
-        .clients
-        .update(t, base, &plan.merged, *base_version, &journal)
-        .await
-    {
-        Err(RepoError::Stale(_)) => {
-            return Err(ApiError::conflict(
-                "group_changed",
+    if !base_done {
+        // The base first, conditional on the version checked: if it changed, nothing is done.
+        let journal = Journal {
+            activities: vec![journals.activity_with_id(
+                entry,
+                &plan.merged,
+                ActivityKind::Updated,
+                summary.clone(),
+                BTreeMap::from([
+                    ("merged".to_string(), ids(&c.others)),
+                    ("by".to_string(), c.group.group.value.clone()),
+                ]),
+            )],
+            notifications: journals.notify(
+                &plan.merged,
                 format!(
-                    "card «{}» ({}) was changed meanwhile; reload the group",
-                    base.name, base.id
+                    "{} {summary} into your card «{}»",
+                    caller.user.full_name, plan.merged.name
                 ),
-            ));
-        }
-        other => other?,
-    };
+            )?,
+        };
+        match state
+            .repos
+            .clients
+            .update(t, base, &plan.merged, *base_version, &journal)
+            .await
+        {
+            Err(RepoError::Stale(_)) => {
+                return Err(ApiError::conflict(
+                    "group_changed",
+                    format!(
+                        "card «{}» ({}) was changed meanwhile; reload the group",
+                        base.name, base.id
+                    ),
+                ));
+            }
+            other => other?,
+        };
+    }
     for (d, _) in &c.others {
         state.repos.clients.copy_history(t, &d.id, &base.id).await?;
     }
