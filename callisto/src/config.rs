@@ -39,6 +39,9 @@ pub struct ServeArgs {
     /// Where the media node takes SIP over UDP (agents' phones, the trunk).
     #[arg(long, env = "CALLISTO_SIP", default_value = "127.0.0.1:5060")]
     pub sip: SocketAddr,
+    /// Where the media node takes SIP over WebSocket (browser agents, RFC 7118).
+    #[arg(long, env = "CALLISTO_SIP_WS", default_value = "127.0.0.1:5066")]
+    pub sip_ws: SocketAddr,
     /// Address for RTP and in SDP; defaults to the SIP address's IP.
     #[arg(long, env = "CALLISTO_MEDIA_IP")]
     pub media_ip: Option<std::net::IpAddr>,
@@ -93,6 +96,7 @@ impl ServeConfig {
             args.data.join("spool"),
             persistent_secret(&args.data.join("keys").join("sip-nonce.key"))?,
         );
+        node.ws_addr = Some(args.sip_ws);
         if let Some(ip) = args.media_ip {
             node.media_ip = ip;
         }

@@ -95,6 +95,9 @@ async fn serve(cfg: config::ServeConfig) -> anyhow::Result<()> {
         "  SIP (UDP):  {} — phones log in as <company>.<user> in realm \"{}\" (POST /api/me/sip-password)",
         node.sip_addr, cfg.node.realm
     );
+    if let Some(ws) = node.ws_addr {
+        println!("  SIP (WS):   ws://{ws}/ — browser softphones (subprotocol \"sip\")");
+    }
     println!(
         "  media node: http://{addr}/node/health (service token in {})",
         cfg.data_dir.join("keys").join("node.token").display()

@@ -11,6 +11,7 @@ pub mod guard;
 pub mod relay;
 pub mod spool;
 mod ua;
+mod ws;
 
 use callisto_domain::Millis;
 use callisto_domain::call::{CallId, Direction};
@@ -28,6 +29,8 @@ use tokio::sync::{Notify, mpsc, oneshot, watch};
 pub struct NodeConfig {
     /// Where SIP over UDP is received.
     pub sip_addr: SocketAddr,
+    /// Where SIP over WebSocket (browser agents, RFC 7118) is received; `None`: off.
+    pub ws_addr: Option<SocketAddr>,
     /// The address RTP sockets bind to and SDP announces.
     pub media_ip: IpAddr,
     /// Digest realm and domain of agents' SIP accounts (as the API stores them).
@@ -54,6 +57,7 @@ impl NodeConfig {
     pub fn local(sip_addr: SocketAddr, spool_dir: PathBuf, nonce_secret: Vec<u8>) -> NodeConfig {
         NodeConfig {
             sip_addr,
+            ws_addr: None,
             media_ip: sip_addr.ip(),
             realm: "callisto".into(),
             sha256_challenge: false,
@@ -72,6 +76,11 @@ impl NodeConfig {
 pub enum NodeError {
     #[error("SIP socket {addr}: {source}")]
     Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("SIP WebSocket listener {addr}: {source}")]
+    BindWs {
         addr: SocketAddr,
         source: std::io::Error,
     },
@@ -137,9 +146,12 @@ enum Control {
 #[derive(Debug)]
 pub struct Node {
     pub sip_addr: SocketAddr,
+    /// Where SIP over WebSocket is taken, if it is.
+    pub ws_addr: Option<SocketAddr>,
     handle: NodeHandle,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    ws_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// What the control API and the rest of the process use to ask a node things;
@@ -161,42 +173,54 @@ impl Node {
     /// Binds the SIP socket and starts the node's tasks: SIP and calls, and
     /// the delivery of finished calls (including what a previous run left).
     pub async fn start(cfg: NodeConfig, stores: Stores) -> Result<Node, NodeError> {
+        let bind_err = |addr| move |source| NodeError::Bind { addr, source };
         let sock = tokio::net::UdpSocket::bind(cfg.sip_addr)
             .await
-            .map_err(|source| NodeError::Bind {
-                addr: cfg.sip_addr,
-                source,
-            })?;
-        let sip_addr = sock.local_addr().map_err(|source| NodeError::Bind {
-            addr: cfg.sip_addr,
-            source,
-        })?;
+            .map_err(bind_err(cfg.sip_addr))?;
+        let sip_addr = sock.local_addr().map_err(bind_err(cfg.sip_addr))?;
+        let (ws_tx, ws_rx) = mpsc::unbounded_channel();
+        let mut ws_task = None;
+        let ws_addr = match cfg.ws_addr {
+            Some(addr) => {
+                let ws_err = |source| NodeError::BindWs { addr, source };
+                let listener = tokio::net::TcpListener::bind(addr).await.map_err(ws_err)?;
+                let bound = listener.local_addr().map_err(ws_err)?;
+                ws_task = Some(tokio::spawn(ws::serve(listener, ws_tx)));
+                Some(bound)
+            }
+            None => None,
+        };
         let spool = spool::Spool::open(&cfg.spool_dir)?;
         let wake = Arc::new(Notify::new());
         let cfg = Arc::new(cfg);
-        let ua = ua::Ua::new(cfg, Arc::new(sock), &stores, spool.clone(), wake.clone()).map_err(
-            |source| NodeError::Bind {
-                addr: sip_addr,
-                source,
-            },
-        )?;
+        let ua = ua::Ua::new(
+            cfg,
+            Arc::new(sock),
+            &stores,
+            spool.clone(),
+            wake.clone(),
+            ws_addr,
+        )
+        .map_err(bind_err(sip_addr))?;
         let (control, rx) = mpsc::unbounded_channel();
         let (stop, stopped) = watch::channel(false);
         let mut uploader_stop = stopped.clone();
         let tasks = vec![
-            tokio::spawn(ua.run(rx, stopped)),
+            tokio::spawn(ua.run(rx, ws_rx, stopped)),
             tokio::spawn(
                 spool.run(stores, wake, Duration::from_secs(10), async move {
                     let _ = uploader_stop.changed().await;
                 }),
             ),
         ];
-        tracing::info!(sip = %sip_addr, "media node started");
+        tracing::info!(sip = %sip_addr, ws = ?ws_addr, "media node started");
         Ok(Node {
             sip_addr,
+            ws_addr,
             handle: NodeHandle { sip_addr, control },
             stop,
             tasks,
+            ws_task,
         })
     }
 
@@ -207,6 +231,10 @@ impl Node {
     /// Ends the calls in progress (keeping their records) and stops.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
+        // The WebSocket listener runs until aborted; the other tasks stop by themselves.
+        if let Some(ws) = self.ws_task {
+            ws.abort();
+        }
         for t in self.tasks {
             let _ = t.await;
         }

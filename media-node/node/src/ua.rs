@@ -13,6 +13,7 @@ use crate::directory::{Directory, TenantEntry};
 use crate::guard::Guard;
 use crate::relay::{self, RelayHandle, RelaySetup};
 use crate::spool::Spool;
+use crate::ws::WsEvent;
 use crate::{CallInfo, Control, NodeConfig, Originate, OriginateError};
 use callisto_domain::Millis;
 use callisto_domain::call::{CallId, CallRecord, Direction, RecordingRef};
@@ -29,8 +30,9 @@ use callisto_sdp::{Codec, Session};
 use callisto_sip::digest::{self, Algorithm, DigestServer, Verdict};
 use callisto_sip::headers::HeaderName;
 use callisto_sip::{
-    Dialog, DialogId, Endpoint, Event, Host, Method, NameAddr, Peer, RegState, Registrar,
-    RegistrarConfig, Registration, RegistrationConfig, Request, Response, SipUri, TxId, Uri, Via,
+    ConnId, Dialog, DialogId, Endpoint, Event, Host, Method, NameAddr, Peer, RegState, Registrar,
+    RegistrarConfig, Registration, RegistrationConfig, Request, Response, SipUri, Transport, TxId,
+    Uri, Via,
 };
 use callisto_store::Stores;
 use callisto_store::repo::Repos;
@@ -106,6 +108,9 @@ pub(crate) struct Ua {
     reg_tx: HashMap<TxId, TenantId>,
     hold_music: Option<Arc<Prompt>>,
     seq: u64,
+    /// SIP over WebSocket: where it listens, and the open connections.
+    ws_local: Option<SocketAddr>,
+    ws_conns: HashMap<ConnId, mpsc::UnboundedSender<Vec<u8>>>,
 }
 
 impl Ua {
@@ -115,6 +120,7 @@ impl Ua {
         stores: &Stores,
         spool: Spool,
         spool_wake: Arc<Notify>,
+        ws_local: Option<SocketAddr>,
     ) -> std::io::Result<Ua> {
         let local = sock.local_addr()?;
         let seed = u64::from(std::process::id()) ^ wall_ms() as u64;
@@ -159,6 +165,8 @@ impl Ua {
             reg_tx: HashMap::new(),
             hold_music,
             seq: seed,
+            ws_local,
+            ws_conns: HashMap::new(),
             cfg,
             sock,
             local,
@@ -168,6 +176,7 @@ impl Ua {
     pub(crate) async fn run(
         mut self,
         mut control: mpsc::UnboundedReceiver<Control>,
+        mut ws: mpsc::UnboundedReceiver<WsEvent>,
         mut stop: watch::Receiver<bool>,
     ) {
         let mut buf = vec![0u8; 65_536];
@@ -180,6 +189,7 @@ impl Ua {
                     Err(e) => tracing::warn!(error = %e, "SIP socket receive failed"),
                 },
                 _ = tokio::time::sleep_until(deadline.into()) => self.on_timeout(),
+                Some(ev) = ws.recv() => self.on_ws(ev),
                 c = control.recv() => match c {
                     Some(c) => self.on_control(c).await,
                     None => break,
@@ -234,6 +244,28 @@ impl Ua {
         }
     }
 
+    fn on_ws(&mut self, ev: WsEvent) {
+        match ev {
+            WsEvent::Opened { conn, peer, send } => {
+                tracing::debug!(conn = conn.0, peer = %peer, "SIP WebSocket opened");
+                self.ws_conns.insert(conn, send);
+            }
+            WsEvent::Message { conn, peer, bytes } => {
+                let now = Instant::now();
+                if self.guard.is_banned(now, peer.ip()) {
+                    return;
+                }
+                let from = Peer::stream(Transport::Ws, peer, Some(conn));
+                if let Err(e) = self.endpoint.handle_datagram(now, from, &bytes) {
+                    tracing::info!(source = %peer, error = %e, "malformed SIP message on WebSocket");
+                }
+            }
+            WsEvent::Closed { conn } => {
+                self.ws_conns.remove(&conn);
+            }
+        }
+    }
+
     fn on_timeout(&mut self) {
         let now = Instant::now();
         self.endpoint.handle_timeout(now);
@@ -260,7 +292,18 @@ impl Ua {
             }
             busy |= self.pump_registrations().await;
             while let Some(t) = self.endpoint.poll_transmit() {
-                if let Err(e) = self.sock.send_to(&t.bytes, t.dest.addr).await {
+                if t.dest.transport == Transport::Ws {
+                    let sent = t
+                        .dest
+                        .conn
+                        .and_then(|c| self.ws_conns.get(&c))
+                        .is_some_and(|tx| tx.send(t.bytes).is_ok());
+                    if !sent {
+                        // The phone's connection is gone: its transactions fail now.
+                        self.endpoint.handle_transport_error(Instant::now(), t.dest);
+                        busy = true;
+                    }
+                } else if let Err(e) = self.sock.send_to(&t.bytes, t.dest.addr).await {
                     tracing::debug!(dest = %t.dest.addr, error = %e, "SIP send failed");
                 }
             }
@@ -288,13 +331,18 @@ impl Ua {
         self.respond(tx, resp);
     }
 
-    fn via(&mut self) -> Via {
+    /// A Via for a request to `peer`: the transport and address it leaves by.
+    fn via(&mut self, peer: Peer) -> Via {
         let branch = self.endpoint.ids().branch();
+        let (token, addr) = match (peer.transport, self.ws_local) {
+            (Transport::Ws, Some(ws)) => ("WS", ws),
+            _ => ("UDP", self.local),
+        };
         Via::new(
-            "UDP",
-            Host::parse(&self.local.ip().to_string())
+            token,
+            Host::parse(&addr.ip().to_string())
                 .unwrap_or_else(|_| Host::Domain("localhost".into())),
-            Some(self.local.port()),
+            Some(addr.port()),
             &branch,
         )
     }
@@ -305,6 +353,22 @@ impl Ua {
         SipUri::new(host)
             .with_user(user)
             .with_port(self.local.port())
+    }
+
+    /// The node's Contact towards `peer` (on WebSocket flows, `;transport=ws`).
+    fn contact_for(&self, peer: Peer) -> NameAddr {
+        match (peer.transport, self.ws_local) {
+            (Transport::Ws, Some(ws)) => {
+                let host = Host::parse(&ws.ip().to_string())
+                    .unwrap_or_else(|_| Host::Domain("localhost".into()));
+                let uri = SipUri::new(host)
+                    .with_user("callisto")
+                    .with_port(ws.port())
+                    .with_param("transport", Some("ws"));
+                NameAddr::new(Uri::Sip(uri))
+            }
+            _ => NameAddr::new(Uri::Sip(self.local_uri("callisto"))),
+        }
     }
 
     fn next_random(&mut self) -> u64 {
@@ -762,8 +826,11 @@ impl Ua {
     }
 
     fn on_answered(&mut self, tx: TxId, leg: LegId, resp: &Response) {
-        let contact = NameAddr::new(self.local_uri("callisto"));
-        let via = self.via();
+        let Some(peer) = self.legs.get(&leg).map(|l| l.peer) else {
+            return;
+        };
+        let contact = self.contact_for(peer);
+        let via = self.via(peer);
         let Some(l) = self.legs.get_mut(&leg) else {
             return;
         };
@@ -812,7 +879,10 @@ impl Ua {
             return false;
         };
         let cnonce = self.endpoint.ids().hex();
-        let via = self.via();
+        let Some(peer) = self.legs.get(&leg).map(|l| l.peer) else {
+            return false;
+        };
+        let via = self.via(peer);
         let Some(l) = self.legs.get_mut(&leg) else {
             return false;
         };
@@ -959,7 +1029,10 @@ impl Ua {
 
     fn ensure_uas_dialog(&mut self, leg: LegId) {
         let tag = self.endpoint.ids().tag();
-        let contact = NameAddr::new(self.local_uri("callisto"));
+        let Some(peer) = self.legs.get(&leg).map(|l| l.peer) else {
+            return;
+        };
+        let contact = self.contact_for(peer);
         let Some(l) = self.legs.get_mut(&leg) else {
             return;
         };
@@ -1033,7 +1106,10 @@ impl Ua {
     }
 
     fn hangup_leg(&mut self, leg: LegId) {
-        let via = self.via();
+        let Some(peer) = self.legs.get(&leg).map(|l| l.peer) else {
+            return;
+        };
+        let via = self.via(peer);
         let Some(l) = self.legs.get_mut(&leg) else {
             return;
         };
@@ -1074,7 +1150,6 @@ impl Ua {
             &CODECS,
             callisto_sdp::Direction::SendRecv,
         );
-        let via = self.via();
         let from_tag = self.endpoint.ids().tag();
         let call_id = self
             .endpoint
@@ -1124,13 +1199,15 @@ impl Ua {
                 (uri, from, to, peer, None)
             }
         };
+        let via = self.via(peer);
+        let contact = self.contact_for(peer);
         let mut invite = Request::builder(Method::Invite, uri)
             .via(&via)
             .from(&from.with_tag(&from_tag))
             .to(&to)
             .call_id(&call_id)
             .cseq(1)
-            .contact(&NameAddr::new(self.local_uri("callisto")))
+            .contact(&contact)
             .header(HeaderName::Allow, ALLOW)
             .body("application/sdp", offer.to_string().into_bytes())
             .build();
@@ -1300,7 +1377,7 @@ impl Ua {
         for (t, peer, mut req) in sends {
             busy = true;
             // The registration leaves the branch to the endpoint.
-            let via = self.via();
+            let via = self.via(peer);
             req.headers.set(HeaderName::Via, via.to_string());
             match self.endpoint.send_request(Instant::now(), peer, req) {
                 Ok(tx) => {

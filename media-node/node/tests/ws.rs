@@ -1,0 +1,220 @@
+//! A browser agent's signalling: SIP over WebSocket (RFC 7118). The agent
+//! registers over a WebSocket, a customer's call from the carrier (sipp)
+//! reaches it over that same connection, and the audio the node relays to the
+//! agent's RTP address is the customer's.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use callisto_domain::call::{Direction, Outcome};
+use callisto_media::g711::ulaw_decode;
+use callisto_media::rtp::RtpPacket;
+use callisto_media::tone::dominant_frequency;
+use callisto_node::{Node, NodeConfig};
+use callisto_sip::{Message, Request, Response, digest, parse_message};
+use callisto_store::Repos;
+use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
+use support::*;
+use tokio_tungstenite::tungstenite::Message as Ws;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn next_sip(ws: &mut Socket) -> Message {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a SIP message in time")
+            .unwrap()
+            .unwrap();
+        if let Ws::Text(t) = msg {
+            return parse_message(t.as_bytes()).unwrap();
+        }
+    }
+}
+
+/// Sends a message written with plain line ends (templates here).
+async fn send(ws: &mut Socket, text: String) {
+    send_raw(ws, text.replace('\n', "\r\n")).await;
+}
+
+async fn send_raw(ws: &mut Socket, text: String) {
+    ws.send(Ws::text(text)).await.unwrap();
+}
+
+fn register(user: &str, cseq: u32, auth: Option<String>) -> String {
+    format!(
+        "REGISTER sip:callisto SIP/2.0\nVia: SIP/2.0/WS df7jal23ls0d.invalid;branch=z9hG4bK-ws-{cseq}\n\
+         From: <sip:{user}@callisto>;tag=ws1\nTo: <sip:{user}@callisto>\nCall-ID: ws-reg-1\n\
+         CSeq: {cseq} REGISTER\nContact: <sip:bob@df7jal23ls0d.invalid;transport=ws>\nMax-Forwards: 70\n\
+         Expires: 300\n{}Content-Length: 0\n\n",
+        auth.map(|a| format!("Authorization: {a}\n"))
+            .unwrap_or_default()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_agent_registers_over_websocket_and_takes_a_customers_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let stores = callisto_store::embedded::open(&dir.path().join("store")).unwrap();
+    let repos = Repos::new(stores.items.clone());
+    let (t, _, bob) = company(&repos).await;
+    let trunk_port = free_port();
+    repos
+        .telephony
+        .save_trunk(&t, &trunk(trunk_port, false), 0)
+        .await
+        .unwrap();
+    let mut cfg = NodeConfig::local(
+        "127.0.0.1:0".parse().unwrap(),
+        dir.path().join("spool"),
+        b"s".to_vec(),
+    );
+    cfg.ws_addr = Some("127.0.0.1:0".parse().unwrap());
+    let node = Node::start(cfg, stores.clone()).await.unwrap();
+    node.refresh().await.unwrap();
+    let url = format!("ws://{}", node.ws_addr.unwrap());
+
+    // Without the "sip" subprotocol the handshake is refused.
+    assert!(
+        tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .is_err()
+    );
+    let mut req = url.as_str().into_client_request().unwrap();
+    req.headers_mut()
+        .insert("Sec-WebSocket-Protocol", "sip".parse().unwrap());
+    let (mut ws, resp) = tokio_tungstenite::connect_async(req).await.unwrap();
+    assert_eq!(resp.headers()["sec-websocket-protocol"], "sip");
+
+    // Register with digest, as JsSIP does.
+    send(&mut ws, register(&bob.username, 1, None)).await;
+    let Message::Response(challenge) = next_sip(&mut ws).await else {
+        panic!()
+    };
+    assert_eq!(challenge.status, 401);
+    let ch = challenge.headers.challenges(false).unwrap().remove(0);
+    let auth = digest::answer(
+        &ch,
+        &callisto_sip::Method::Register,
+        "sip:callisto",
+        &bob.username,
+        &bob.password,
+        "c0ffee",
+        1,
+    )
+    .unwrap();
+    send(&mut ws, register(&bob.username, 2, Some(auth.to_string()))).await;
+    let Message::Response(ok) = next_sip(&mut ws).await else {
+        panic!()
+    };
+    assert_eq!(ok.status, 200, "{}", ok.reason);
+
+    // A customer calls the company: the INVITE comes down the WebSocket.
+    let carrier_dir = peer_dir(dir.path(), "carrier", 440.0, 8, Wav::Alaw);
+    let node_addr = node.sip_addr.to_string();
+    let mut carrier = Sipp::start(
+        &carrier_dir,
+        "carrier",
+        &[TRUNK_NUMBER, "+79161234567"],
+        &[
+            &node_addr,
+            "-sf",
+            scenario("carrier_calls_in.xml").to_str().unwrap(),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &trunk_port.to_string(),
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            &free_port().to_string(),
+        ],
+    );
+    let Message::Request(invite) = next_sip(&mut ws).await else {
+        panic!("expected the INVITE")
+    };
+    assert_eq!(invite.method, callisto_sip::Method::Invite);
+    assert_eq!(invite.headers.top_via().unwrap().transport, "WS");
+    let rtp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let answer = |req: &Request, status: u16, sdp: Option<String>| {
+        let mut r = Response::from_request(req, status, Some("bobtag"));
+        r.headers.push(
+            callisto_sip::HeaderName::Contact,
+            "<sip:bob@df7jal23ls0d.invalid;transport=ws>",
+        );
+        if let Some(sdp) = sdp {
+            r.set_body("application/sdp", sdp.into_bytes());
+        }
+        String::from_utf8(r.to_bytes()).unwrap()
+    };
+    send_raw(&mut ws, answer(&invite, 180, None)).await;
+    let sdp = format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
+        rtp.local_addr().unwrap().port()
+    );
+    send_raw(&mut ws, answer(&invite, 200, Some(sdp))).await;
+    let Message::Request(ack) = next_sip(&mut ws).await else {
+        panic!("expected the ACK")
+    };
+    assert_eq!(ack.method, callisto_sip::Method::Ack);
+
+    // The customer's tone (A-law from the carrier) arrives as PCMU.
+    let mut heard = Vec::new();
+    let mut buf = [0u8; 2048];
+    while heard.len() < 8000 {
+        let (n, _) = tokio::time::timeout(Duration::from_secs(5), rtp.recv_from(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        let p = RtpPacket::parse(&buf[..n]).unwrap();
+        assert_eq!(p.payload_type(), 0);
+        heard.extend(p.payload().iter().map(|c| ulaw_decode(*c)));
+    }
+    let f = dominant_frequency(&heard[4000..], 8000);
+    assert!((f - 440.0).abs() < 25.0, "the agent heard {f} Hz");
+
+    // The customer hangs up: the BYE comes down the WebSocket too.
+    let Message::Request(bye) = next_sip(&mut ws).await else {
+        panic!("expected the BYE")
+    };
+    assert_eq!(bye.method, callisto_sip::Method::Bye);
+    send_raw(&mut ws, answer(&bye, 200, None)).await;
+    let carrier = tokio::task::spawn_blocking(move || {
+        carrier.wait_success(Duration::from_secs(20));
+        carrier
+    })
+    .await
+    .unwrap();
+    drop(carrier);
+    let mut record = None;
+    for _ in 0..50 {
+        let (y, m) = callisto_domain::call::month_of(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64,
+        );
+        if let Some(r) = repos
+            .calls
+            .month(&t, y, m, None, 5)
+            .await
+            .unwrap()
+            .items
+            .pop()
+        {
+            record = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r = record.expect("a call record");
+    assert_eq!(
+        (r.direction, r.outcome),
+        (Direction::Inbound, Outcome::Answered)
+    );
+    assert_eq!(r.agent.as_ref(), Some(&bob.user));
+    node.shutdown().await;
+}
