@@ -11,6 +11,7 @@ pub mod guard;
 pub mod relay;
 pub mod spool;
 mod ua;
+pub mod webrtc;
 mod ws;
 
 use callisto_domain::Millis;

@@ -2,9 +2,11 @@
 //! sockets for the length of the call and drives the sans-IO [`Bridge`].
 
 use crate::bridge::{Bridge, BridgeError, LegMedia, Side};
+use crate::webrtc::{BROWSER, WebRtcLeg};
 use callisto_media::recorder::Prompt;
 use std::fs::File;
 use std::io::BufWriter;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,6 +43,8 @@ impl RelayHandle {
 #[derive(Debug)]
 pub struct RelaySetup {
     pub sockets: [Arc<UdpSocket>; 2],
+    /// A browser leg's WebRTC session, on that side's socket.
+    pub webrtc: [Option<WebRtcLeg>; 2],
     pub media: [LegMedia; 2],
     pub recording: Option<PathBuf>,
     pub hold_music: Option<Arc<Prompt>>,
@@ -58,58 +62,128 @@ pub fn spawn(setup: RelaySetup) -> Result<RelayHandle, BridgeError> {
     let mut bridge = Bridge::new(now, setup.media[0], setup.media[1], setup.seeds, file)?;
     let (control, mut rx) = mpsc::unbounded_channel();
     let (done_tx, done) = oneshot::channel();
-    let [a, b] = setup.sockets;
+    let sockets = setup.sockets;
+    let mut webrtc = setup.webrtc;
     let music = setup.hold_music;
     tokio::spawn(async move {
         let (mut buf_a, mut buf_b, mut out) = (vec![0u8; 2048], vec![0u8; 2048], vec![0u8; 2048]);
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut generated = Vec::new();
+        let mut datagrams = Vec::new();
         loop {
-            tokio::select! {
-                r = a.recv_from(&mut buf_a) => if let Ok((n, src)) = r
-                    && let Some((dest, len)) = bridge.handle_packet(Instant::now(), Side::A, src, &buf_a[..n], &mut out)
-                {
-                    let _ = b.send_to(&out[..len], dest).await;
+            let (side, n, src) = tokio::select! {
+                r = sockets[0].recv_from(&mut buf_a) => match r {
+                    Ok((n, src)) => (Side::A, n, src),
+                    Err(_) => continue,
                 },
-                r = b.recv_from(&mut buf_b) => if let Ok((n, src)) = r
-                    && let Some((dest, len)) = bridge.handle_packet(Instant::now(), Side::B, src, &buf_b[..n], &mut out)
-                {
-                    let _ = a.send_to(&out[..len], dest).await;
+                r = sockets[1].recv_from(&mut buf_b) => match r {
+                    Ok((n, src)) => (Side::B, n, src),
+                    Err(_) => continue,
                 },
                 _ = tick.tick() => {
-                    bridge.tick(Instant::now(), &mut generated);
-                    for (side, dest, pkt) in generated.drain(..) {
-                        let sock = match side { Side::A => &a, Side::B => &b };
-                        let _ = sock.send_to(&pkt, dest).await;
+                    let now = Instant::now();
+                    for (i, leg) in webrtc.iter_mut().enumerate() {
+                        if let Some(leg) = leg.as_mut() && leg.poll_timeout() <= now {
+                            leg.handle_timeout(now, &mut datagrams);
+                            send_all(&sockets[i], &mut datagrams).await;
+                        }
                     }
+                    bridge.tick(now, &mut generated);
+                    for (side, dest, pkt) in std::mem::take(&mut generated) {
+                        deliver(&sockets, &mut webrtc, side, dest, &pkt, &mut datagrams).await;
+                    }
+                    continue;
                 },
                 c = rx.recv() => match c {
                     Some(Control::Music { side, on }) => {
                         let player = if on { music.as_ref().map(|m| m.player(true)) } else { None };
                         bridge.set_music(Instant::now(), side, player);
+                        continue;
                     }
                     Some(Control::Stop) | None => break,
                 },
+            };
+            let now = Instant::now();
+            let data = match side {
+                Side::A => &buf_a[..n],
+                Side::B => &buf_b[..n],
+            };
+            let i = index(side);
+            let other = other(side);
+            match webrtc[i].as_mut() {
+                // A browser's datagram: ICE, DTLS or SRTP; what comes out is RTP.
+                Some(leg) => {
+                    leg.handle_datagram(now, src, data, &mut datagrams);
+                    send_all(&sockets[i], &mut datagrams).await;
+                    let packets: Vec<Vec<u8>> = leg.take_inbound().collect();
+                    for rtp in packets {
+                        if let Some((dest, len)) = bridge.handle_packet(now, side, BROWSER, &rtp, &mut out) {
+                            let pkt = out[..len].to_vec();
+                            deliver(&sockets, &mut webrtc, other, dest, &pkt, &mut datagrams).await;
+                        }
+                    }
+                }
+                None => {
+                    if let Some((dest, len)) = bridge.handle_packet(now, side, src, data, &mut out) {
+                        let pkt = out[..len].to_vec();
+                        deliver(&sockets, &mut webrtc, other, dest, &pkt, &mut datagrams).await;
+                    }
+                }
             }
         }
         let (sa, sb) = (bridge.stats(Side::A), bridge.stats(Side::B));
-        tracing::info!(
-            a_in = sa.packets_in,
-            a_out = sa.packets_out,
-            a_dropped_source = sa.dropped_source,
-            b_in = sb.packets_in,
-            b_out = sb.packets_out,
-            b_dropped_source = sb.dropped_source,
-            "media ended"
-        );
-        let result = bridge.finish(Instant::now()).map(|r| {
-            r.map(|(w, ms)| {
+        tracing::info!(a_in = sa.packets_in, a_out = sa.packets_out, a_dropped_source = sa.dropped_source,
+            b_in = sb.packets_in, b_out = sb.packets_out, b_dropped_source = sb.dropped_source, "media ended");
+        let result = bridge
+            .finish(Instant::now())
+            .map(|r| r.map(|(w, ms)| {
                 drop(w);
                 ms
-            })
-        });
+            }));
         let _ = done_tx.send(result);
     });
     Ok(RelayHandle { control, done })
+}
+
+fn index(side: Side) -> usize {
+    match side {
+        Side::A => 0,
+        Side::B => 1,
+    }
+}
+
+fn other(side: Side) -> Side {
+    match side {
+        Side::A => Side::B,
+        Side::B => Side::A,
+    }
+}
+
+async fn send_all(sock: &UdpSocket, datagrams: &mut Vec<(SocketAddr, Vec<u8>)>) {
+    for (dest, d) in datagrams.drain(..) {
+        let _ = sock.send_to(&d, dest).await;
+    }
+}
+
+/// Sends an RTP packet the bridge made for `side`: straight to a plain peer,
+/// or through the browser leg's WebRTC session (SRTP).
+async fn deliver(
+    sockets: &[Arc<UdpSocket>; 2],
+    webrtc: &mut [Option<WebRtcLeg>; 2],
+    side: Side,
+    dest: SocketAddr,
+    packet: &[u8],
+    datagrams: &mut Vec<(SocketAddr, Vec<u8>)>,
+) {
+    let i = index(side);
+    match webrtc[i].as_mut() {
+        Some(leg) => {
+            leg.send_rtp(Instant::now(), packet, datagrams);
+            send_all(&sockets[i], datagrams).await;
+        }
+        None => {
+            let _ = sockets[i].send_to(packet, dest).await;
+        }
+    }
 }

@@ -13,6 +13,7 @@ use crate::directory::{Directory, TenantEntry};
 use crate::guard::Guard;
 use crate::relay::{self, RelayHandle, RelaySetup};
 use crate::spool::Spool;
+use crate::webrtc::{self, WebRtcLeg};
 use crate::ws::WsEvent;
 use crate::{CallInfo, Control, NodeConfig, Originate, OriginateError};
 use callisto_domain::Millis;
@@ -73,6 +74,12 @@ struct Leg {
     trunk: Option<Trunk>,
     auth_tried: bool,
     cancelled: bool,
+    /// A browser leg: its offer (incoming) as sent, and its WebRTC session
+    /// once negotiated (handed to the relay when bridged).
+    webrtc_offer: Option<String>,
+    webrtc: Option<WebRtcLeg>,
+    /// Outgoing browser legs: our offer awaiting the browser's answer.
+    pending_offer: Option<str0m::change::SdpPendingOffer>,
 }
 
 #[derive(Debug)]
@@ -565,6 +572,8 @@ impl Ua {
     }
 
     async fn on_invite(&mut self, tx: TxId, from: Peer, req: Request) {
+        let body = req.body.clone();
+        let offer_text = std::str::from_utf8(&body).unwrap_or_default();
         let offer = match std::str::from_utf8(&req.body)
             .map_err(|_| "not UTF-8".to_string())
             .and_then(|s| Session::parse(s).map_err(|e| e.to_string()))
@@ -718,6 +727,9 @@ impl Ua {
                         incoming: true,
                         dialog: None,
                         rtp,
+                        webrtc_offer: webrtc::is_webrtc(offer_text).then(|| offer_text.to_string()),
+                        webrtc: None,
+                        pending_offer: None,
                         offer: Some(offer),
                         media: None,
                         final_sent: false,
@@ -848,10 +860,18 @@ impl Ua {
         let ack = dialog.ack(seq, &via);
         let peer = l.peer;
         self.by_dialog.insert(dialog.id.clone(), leg);
-        let answer = std::str::from_utf8(&resp.body)
-            .ok()
-            .and_then(|s| Session::parse(s).ok());
-        l.media = answer.as_ref().and_then(leg_media);
+        let text = std::str::from_utf8(&resp.body).unwrap_or_default();
+        let answer = match (l.webrtc.as_mut(), l.pending_offer.take()) {
+            (Some(w), Some(pending)) => match w.accept_answer(pending, text) {
+                Ok(()) => w.media(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "browser answer not accepted");
+                    None
+                }
+            },
+            _ => Session::parse(text).ok().as_ref().and_then(leg_media),
+        };
+        l.media = answer;
         l.dialog = Some(dialog);
         let cancelled = l.cancelled;
         self.endpoint.send_ack(Instant::now(), tx, peer, ack);
@@ -1068,19 +1088,36 @@ impl Ua {
             return;
         };
         let port = l.rtp.local_addr().map(|a| a.port()).unwrap_or(0);
-        let Some(answer) = l
-            .offer
-            .as_ref()
-            .and_then(|o| o.answer(session, ip, port, &CODECS))
-        else {
-            return;
+        let answer = if let Some(offer) = &l.webrtc_offer {
+            // A browser: ICE-lite and DTLS-SRTP on the leg's socket.
+            let local = SocketAddr::new(ip, port);
+            match WebRtcLeg::answer(Instant::now(), local, offer) {
+                Ok((w, sdp)) => {
+                    l.media = w.media();
+                    l.webrtc = Some(w);
+                    sdp
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "browser offer not answered");
+                    return;
+                }
+            }
+        } else {
+            let Some(answer) = l
+                .offer
+                .as_ref()
+                .and_then(|o| o.answer(session, ip, port, &CODECS))
+            else {
+                return;
+            };
+            l.media = leg_media_of_answer(l.offer.as_ref(), &answer);
+            answer.to_string()
         };
-        l.media = leg_media_of_answer(l.offer.as_ref(), &answer);
         let mut resp = Response::from_request(&l.invite, 200, None);
         if let Some(d) = l.dialog.as_mut() {
             d.prepare_response(&l.invite, &mut resp);
         }
-        resp.set_body("application/sdp", answer.to_string().into_bytes());
+        resp.set_body("application/sdp", answer.into_bytes());
         l.final_sent = true;
         let tx = l.tx;
         self.respond(tx, resp);
@@ -1149,7 +1186,8 @@ impl Ua {
             port,
             &CODECS,
             callisto_sdp::Direction::SendRecv,
-        );
+        )
+        .to_string();
         let from_tag = self.endpoint.ids().tag();
         let call_id = self
             .endpoint
@@ -1199,6 +1237,16 @@ impl Ua {
                 (uri, from, to, peer, None)
             }
         };
+        // An agent on a WebSocket is a browser: it gets a WebRTC offer.
+        let (offer, browser, pending) = if peer.transport == Transport::Ws {
+            let local = SocketAddr::new(self.cfg.media_ip, port);
+            match WebRtcLeg::offer(Instant::now(), local) {
+                Ok((w, sdp, pending)) => (sdp, Some(w), Some(pending)),
+                Err(e) => return fail(self, 500, &format!("Server Internal Error ({e})")),
+            }
+        } else {
+            (offer, None, None)
+        };
         let via = self.via(peer);
         let contact = self.contact_for(peer);
         let mut invite = Request::builder(Method::Invite, uri)
@@ -1209,7 +1257,7 @@ impl Ua {
             .cseq(1)
             .contact(&contact)
             .header(HeaderName::Allow, ALLOW)
-            .body("application/sdp", offer.to_string().into_bytes())
+            .body("application/sdp", offer.into_bytes())
             .build();
         if let Some(t) = &trunk {
             invite.headers.push(
@@ -1234,6 +1282,9 @@ impl Ua {
                         dialog: None,
                         rtp,
                         offer: None,
+                        webrtc_offer: None,
+                        webrtc: browser,
+                        pending_offer: pending,
                         media: None,
                         final_sent: false,
                         trunk,
@@ -1247,6 +1298,9 @@ impl Ua {
     }
 
     fn bridge(&mut self, call: CallId, a: LegId, b: LegId) {
+        // The relay owns browser legs' WebRTC sessions from now on.
+        let wa = self.legs.get_mut(&a).and_then(|l| l.webrtc.take());
+        let wb = self.legs.get_mut(&b).and_then(|l| l.webrtc.take());
         let (Some(la), Some(lb)) = (self.legs.get(&a), self.legs.get(&b)) else {
             return;
         };
@@ -1257,6 +1311,7 @@ impl Ua {
         let seeds = [self.seq as u32, (self.seq >> 32) as u32];
         let setup = RelaySetup {
             sockets: [la.rtp.clone(), lb.rtp.clone()],
+            webrtc: [wa, wb],
             media: [ma, mb],
             recording: Some(self.spool.recording_file(call.as_str())),
             hold_music: self.hold_music.clone(),
