@@ -122,33 +122,14 @@ fn lookups(t: &TenantId, c: &Client) -> Vec<Key> {
                     .map(|k| Key::new(org_name_pk(t, &k), card_sk(&c.id))),
             )
             .chain(
-                indexed_words(c)
+                search_tokens(c)
                     .into_iter()
+                    // `#` separates the token from the id in the sort key.
+                    .filter(|w| !w.contains('#'))
                     .map(|w| Key::new(word_pk(t, &w), format!("{w}#{}", c.id))),
             )
             .collect(),
     }
-}
-
-/// The search tokens a card gets word items for. A search finds the cards
-/// with a token *starting with* the term, so a token that begins another of
-/// the card's tokens ("p.petrov" of "p.petrov@mail.ru") finds nothing the
-/// longer one does not: only the longest are written, a fifth fewer items.
-fn indexed_words(c: &Client) -> Vec<String> {
-    // `#` separates the token from the id in the sort key.
-    let tokens: Vec<String> = search_tokens(c)
-        .into_iter()
-        .filter(|w| !w.contains('#'))
-        .collect();
-    tokens
-        .iter()
-        .filter(|w| {
-            !tokens
-                .iter()
-                .any(|o| o.len() > w.len() && o.starts_with(w.as_str()))
-        })
-        .cloned()
-        .collect()
 }
 
 fn lookup_put(key: Key, id: &ClientId) -> Result<WriteOp, StoreError> {

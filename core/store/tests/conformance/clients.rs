@@ -113,16 +113,6 @@ pub async fn repo_clients_lookups_scopes_and_bin(b: &dyn Backend) {
         r.clients.search(&t, "912345", 10).await.unwrap(),
         vec![person.id.clone()]
     );
-    // Every token is found by its prefixes, also one that only begins a longer
-    // token of the same card (the e-mail's local part), and a card found by
-    // two of its tokens is listed once.
-    for term in ["info", "info@", "info@romashka.ru", "8495", "7495"] {
-        assert_eq!(
-            r.clients.search(&t, term, 10).await.unwrap().len(),
-            if term.starts_with('i') { 1 } else { 2 },
-            "{term}"
-        );
-    }
     assert!(
         r.clients
             .search(&tenant("crm2"), "card", 10)
