@@ -420,7 +420,8 @@ type RowRejection = (Option<String>, String, Vec<String>);
 
 /// One row read by the reading thread, or why reading stopped.
 enum Parsed {
-    Row(usize, Result<RowCards, RowRejection>),
+    /// Boxed: a row's cards are large next to the other variants.
+    Row(usize, Result<Box<RowCards>, RowRejection>),
     /// The file cannot be read further: the import fails with this reason.
     Fatal(String),
     /// A card id could not be made (never for a valid import id).
@@ -464,6 +465,7 @@ fn read_rows(mut reader: Reader, cx: RowContext) -> tokio::sync::mpsc::Receiver<
                                 fit_row(&cx.card_settings, &mut cards, number, &cx.header, columns)
                                     .map(|()| cards)
                             });
+                            let cards = cards.map(Box::new);
                             Parsed::Row(number, cards.map_err(|r| (r.column, r.reason, row.cells)))
                         }
                         (Err(e), _) | (_, Err(e)) => Parsed::Invalid(e.to_string()),
@@ -598,6 +600,7 @@ pub async fn run_import(
             };
             match result {
                 Ok(cards) => {
+                    let cards = *cards;
                     // Listed before the cards carrying them land, so the tag list misses none (C6).
                     let new_tags: Vec<String> = cards
                         .organization
