@@ -97,6 +97,16 @@ impl Item {
         self
     }
 
+    /// The key checks of [`validate`](Self::validate) without the body's size,
+    /// for a backend that measures the body as it serialises it for storage.
+    pub(crate) fn validate_keys(&self) -> Result<(), StoreError> {
+        self.key.validate()?;
+        for k in self.gsi.iter().flatten() {
+            k.validate()?;
+        }
+        Ok(())
+    }
+
     pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, StoreError> {
         serde_json::from_value(self.body.clone()).map_err(|e| self.key.corrupt(e))
     }
@@ -105,11 +115,10 @@ impl Item {
         serde_json::from_value(self.body).map_err(|e| self.key.corrupt(e))
     }
 
+    // The embedded backend checks body sizes as it stores them.
+    #[cfg_attr(not(feature = "aws"), allow(dead_code))]
     pub(crate) fn validate(&self) -> Result<(), StoreError> {
-        self.key.validate()?;
-        for k in self.gsi.iter().flatten() {
-            k.validate()?;
-        }
+        self.validate_keys()?;
         let size = self.body.to_string().len();
         if size > MAX_BODY_BYTES {
             return Err(StoreError::Invalid(format!(
@@ -299,14 +308,29 @@ pub trait ItemStore: Send + Sync + std::fmt::Debug {
 }
 
 /// Checks shared by every backend before a bulk write touches storage.
+// The embedded backend checks body sizes as it stores them.
+#[cfg_attr(not(feature = "aws"), allow(dead_code))]
 pub(crate) fn validate_batch(ops: &[WriteOp]) -> Result<(), StoreError> {
+    validate_batch_with(ops, Item::validate)
+}
+
+/// [`validate_batch`] without the bodies' sizes, for a backend that checks
+/// them while writing and writes nothing when one is too large.
+pub(crate) fn validate_batch_keys(ops: &[WriteOp]) -> Result<(), StoreError> {
+    validate_batch_with(ops, Item::validate_keys)
+}
+
+fn validate_batch_with(
+    ops: &[WriteOp],
+    validate: fn(&Item) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
     let mut seen = std::collections::HashSet::with_capacity(ops.len());
     for op in ops {
         match op {
             WriteOp::Put {
                 item,
                 condition: Condition::None,
-            } => item.validate()?,
+            } => validate(item)?,
             WriteOp::Delete {
                 key,
                 condition: Condition::None,
@@ -336,7 +360,21 @@ pub(crate) fn validate_batch(ops: &[WriteOp]) -> Result<(), StoreError> {
 }
 
 /// Checks shared by every backend before a transaction touches storage.
+// The embedded backend checks body sizes as it stores them.
+#[cfg_attr(not(feature = "aws"), allow(dead_code))]
 pub(crate) fn validate_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
+    validate_transaction_with(ops, Item::validate)
+}
+
+/// [`validate_transaction`] without the bodies' sizes (see [`validate_batch_keys`]).
+pub(crate) fn validate_transaction_keys(ops: &[WriteOp]) -> Result<(), StoreError> {
+    validate_transaction_with(ops, Item::validate_keys)
+}
+
+fn validate_transaction_with(
+    ops: &[WriteOp],
+    validate: fn(&Item) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
     if ops.is_empty() || ops.len() > MAX_TRANSACT_OPS {
         return Err(StoreError::Invalid(format!(
             "a transaction has 1-{MAX_TRANSACT_OPS} operations, got {}",
@@ -346,7 +384,7 @@ pub(crate) fn validate_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
     let mut seen = std::collections::HashSet::new();
     for op in ops {
         match op {
-            WriteOp::Put { item, .. } => item.validate()?,
+            WriteOp::Put { item, .. } => validate(item)?,
             WriteOp::Delete { key, .. } | WriteOp::Check { key, .. } => key.validate()?,
         }
         if !seen.insert(op.key()) {

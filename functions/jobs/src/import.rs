@@ -23,11 +23,12 @@
 use crate::JobError;
 use callisto_domain::Millis;
 use callisto_domain::activity::{Activity, ActivityKind};
-use callisto_domain::card_settings::fit_row;
+use callisto_domain::card_settings::{CardSettings, fit_row};
 use callisto_domain::client::{Client, ClientKind};
 use callisto_domain::ids::{ActivityId, ClientId, TenantId};
 use callisto_domain::import::{
-    DuplicatePolicy, ImportDefaults, import_duplicate, merge_into, name_key, row_to_cards,
+    Column, DuplicatePolicy, ImportDefaults, RowCards, import_duplicate, merge_into, name_key,
+    row_to_cards,
 };
 use callisto_domain::import_job::{ImportId, ImportJob, ImportSettings, ImportStatus};
 use callisto_store::Repos;
@@ -404,6 +405,96 @@ async fn update(
     }
 }
 
+/// What the reading thread needs to turn rows into cards.
+struct RowContext {
+    header: Vec<String>,
+    columns: Vec<Column>,
+    defaults: ImportDefaults,
+    card_settings: CardSettings,
+    import: ImportId,
+    checkpoint_row: u64,
+}
+
+/// A rejected row: the column at fault (if one), the reason, and its cells.
+type RowRejection = (Option<String>, String, Vec<String>);
+
+/// One row read by the reading thread, or why reading stopped.
+enum Parsed {
+    /// Boxed: a row's cards are large next to the other variants.
+    Row(usize, Result<Box<RowCards>, RowRejection>),
+    /// The file cannot be read further: the import fails with this reason.
+    Fatal(String),
+    /// A card id could not be made (never for a valid import id).
+    Invalid(String),
+}
+
+/// Rows sent to the worker at a time, and batches the channel holds: enough to
+/// keep the writer fed while bounding what is read ahead (≈ 2 chunks).
+const READ_BATCH: usize = 250;
+const READ_AHEAD: usize = 8;
+
+/// Reads the rows after the checkpoint on a blocking thread and turns them
+/// into cards. The thread stops at the end of the file, after a fatal error,
+/// or when the receiver is dropped (the worker stopped on an error).
+fn read_rows(mut reader: Reader, cx: RowContext) -> tokio::sync::mpsc::Receiver<Vec<Parsed>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(READ_AHEAD);
+    tokio::task::spawn_blocking(move || {
+        let mut batch = Vec::with_capacity(READ_BATCH);
+        for item in reader.by_ref() {
+            let parsed = match item {
+                Ok(row) => {
+                    let number = row.number;
+                    if number as u64 <= cx.checkpoint_row {
+                        continue;
+                    }
+                    match (
+                        derived_client_id(&cx.import, number, 'o'),
+                        derived_client_id(&cx.import, number, 'c'),
+                    ) {
+                        (Ok(o), Ok(c)) => {
+                            let columns = &cx.columns;
+                            let cards = row_to_cards(
+                                number,
+                                &cx.header,
+                                columns,
+                                &row.cells,
+                                &cx.defaults,
+                                (o, c),
+                            )
+                            .and_then(|mut cards| {
+                                fit_row(&cx.card_settings, &mut cards, number, &cx.header, columns)
+                                    .map(|()| cards)
+                            });
+                            let cards = cards.map(Box::new);
+                            Parsed::Row(number, cards.map_err(|r| (r.column, r.reason, row.cells)))
+                        }
+                        (Err(e), _) | (_, Err(e)) => Parsed::Invalid(e.to_string()),
+                    }
+                }
+                Err(e) => match e.row() {
+                    Some(n) if n as u64 <= cx.checkpoint_row => continue,
+                    Some(n) => Parsed::Row(n, Err((None, e.to_string(), Vec::new()))),
+                    None => Parsed::Fatal(e.to_string()),
+                },
+            };
+            let last = !matches!(parsed, Parsed::Row(..));
+            batch.push(parsed);
+            if (batch.len() == READ_BATCH || last)
+                && tx.blocking_send(std::mem::take(&mut batch)).is_err()
+            {
+                return;
+            }
+            if last {
+                return;
+            }
+        }
+        if !batch.is_empty() {
+            let _ = tx.blocking_send(batch);
+        }
+    });
+    rx
+}
+
 /// Runs (or resumes) one confirmed import to the end. A file that cannot be read
 /// fails the import with the reason; a storage error is returned so the queue
 /// redelivers the message and the import resumes from its checkpoint.
@@ -454,7 +545,7 @@ pub async fn run_import(
         job.finished_at = Some(now);
         job
     };
-    let (_, mut reader) = match open(&path, &run.job.file_name, &opts) {
+    let (_, reader) = match open(&path, &run.job.file_name, &opts) {
         Ok(r) => r,
         Err(e) => {
             let job = fail(run.job, e.to_string());
@@ -482,78 +573,76 @@ pub async fn run_import(
     let mut listed_tags: HashSet<String> = HashSet::new();
     // Rows of the current chunk (their numbers in the file).
     let mut chunk: Vec<usize> = Vec::with_capacity(CHUNK_ROWS as usize);
-    // Rows are read synchronously between awaits: a row is small, and the worker
-    // runs on its own task, off the request path.
-    for item in reader.by_ref() {
-        let (number, result) = match item {
-            Ok(row) => {
-                let number = row.number;
-                if number as u64 <= run.job.checkpoint_row {
-                    continue;
-                }
-                let ids = (
-                    derived_client_id(id, number, 'o')?,
-                    derived_client_id(id, number, 'c')?,
-                );
-                let columns = &run.settings.columns;
-                let cards = row_to_cards(number, &header, columns, &row.cells, &defaults, ids)
-                    .and_then(|mut cards| {
-                        fit_row(&card_settings, &mut cards, number, &header, columns)
-                            .map(|()| cards)
-                    });
-                (number, cards.map_err(|r| (r.column, r.reason, row.cells)))
-            }
-            Err(e) => match e.row() {
-                Some(n) if n as u64 <= run.job.checkpoint_row => continue,
-                Some(n) => (n, Err((None, e.to_string(), Vec::new()))),
-                None => {
-                    let job = fail(run.job, e.to_string());
+    // The file is read and its rows turned into cards on a thread of their own
+    // while the previous rows are checked and written: the two halves of the
+    // work overlap on two cores. The channel is bounded, so memory stays flat.
+    let mut rows = read_rows(
+        reader,
+        RowContext {
+            header,
+            columns: run.settings.columns.clone(),
+            defaults,
+            card_settings,
+            import: id.clone(),
+            checkpoint_row: run.job.checkpoint_row,
+        },
+    );
+    while let Some(batch) = rows.recv().await {
+        for parsed in batch {
+            let (number, result) = match parsed {
+                Parsed::Row(number, result) => (number, result),
+                Parsed::Fatal(why) => {
+                    let job = fail(run.job, why);
                     repos.imports.save(t, &job, version).await?;
                     return Ok(job);
                 }
-            },
-        };
-        match result {
-            Ok(cards) => {
-                // Listed before the cards carrying them land, so the tag list misses none (C6).
-                let new_tags: Vec<String> = cards
-                    .organization
-                    .iter()
-                    .chain(cards.contact.iter())
-                    .flat_map(|c| c.tags.iter())
-                    .filter(|tag| listed_tags.insert(tag.to_string()))
-                    .cloned()
-                    .collect();
-                let by = &run.job.created_by;
-                repos.tags.register(t, &new_tags, by, now).await?;
-                let org = match cards.organization {
-                    Some(org) => Some(run.load(org).await?),
-                    None => None,
-                };
-                if let Some(mut contact) = cards.contact {
-                    if org.is_some() {
-                        contact.organization = org;
+                Parsed::Invalid(why) => return Err(JobError::Invalid(why)),
+            };
+            match result {
+                Ok(cards) => {
+                    let cards = *cards;
+                    // Listed before the cards carrying them land, so the tag list misses none (C6).
+                    let new_tags: Vec<String> = cards
+                        .organization
+                        .iter()
+                        .chain(cards.contact.iter())
+                        .flat_map(|c| c.tags.iter())
+                        .filter(|tag| listed_tags.insert(tag.to_string()))
+                        .cloned()
+                        .collect();
+                    if !new_tags.is_empty() {
+                        let by = &run.job.created_by;
+                        repos.tags.register(t, &new_tags, by, now).await?;
                     }
-                    run.load(contact).await?;
+                    let org = match cards.organization {
+                        Some(org) => Some(run.load(org).await?),
+                        None => None,
+                    };
+                    if let Some(mut contact) = cards.contact {
+                        if org.is_some() {
+                            contact.organization = org;
+                        }
+                        run.load(contact).await?;
+                    }
+                }
+                Err((column, reason, cells)) => {
+                    let rejected = RejectedRow {
+                        row: number as u64,
+                        column,
+                        reason,
+                        cells,
+                    };
+                    repos.imports.put_rejected(t, id, &rejected).await?;
+                    run.job.counts.rejected += 1;
                 }
             }
-            Err((column, reason, cells)) => {
-                let rejected = RejectedRow {
-                    row: number as u64,
-                    column,
-                    reason,
-                    cells,
-                };
-                repos.imports.put_rejected(t, id, &rejected).await?;
-                run.job.counts.rejected += 1;
+            run.job.rows_done += 1;
+            chunk.push(number);
+            if chunk.len() as u64 == CHUNK_ROWS {
+                version = run.land(&chunk, redo, number, version).await?;
+                redo = false;
+                chunk.clear();
             }
-        }
-        run.job.rows_done += 1;
-        chunk.push(number);
-        if chunk.len() as u64 == CHUNK_ROWS {
-            version = run.land(&chunk, redo, number, version).await?;
-            redo = false;
-            chunk.clear();
         }
     }
     if let Some(&last) = chunk.last() {

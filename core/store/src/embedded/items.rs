@@ -2,16 +2,15 @@ use super::keys::{self, PAST};
 use super::{backend, blocking};
 use crate::StoreError;
 use crate::item::{
-    Condition, CursorPos, GSI_COUNT, Item, ItemStore, Key, Page, Query, SortKey, WriteOp,
-    cursor_after, validate_batch, validate_transaction,
+    Condition, CursorPos, GSI_COUNT, Item, ItemStore, Key, MAX_BODY_BYTES, Page, Query, SortKey,
+    WriteOp, cursor_after, validate_batch_keys, validate_transaction_keys,
 };
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
-use serde::{Deserialize, Serialize};
 use std::ops::Bound;
 use std::sync::Arc;
 
-/// `pk \0 sk` → [`Stored`] as JSON.
+/// `pk \0 sk` → the item as [`encode_stored`] lays it out.
 const ITEMS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("items");
 /// `gsi_pk \0 gsi_sk \0 pk \0 sk` → empty; the item is read from [`ITEMS`].
 const GSI: [TableDefinition<&[u8], &[u8]>; GSI_COUNT] = [
@@ -19,13 +18,6 @@ const GSI: [TableDefinition<&[u8], &[u8]>; GSI_COUNT] = [
     TableDefinition::new("gsi2"),
     TableDefinition::new("gsi3"),
 ];
-
-#[derive(Serialize, Deserialize)]
-struct Stored {
-    gsi: [Option<Key>; GSI_COUNT],
-    body: serde_json::Value,
-    version: u64,
-}
 
 #[derive(Debug, Clone)]
 pub struct RedbItems {
@@ -53,15 +45,94 @@ fn gsi_key(g: &Key, k: &Key) -> Vec<u8> {
     keys::join(&[&g.pk, &g.sk, &k.pk, &k.sk])
 }
 
+/// A stored item: its version (u64, little-endian), then per index slot a
+/// presence byte and, when present, the index pk and sk (each a u32
+/// little-endian length and its bytes), then the body as JSON text. The body
+/// is serialised once, straight into the value: no wrapper object to encode
+/// around it, and the version can be set in place.
+fn encode_stored(gsi: &[Option<Key>; GSI_COUNT], version: u64, body: &[u8]) -> Vec<u8> {
+    let keys: usize = gsi
+        .iter()
+        .flatten()
+        .map(|k| 8 + k.pk.len() + k.sk.len())
+        .sum();
+    let mut out = Vec::with_capacity(8 + GSI_COUNT + keys + body.len());
+    out.extend_from_slice(&version.to_le_bytes());
+    for g in gsi {
+        match g {
+            None => out.push(0),
+            Some(k) => {
+                out.push(1);
+                for part in [&k.pk, &k.sk] {
+                    out.extend_from_slice(&(part.len() as u32).to_le_bytes());
+                    out.extend_from_slice(part.as_bytes());
+                }
+            }
+        }
+    }
+    out.extend_from_slice(body);
+    out
+}
+
+/// Sets the version of an [`encode_stored`] value.
+fn set_version(stored: &mut [u8], version: u64) {
+    stored[..8].copy_from_slice(&version.to_le_bytes());
+}
+
+/// The version, index keys and the offset of the body in a stored value.
+fn decode_head(
+    key: &Key,
+    bytes: &[u8],
+) -> Result<(u64, [Option<Key>; GSI_COUNT], usize), StoreError> {
+    let corrupt = || StoreError::Corrupt(format!("{}/{}: truncated item", key.pk, key.sk));
+    let take = |at: &mut usize, n: usize| -> Result<&[u8], StoreError> {
+        let s = bytes.get(*at..*at + n).ok_or_else(corrupt)?;
+        *at += n;
+        Ok(s)
+    };
+    let mut at = 0;
+    let version = u64::from_le_bytes(take(&mut at, 8)?.try_into().map_err(|_| corrupt())?);
+    let mut gsi: [Option<Key>; GSI_COUNT] = Default::default();
+    for slot in &mut gsi {
+        if take(&mut at, 1)?[0] == 0 {
+            continue;
+        }
+        let mut parts = [String::new(), String::new()];
+        for part in &mut parts {
+            let len = u32::from_le_bytes(take(&mut at, 4)?.try_into().map_err(|_| corrupt())?);
+            *part =
+                String::from_utf8(take(&mut at, len as usize)?.to_vec()).map_err(|_| corrupt())?;
+        }
+        let [pk, sk] = parts;
+        *slot = Some(Key { pk, sk });
+    }
+    Ok((version, gsi, at))
+}
+
 fn decode(key: Key, bytes: &[u8]) -> Result<Item, StoreError> {
-    let s: Stored = serde_json::from_slice(bytes)
+    let (version, gsi, at) = decode_head(&key, bytes)?;
+    let body = serde_json::from_slice(&bytes[at..])
         .map_err(|e| StoreError::Corrupt(format!("{}/{}: {e}", key.pk, key.sk)))?;
     Ok(Item {
         key,
-        gsi: s.gsi,
-        body: s.body,
-        version: s.version,
+        gsi,
+        body,
+        version,
     })
+}
+
+/// The body as stored, refused when over [`MAX_BODY_BYTES`]. Checked while
+/// writing, inside the transaction: a refusal aborts it, so nothing is written,
+/// and the body is serialised once instead of once to measure and once to store.
+fn body_bytes(item: &Item) -> Result<Vec<u8>, StoreError> {
+    let body = serde_json::to_vec(&item.body).map_err(backend)?;
+    if body.len() > MAX_BODY_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "item body is {} bytes, limit {MAX_BODY_BYTES}",
+            body.len()
+        )));
+    }
+    Ok(body)
 }
 
 struct Tables<'t> {
@@ -70,16 +141,21 @@ struct Tables<'t> {
 }
 
 impl Tables<'_> {
-    fn current(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        match self.items.get(item_key(key).as_slice()).map_err(backend)? {
-            Some(v) => Ok(Some(decode(key.clone(), v.value())?)),
-            None => Ok(None),
-        }
-    }
-
-    fn check(&self, key: &Key, condition: Condition) -> Result<Option<Item>, StoreError> {
-        let current = self.current(key)?;
-        if !condition.holds(current.as_ref().map(|i| i.version)) {
+    /// The version and index keys of the item at `key`, if the condition holds.
+    #[allow(clippy::type_complexity)]
+    fn check(
+        &self,
+        key: &Key,
+        condition: Condition,
+    ) -> Result<Option<(u64, [Option<Key>; GSI_COUNT])>, StoreError> {
+        let current = match self.items.get(item_key(key).as_slice()).map_err(backend)? {
+            Some(v) => {
+                let (version, gsi, _) = decode_head(key, v.value())?;
+                Some((version, gsi))
+            }
+            None => None,
+        };
+        if !condition.holds(current.as_ref().map(|c| c.0)) {
             return Err(StoreError::ConditionFailed(format!(
                 "{condition:?} on {}/{}",
                 key.pk, key.sk
@@ -88,11 +164,26 @@ impl Tables<'_> {
         Ok(current)
     }
 
-    fn remove_index_entries(&mut self, old: &Item) -> Result<(), StoreError> {
-        for (slot, g) in old.gsi.iter().enumerate() {
+    fn remove_index_entries(
+        &mut self,
+        key: &Key,
+        gsi: &[Option<Key>; GSI_COUNT],
+    ) -> Result<(), StoreError> {
+        for (slot, g) in gsi.iter().enumerate() {
             if let Some(g) = g {
                 self.gsi[slot]
-                    .remove(gsi_key(g, &old.key).as_slice())
+                    .remove(gsi_key(g, key).as_slice())
+                    .map_err(backend)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn insert_index_entries(&mut self, item: &Item) -> Result<(), StoreError> {
+        for (slot, g) in item.gsi.iter().enumerate() {
+            if let Some(g) = g {
+                self.gsi[slot]
+                    .insert(gsi_key(g, &item.key).as_slice(), [].as_slice())
                     .map_err(backend)?;
             }
         }
@@ -101,33 +192,64 @@ impl Tables<'_> {
 
     fn apply(&mut self, op: WriteOp) -> Result<u64, StoreError> {
         match op {
+            // Unconditional (the bulk load's every put): written first, and the
+            // item it replaced, if any, comes back from the same lookup, so a
+            // new key costs one tree walk, not a read and then a write.
+            WriteOp::Put {
+                item,
+                condition: Condition::None,
+            } => {
+                let key = item_key(&item.key);
+                let mut stored = encode_stored(&item.gsi, 1, &body_bytes(&item)?);
+                let replaced = self
+                    .items
+                    .insert(key.as_slice(), stored.as_slice())
+                    .map_err(backend)?
+                    .map(|old| decode_head(&item.key, old.value()))
+                    .transpose()?;
+                let mut version = 1;
+                if let Some((old_version, old_gsi, _)) = replaced {
+                    version = old_version + 1;
+                    self.remove_index_entries(&item.key, &old_gsi)?;
+                    set_version(&mut stored, version);
+                    self.items
+                        .insert(key.as_slice(), stored.as_slice())
+                        .map_err(backend)?;
+                }
+                self.insert_index_entries(&item)?;
+                Ok(version)
+            }
             WriteOp::Put { item, condition } => {
                 let current = self.check(&item.key, condition)?;
-                let version = current.as_ref().map_or(1, |c| c.version + 1);
-                if let Some(old) = &current {
-                    self.remove_index_entries(old)?;
+                let version = current.as_ref().map_or(1, |c| c.0 + 1);
+                if let Some((_, old_gsi)) = &current {
+                    self.remove_index_entries(&item.key, old_gsi)?;
                 }
-                for (slot, g) in item.gsi.iter().enumerate() {
-                    if let Some(g) = g {
-                        self.gsi[slot]
-                            .insert(gsi_key(g, &item.key).as_slice(), [].as_slice())
-                            .map_err(backend)?;
-                    }
-                }
-                let stored = Stored {
-                    gsi: item.gsi,
-                    body: item.body,
-                    version,
-                };
-                let bytes = serde_json::to_vec(&stored).map_err(backend)?;
+                self.insert_index_entries(&item)?;
+                let stored = encode_stored(&item.gsi, version, &body_bytes(&item)?);
                 self.items
-                    .insert(item_key(&item.key).as_slice(), bytes.as_slice())
+                    .insert(item_key(&item.key).as_slice(), stored.as_slice())
                     .map_err(backend)?;
                 Ok(version)
             }
+            WriteOp::Delete {
+                key,
+                condition: Condition::None,
+            } => {
+                let removed = self
+                    .items
+                    .remove(item_key(&key).as_slice())
+                    .map_err(backend)?
+                    .map(|old| decode_head(&key, old.value()))
+                    .transpose()?;
+                if let Some((_, old_gsi, _)) = removed {
+                    self.remove_index_entries(&key, &old_gsi)?;
+                }
+                Ok(0)
+            }
             WriteOp::Delete { key, condition } => {
-                if let Some(old) = self.check(&key, condition)? {
-                    self.remove_index_entries(&old)?;
+                if let Some((_, old_gsi)) = self.check(&key, condition)? {
+                    self.remove_index_entries(&key, &old_gsi)?;
                     self.items
                         .remove(item_key(&key).as_slice())
                         .map_err(backend)?;
@@ -205,7 +327,7 @@ impl ItemStore for RedbItems {
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<u64, StoreError> {
-        item.validate()?;
+        item.validate_keys()?;
         self.write(vec![WriteOp::Put { item, condition }]).await
     }
 
@@ -220,12 +342,12 @@ impl ItemStore for RedbItems {
     }
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        validate_transaction(&ops)?;
+        validate_transaction_keys(&ops)?;
         self.write(ops).await.map(|_| ())
     }
 
     async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
-        validate_batch(&ops)?;
+        validate_batch_keys(&ops)?;
         if ops.is_empty() {
             return Ok(());
         }

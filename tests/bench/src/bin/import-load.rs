@@ -96,6 +96,25 @@ fn status_kib(field: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// CPU seconds the process has used (user + system, all threads), from
+/// `/proc/self/stat` in clock ticks of 1/100 s: on a machine shared with other
+/// work, wall time swings with the load, CPU time much less.
+fn cpu_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) end with `)`.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let field = |n: usize| -> f64 {
+        rest.split_whitespace()
+            .nth(n)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after `)`.
+    (field(11) + field(12)) / 100.0
+}
+
 /// Resets the kernel's peak-RSS mark to the current RSS (Linux `clear_refs` 5).
 fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
@@ -266,16 +285,19 @@ async fn main() -> anyhow::Result<()> {
     let before = status_kib("VmRSS:").unwrap_or(0);
     let reset = reset_peak_rss();
     let start = Instant::now();
+    let cpu = cpu_secs();
     let done = run(&stores, &repos, &t, &id).await?;
     let secs = start.elapsed().as_secs_f64();
+    let cpu = cpu_secs() - cpu;
     let peak = status_kib("VmHWM:").unwrap_or(0);
     println!(
-        "import-load  store={}  rows={}  {:.1} MB  policy={}  {:.2} s  rows/s={:.0}  {}  rss_before={} MiB  peak_rss_during_import={} MiB{}\n  phase: reading + rows to cards alone (no store) {:.2} s = {:.0} rows/s",
+        "import-load  store={}  rows={}  {:.1} MB  policy={}  {:.2} s (cpu {:.2} s)  rows/s={:.0}  {}  rss_before={} MiB  peak_rss_during_import={} MiB{}\n  phase: reading + rows to cards alone (no store) {:.2} s = {:.0} rows/s",
         args.store,
         done.rows_done,
         bytes as f64 / 1e6,
         args.policy,
         secs,
+        cpu,
         done.rows_done as f64 / secs,
         counts(&done),
         before / 1024,
@@ -386,6 +408,7 @@ async fn xlsx(
     .await?;
 
     let start = Instant::now();
+    let cpu = cpu_secs();
     // The preview, as the API makes it: the file from the blob store, the format
     // detected, the header and the first rows read.
     let preview_path = tmp.join("preview.xlsx");
@@ -405,8 +428,9 @@ async fn xlsx(
     let preview = start.elapsed().as_secs_f64();
     let done = run(stores, repos, t, &id).await?;
     let total = start.elapsed().as_secs_f64();
+    let cpu = cpu_secs() - cpu;
     println!(
-        "import-load  xlsx rows={} ({:.1} MB) against a base of {} cards  preview={:.2} s ({} rows shown)  import={:.2} s  total={:.2} s  rows/s={:.0}  {}",
+        "import-load  xlsx rows={} ({:.1} MB) against a base of {} cards  preview={:.2} s ({} rows shown)  import={:.2} s  total={:.2} s (cpu {:.2} s)  rows/s={:.0}  {}",
         done.rows_done,
         bytes as f64 / 1e6,
         base.counts.contacts_created + base.counts.organizations_created,
@@ -414,6 +438,7 @@ async fn xlsx(
         shown,
         total - preview,
         total,
+        cpu,
         done.rows_done as f64 / (total - preview),
         counts(&done),
     );
