@@ -212,7 +212,7 @@ try {
   const left = () => Math.max(1000, timeoutMs - (Date.now() - started) - 3000);
   const reg = await page$(
     page,
-    ([ms]) => window.softphone.waitFor(['registered', 'registrationFailed'], ms),
+    ([ms]) => window.softphone.waitFor(['registered', 'registrationFailed', 'disconnected'], ms),
     [Math.min(left(), 15000)],
   );
   result.registration = reg;

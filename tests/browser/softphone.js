@@ -77,7 +77,15 @@ function start(opts) {
     if (opts.realm) config.realm = opts.realm;
   }
   ua = new JsSIP.UA(config);
-  ua.on('connected', () => record('connected'));
+  // Register once the WebSocket is up (a REGISTER sent before fails at once).
+  let asked = false;
+  ua.on('connected', () => {
+    record('connected');
+    if (!asked) {
+      asked = true;
+      ua.register();
+    }
+  });
   ua.on('disconnected', (e) => record('disconnected', { error: !!(e && e.error) }));
   ua.on('registered', (e) => record('registered', sip(e.response)));
   ua.on('unregistered', (e) => record('unregistered', sip(e && e.response)));
@@ -85,7 +93,6 @@ function start(opts) {
     record('registrationFailed', { cause: e.cause, ...sip(e.response) }),
   );
   ua.start();
-  ua.register();
   return true;
 }
 
