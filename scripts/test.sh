@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 echo "== installing test dependencies"
 bash scripts/install-system-deps.sh test
+bash scripts/install-browser-deps.sh
 venv_bin="$(bash scripts/install-test-deps.sh)"
 export PATH="$venv_bin:$PATH"
 

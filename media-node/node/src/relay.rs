@@ -118,14 +118,17 @@ pub fn spawn(setup: RelaySetup) -> Result<RelayHandle, BridgeError> {
                     send_all(&sockets[i], &mut datagrams).await;
                     let packets: Vec<Vec<u8>> = leg.take_inbound().collect();
                     for rtp in packets {
-                        if let Some((dest, len)) = bridge.handle_packet(now, side, BROWSER, &rtp, &mut out) {
+                        if let Some((dest, len)) =
+                            bridge.handle_packet(now, side, BROWSER, &rtp, &mut out)
+                        {
                             let pkt = out[..len].to_vec();
                             deliver(&sockets, &mut webrtc, other, dest, &pkt, &mut datagrams).await;
                         }
                     }
                 }
                 None => {
-                    if let Some((dest, len)) = bridge.handle_packet(now, side, src, data, &mut out) {
+                    if let Some((dest, len)) = bridge.handle_packet(now, side, src, data, &mut out)
+                    {
                         let pkt = out[..len].to_vec();
                         deliver(&sockets, &mut webrtc, other, dest, &pkt, &mut datagrams).await;
                     }
@@ -133,14 +136,21 @@ pub fn spawn(setup: RelaySetup) -> Result<RelayHandle, BridgeError> {
             }
         }
         let (sa, sb) = (bridge.stats(Side::A), bridge.stats(Side::B));
-        tracing::info!(a_in = sa.packets_in, a_out = sa.packets_out, a_dropped_source = sa.dropped_source,
-            b_in = sb.packets_in, b_out = sb.packets_out, b_dropped_source = sb.dropped_source, "media ended");
-        let result = bridge
-            .finish(Instant::now())
-            .map(|r| r.map(|(w, ms)| {
+        tracing::info!(
+            a_in = sa.packets_in,
+            a_out = sa.packets_out,
+            a_dropped_source = sa.dropped_source,
+            b_in = sb.packets_in,
+            b_out = sb.packets_out,
+            b_dropped_source = sb.dropped_source,
+            "media ended"
+        );
+        let result = bridge.finish(Instant::now()).map(|r| {
+            r.map(|(w, ms)| {
                 drop(w);
                 ms
-            }));
+            })
+        });
         let _ = done_tx.send(result);
     });
     Ok(RelayHandle { control, done })

@@ -1036,10 +1036,19 @@ impl Ua {
                             duration_ms: ms,
                         }),
                     };
-                    match spool.commit(&record, duration.is_some()) {
-                        Ok(()) => wake.notify_one(),
+                    // fsync blocks: off the runtime's workers, or every call
+                    // and relay on the node waits for the disk.
+                    let id = record.id.clone();
+                    let recorded = duration.is_some();
+                    let committed =
+                        tokio::task::spawn_blocking(move || spool.commit(&record, recorded)).await;
+                    match committed {
+                        Ok(Ok(())) => wake.notify_one(),
+                        Ok(Err(e)) => {
+                            tracing::error!(call = %id, error = %e, "call record not spooled")
+                        }
                         Err(e) => {
-                            tracing::error!(call = %record.id, error = %e, "call record not spooled")
+                            tracing::error!(call = %id, error = %e, "call record not spooled")
                         }
                     }
                 });
@@ -1098,7 +1107,13 @@ impl Ua {
                     sdp
                 }
                 Err(e) => {
+                    // The browser cannot be answered: refuse it and end the call,
+                    // rather than leave it ringing.
                     tracing::warn!(error = %e, "browser offer not answered");
+                    let reason = format!("Not Acceptable Here ({e})");
+                    self.final_response(leg, 488, &reason);
+                    self.engine.handle_hangup(wall_ms(), leg, false);
+                    self.drop_leg(leg);
                     return;
                 }
             }

@@ -101,27 +101,43 @@ impl WebRtcLeg {
 
     /// Answers a browser's offer; `local` is the leg's UDP socket, announced
     /// as the one host candidate. Returns the leg and the answer's SDP.
-    pub fn answer(now: Instant, local: SocketAddr, offer: &str) -> Result<(WebRtcLeg, String), WebRtcError> {
+    pub fn answer(
+        now: Instant,
+        local: SocketAddr,
+        offer: &str,
+    ) -> Result<(WebRtcLeg, String), WebRtcError> {
         let mut rtc = config(now);
-        let candidate = Candidate::host(local, "udp").map_err(|e| WebRtcError::Offer(e.to_string()))?;
+        let candidate =
+            Candidate::host(local, "udp").map_err(|e| WebRtcError::Offer(e.to_string()))?;
         rtc.add_local_candidate(candidate);
         let offer = str0m::change::SdpOffer::from_sdp_string(offer)
             .map_err(|e| WebRtcError::Offer(e.to_string()))?;
-        let answer = rtc.sdp_api().accept_offer(offer)?;
+        let answer = rtc.sdp_api().accept_offer(offer)?.to_sdp_string();
         let mut leg = WebRtcLeg::new(rtc, local, now);
+        // The audio section's mid, as the answer names it (str0m tells
+        // MediaAdded only once the session runs).
+        leg.mid = answer
+            .lines()
+            .skip_while(|l| !l.starts_with("m=audio"))
+            .find_map(|l| l.strip_prefix("a=mid:"))
+            .map(|m| Mid::from(m.trim()));
         let mut sink = Vec::new();
         leg.drain(&mut sink)?;
         leg.settle_media();
         if leg.media.is_none() {
             return Err(WebRtcError::Offer("no audio in PCMU or Opus".into()));
         }
-        Ok((leg, answer.to_sdp_string()))
+        Ok((leg, answer))
     }
 
     /// An offer to a browser (the node calls an agent's browser).
-    pub fn offer(now: Instant, local: SocketAddr) -> Result<(WebRtcLeg, String, str0m::change::SdpPendingOffer), WebRtcError> {
+    pub fn offer(
+        now: Instant,
+        local: SocketAddr,
+    ) -> Result<(WebRtcLeg, String, str0m::change::SdpPendingOffer), WebRtcError> {
         let mut rtc = config(now);
-        let candidate = Candidate::host(local, "udp").map_err(|e| WebRtcError::Offer(e.to_string()))?;
+        let candidate =
+            Candidate::host(local, "udp").map_err(|e| WebRtcError::Offer(e.to_string()))?;
         rtc.add_local_candidate(candidate);
         let mut change = rtc.sdp_api();
         let mid = change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
@@ -136,7 +152,11 @@ impl WebRtcLeg {
     }
 
     /// The browser's answer to [`WebRtcLeg::offer`].
-    pub fn accept_answer(&mut self, pending: str0m::change::SdpPendingOffer, answer: &str) -> Result<(), WebRtcError> {
+    pub fn accept_answer(
+        &mut self,
+        pending: str0m::change::SdpPendingOffer,
+        answer: &str,
+    ) -> Result<(), WebRtcError> {
         let answer = str0m::change::SdpAnswer::from_sdp_string(answer)
             .map_err(|e| WebRtcError::Answer(e.to_string()))?;
         self.rtc.sdp_api().accept_answer(pending, answer)?;
@@ -190,7 +210,13 @@ impl WebRtcLeg {
     }
 
     /// A datagram on the leg's socket. Datagrams to send back are pushed to `out`.
-    pub fn handle_datagram(&mut self, now: Instant, src: SocketAddr, data: &[u8], out: &mut Vec<(SocketAddr, Vec<u8>)>) {
+    pub fn handle_datagram(
+        &mut self,
+        now: Instant,
+        src: SocketAddr,
+        data: &[u8],
+        out: &mut Vec<(SocketAddr, Vec<u8>)>,
+    ) {
         let Ok(contents) = data.try_into() else {
             return;
         };
@@ -237,8 +263,14 @@ impl WebRtcLeg {
             str0m::media::Frequency::EIGHT_KHZ
         };
         let time = MediaTime::new(ts, frequency);
-        if writer.write(p.payload_type().into(), now, time, p.payload().to_vec()).is_ok() {
-            let _ = self.drain(out);
+        if writer
+            .write(p.payload_type().into(), now, time, p.payload().to_vec())
+            .is_ok()
+            && self.drain(out).is_ok()
+            && self.timeout <= now
+        {
+            // The pacer lets the packet go on its next tick: now, not later.
+            self.handle_timeout(now, out);
         }
     }
 
@@ -271,7 +303,9 @@ impl WebRtcLeg {
                         self.inbound.push(buf);
                     }
                 }
-                Output::Event(Event::IceConnectionStateChange(IceConnectionState::Disconnected)) => {
+                Output::Event(Event::IceConnectionStateChange(
+                    IceConnectionState::Disconnected,
+                )) => {
                     self.disconnected = true;
                 }
                 Output::Event(_) => {}
