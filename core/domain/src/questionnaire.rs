@@ -135,7 +135,7 @@ impl Answer {
     pub fn cell(&self) -> String {
         match self {
             Answer::One(s) => s.clone(),
-            Answer::Many(v) => v.join("; "),
+            Answer::Many(v) => v.join(", "),
         }
     }
 }
