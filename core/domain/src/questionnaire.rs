@@ -440,11 +440,13 @@ mod tests {
         assert!(none.is_empty());
     }
 
+    type Spoil = fn(&mut Questionnaire);
+
     #[test]
     fn definitions_are_checked() {
         let mut s = survey();
         s.normalize().unwrap();
-        let cases: [(fn(&mut Questionnaire), &str); 6] = [
+        let cases: [(Spoil, &str); 6] = [
             (|s| s.name = " ".into(), "name"),
             (|s| s.questions.clear(), "questions"),
             (|s| s.questions[1].id = qid("colour"), "questions[1].id"),
