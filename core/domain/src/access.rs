@@ -94,6 +94,13 @@ impl Principal {
         }
     }
 
+    /// May this principal see something assigned to these users, such as a
+    /// scenario given to its managers? The whole company sees everything, even
+    /// what is assigned to nobody; others see it when they see one assignee.
+    pub fn sees_any<'a>(&self, assignees: impl IntoIterator<Item = Ownership<'a>>) -> bool {
+        self.scope() == Scope::All || assignees.into_iter().any(|o| self.sees(o))
+    }
+
     pub fn can(&self, permission: Permission) -> bool {
         match permission {
             Permission::ManageUsers | Permission::ManageSettings => {
@@ -146,6 +153,12 @@ mod tests {
         assert!(lone_leader.sees(mine) && !lone_leader.sees(in_sales));
         let manager = p(Role::Manager, "me", Some("sales"));
         assert!(manager.sees(mine) && !manager.sees(in_sales));
+
+        // Assigned to several users: seen when one of them is in scope.
+        assert!(manager.sees_any([in_sales, mine]) && !manager.sees_any([in_sales]));
+        assert!(leader.sees_any([in_support, in_sales]) && !leader.sees_any([in_support]));
+        assert!(p(Role::Head, "me", None).sees_any([]));
+        assert!(!manager.sees_any([]));
     }
 
     #[test]

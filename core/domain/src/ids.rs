@@ -66,6 +66,12 @@ id_type!(GroupId, "group");
 id_type!(ClientId, "client");
 id_type!(ActivityId, "activity");
 id_type!(CallId, "call");
+id_type!(ScenarioId, "scenario");
+id_type!(CallResultId, "call result");
+id_type!(QuestionnaireId, "questionnaire");
+id_type!(QuestionId, "question");
+id_type!(EmailTemplateId, "e-mail template");
+id_type!(MailAccountId, "mail account");
 
 #[cfg(test)]
 mod tests {

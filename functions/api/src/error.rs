@@ -127,6 +127,7 @@ impl From<RepoError> for ApiError {
             RepoError::Stale(_) => ApiError::conflict("stale", e.to_string()),
             RepoError::NotFound(what) => ApiError::not_found(what),
             RepoError::GroupNotEmpty(_) => ApiError::conflict("group_not_empty", e.to_string()),
+            RepoError::InUse { .. } => ApiError::conflict("in_use", e.to_string()),
             RepoError::Store(s) => s.into(),
         }
     }

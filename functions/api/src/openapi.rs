@@ -44,6 +44,10 @@ impl Modify for BearerAuth {
         routes::get_trunk, routes::put_trunk, routes::get_my_sip, routes::reset_my_sip_password,
         routes::reset_user_sip_password,
         routes::list_calls, routes::get_call, routes::call_recording,
+        routes::list_call_results, routes::create_call_result, routes::update_call_result, routes::delete_call_result,
+        routes::list_scenarios, routes::create_scenario, routes::get_scenario, routes::put_scenario, routes::delete_scenario,
+        routes::list_questionnaires, routes::create_questionnaire, routes::get_questionnaire, routes::put_questionnaire,
+        routes::delete_questionnaire, routes::save_answers, routes::export_answers,
     )
 )]
 struct ApiDoc;

@@ -25,6 +25,10 @@
 //! | bulk-action job | `T#<t>` | `BULK#<b>` | |
 //! | duplicate search | `T#<t>` | `DEDUP#<d>` | |
 //! | duplicate group | `T#<t>#DUPGRP#<d>` | `<n, 8 digits>` | |
+//! | call result | `T#<t>` | `CALLRESULT#<r>` | |
+//! | scenario | `T#<t>` | `SCENARIO#<s>` | |
+//! | questionnaire | `T#<t>` | `QUESTIONNAIRE#<q>` | |
+//! | questionnaire answers of a call | `T#<t>#ANSWERS#<q>` | `<call>` | gsi1 `T#<t>#ANSWERS#CLIENT#<c>` / `<q>#<call>` |
 //! | call record | `T#<t>#CALLS#<yyyy-mm>` (month of the id's ULID time) | `<call>` | gsi1 `T#<t>#CALLS#USER#<u>`, gsi2 `T#<t>#CALLS#CLIENT#<c>` / `<call>` |
 //!
 //! Tenant items are addressed only through a `TenantId`. The `P#` platform
@@ -33,11 +37,14 @@
 
 mod auth;
 mod bulk;
+mod call_results;
 mod calls;
 mod clients;
 mod duplicates;
 mod groups;
 mod imports;
+mod questionnaires;
+mod scenarios;
 mod tags;
 mod telephony;
 mod tenants;
@@ -45,11 +52,14 @@ mod users;
 
 pub use auth::{LoginThrottles, OneTimeToken, RefreshToken, Tokens};
 pub use bulk::{BULK_QUEUE, BulkJobs};
+pub use call_results::CallResults;
 pub use calls::{Calls, call_id_time};
 pub use clients::{CardUpdate, Clients, Journal};
 pub use duplicates::{DEDUP_QUEUE, Duplicates, GroupRecord, Resolution};
 pub use groups::Groups;
 pub use imports::{IMPORT_QUEUE, Imports, RejectedRow, import_source_key};
+pub use questionnaires::Questionnaires;
+pub use scenarios::Scenarios;
 pub use tags::{TagEntry, Tags};
 pub use telephony::Telephony;
 pub use tenants::Tenants;
@@ -72,6 +82,11 @@ pub enum RepoError {
     NotFound(&'static str),
     #[error("the group still has {0} member(s); move them first")]
     GroupNotEmpty(usize),
+    #[error("the {what} is used by scenario {scenario:?}; remove it there first")]
+    InUse {
+        what: &'static str,
+        scenario: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -105,6 +120,9 @@ pub struct Repos {
     pub duplicates: Duplicates,
     pub calls: Calls,
     pub telephony: Telephony,
+    pub call_results: CallResults,
+    pub scenarios: Scenarios,
+    pub questionnaires: Questionnaires,
 }
 
 impl Repos {
@@ -143,7 +161,16 @@ impl Repos {
             calls: Calls {
                 items: items.clone(),
             },
-            telephony: Telephony { items },
+            telephony: Telephony {
+                items: items.clone(),
+            },
+            call_results: CallResults {
+                items: items.clone(),
+            },
+            scenarios: Scenarios {
+                items: items.clone(),
+            },
+            questionnaires: Questionnaires { items },
         }
     }
 }

@@ -10,6 +10,7 @@ mod clients;
 mod items;
 mod queue;
 mod repos;
+mod scenarios;
 
 pub use blobs::*;
 pub use calls::*;
@@ -17,6 +18,7 @@ pub use clients::*;
 pub use items::*;
 pub use queue::*;
 pub use repos::*;
+pub use scenarios::*;
 
 use callisto_domain::ids::TenantId;
 use callisto_store::Stores;
@@ -61,6 +63,8 @@ macro_rules! conformance_cases {
             repo_clients_updated_together_land_apart_from_a_changed_one,
             repo_call_records_by_month_agent_and_client,
             repo_trunk_settings_status_and_sip_credentials,
+            repo_scenarios_keep_results_and_questionnaires_in_use,
+            repo_questionnaire_answers_by_call_and_client,
         );
     };
     (@each $backend:path; $($case:ident),* $(,)?) => {

@@ -1,5 +1,7 @@
+mod answers;
 mod auth;
 mod bulk;
+mod call_results;
 mod calls;
 mod clients;
 mod company;
@@ -8,6 +10,8 @@ mod export;
 mod groups;
 mod imports;
 mod me;
+mod questionnaires;
+mod scenarios;
 mod selection;
 mod tags;
 mod telephony;
@@ -19,8 +23,10 @@ use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+pub use answers::*;
 pub use auth::*;
 pub use bulk::*;
+pub use call_results::*;
 pub use calls::*;
 pub use clients::*;
 pub use company::*;
@@ -29,6 +35,8 @@ pub use export::*;
 pub use groups::*;
 pub use imports::*;
 pub use me::*;
+pub use questionnaires::*;
+pub use scenarios::*;
 pub use tags::*;
 pub use telephony::*;
 pub use users::*;
@@ -121,6 +129,39 @@ pub fn api() -> Router<AppState> {
         .route("/calls", get(calls::list_calls))
         .route("/calls/{id}", get(calls::get_call))
         .route("/calls/{id}/recording", get(calls::call_recording))
+        .route(
+            "/call-results",
+            get(call_results::list_call_results).post(call_results::create_call_result),
+        )
+        .route(
+            "/call-results/{id}",
+            axum::routing::patch(call_results::update_call_result)
+                .delete(call_results::delete_call_result),
+        )
+        .route(
+            "/scenarios",
+            get(scenarios::list_scenarios).post(scenarios::create_scenario),
+        )
+        .route(
+            "/scenarios/{id}",
+            get(scenarios::get_scenario)
+                .put(scenarios::put_scenario)
+                .delete(scenarios::delete_scenario),
+        )
+        .route(
+            "/questionnaires",
+            get(questionnaires::list_questionnaires).post(questionnaires::create_questionnaire),
+        )
+        .route(
+            "/questionnaires/{id}",
+            get(questionnaires::get_questionnaire)
+                .put(questionnaires::put_questionnaire)
+                .delete(questionnaires::delete_questionnaire),
+        )
+        .route(
+            "/questionnaires/{id}/answers",
+            get(answers::export_answers).post(answers::save_answers),
+        )
         .route("/duplicates", post(duplicates::start_duplicate_search))
         .route("/duplicates/{id}", get(duplicates::get_duplicate_search))
         .route(

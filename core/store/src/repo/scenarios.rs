@@ -1,0 +1,197 @@
+use super::call_results::{all_of, result_key};
+use super::questionnaires::questionnaire_key;
+use super::{RepoError, Versioned, encode, tenant_key, versioned};
+use crate::StoreError;
+use crate::item::{Condition, ItemStore, Key, WriteOp};
+use callisto_domain::ids::{ScenarioId, TenantId};
+use callisto_domain::scenario::Scenario;
+use std::sync::Arc;
+
+/// Scenarios (D1). Each result and questionnaire a scenario refers to lists
+/// the scenario in its `used_by`, written in the scenario's own transaction
+/// with the version read, so a result or questionnaire is never deleted while
+/// a scenario refers to it.
+#[derive(Debug, Clone)]
+pub struct Scenarios {
+    pub(crate) items: Arc<dyn ItemStore>,
+}
+
+fn scenario_key(t: &TenantId, s: &ScenarioId) -> Key {
+    tenant_key(t, format!("SCENARIO#{s}"))
+}
+
+/// Saving retries this often when a result it shares with another scenario
+/// changed meanwhile, before answering "stale".
+const SAVE_ATTEMPTS: usize = 5;
+
+/// The refusal to delete something a scenario uses, naming the scenario.
+pub(crate) async fn in_use(
+    items: &Arc<dyn ItemStore>,
+    t: &TenantId,
+    what: &'static str,
+    s: &ScenarioId,
+) -> RepoError {
+    let scenario = match items.get(&scenario_key(t, s)).await {
+        Ok(Some(item)) => item
+            .decode::<Scenario>()
+            .map_or_else(|_| s.to_string(), |v| v.name),
+        _ => s.to_string(),
+    };
+    RepoError::InUse { what, scenario }
+}
+
+/// A `used_by` list with `s` added or removed.
+fn mark(used_by: &mut Vec<ScenarioId>, s: &ScenarioId, uses: bool) {
+    used_by.retain(|u| u != s);
+    if uses {
+        used_by.push(s.clone());
+    }
+}
+
+impl Scenarios {
+    pub async fn get(
+        &self,
+        t: &TenantId,
+        id: &ScenarioId,
+    ) -> Result<Versioned<Scenario>, RepoError> {
+        let item = self
+            .items
+            .get(&scenario_key(t, id))
+            .await?
+            .ok_or(RepoError::NotFound("scenario"))?;
+        Ok(versioned(&item)?)
+    }
+
+    /// Every scenario of the company, in id (creation) order.
+    pub async fn list(&self, t: &TenantId) -> Result<Vec<Versioned<Scenario>>, RepoError> {
+        all_of(self.items.as_ref(), t, "SCENARIO#").await
+    }
+
+    /// The writes that move the `used_by` marks of the scenario's results and
+    /// questionnaire from `old` to `new` (either absent for create / delete).
+    async fn reference_ops(
+        &self,
+        t: &TenantId,
+        id: &ScenarioId,
+        old: Option<&Scenario>,
+        new: Option<&Scenario>,
+    ) -> Result<Vec<WriteOp>, RepoError> {
+        let mut ops = Vec::new();
+        let old_results: Vec<_> = old.iter().flat_map(|s| s.result_ids()).collect();
+        let new_results: Vec<_> = new.iter().flat_map(|s| s.result_ids()).collect();
+        let changed = new_results
+            .iter()
+            .filter(|r| !old_results.contains(r))
+            .map(|r| (*r, true))
+            .chain(
+                old_results
+                    .iter()
+                    .filter(|r| !new_results.contains(r))
+                    .map(|r| (*r, false)),
+            );
+        for (r, uses) in changed {
+            let key = result_key(t, r);
+            let Some(item) = self.items.get(&key).await? else {
+                if uses {
+                    return Err(RepoError::NotFound("call result"));
+                }
+                continue;
+            };
+            let mut result: callisto_domain::call_result::CallResult = item.decode()?;
+            mark(&mut result.used_by, id, uses);
+            ops.push(WriteOp::Put {
+                item: encode(key, &result)?,
+                condition: Condition::Version(item.version),
+            });
+        }
+        let old_q = old.and_then(|s| s.questionnaire.as_ref());
+        let new_q = new.and_then(|s| s.questionnaire.as_ref());
+        if old_q != new_q {
+            for (q, uses) in [(old_q, false), (new_q, true)] {
+                let Some(q) = q else { continue };
+                let key = questionnaire_key(t, q);
+                let Some(item) = self.items.get(&key).await? else {
+                    if uses {
+                        return Err(RepoError::NotFound("questionnaire"));
+                    }
+                    continue;
+                };
+                let mut questionnaire: callisto_domain::questionnaire::Questionnaire =
+                    item.decode()?;
+                mark(&mut questionnaire.used_by, id, uses);
+                ops.push(WriteOp::Put {
+                    item: encode(key, &questionnaire)?,
+                    condition: Condition::Version(item.version),
+                });
+            }
+        }
+        Ok(ops)
+    }
+
+    /// Creates the scenario (`version` 0) or replaces it if it is still at
+    /// `version`; returns the new version. A result or questionnaire it
+    /// refers to that does not exist is `NotFound`.
+    pub async fn save(
+        &self,
+        t: &TenantId,
+        scenario: &Scenario,
+        version: u64,
+    ) -> Result<u64, RepoError> {
+        for _ in 0..SAVE_ATTEMPTS {
+            let old = match version {
+                0 => None,
+                v => {
+                    let old = self.get(t, &scenario.id).await?;
+                    if old.version != v {
+                        return Err(RepoError::Stale("scenario"));
+                    }
+                    Some(old.value)
+                }
+            };
+            let mut ops = self
+                .reference_ops(t, &scenario.id, old.as_ref(), Some(scenario))
+                .await?;
+            ops.push(WriteOp::Put {
+                item: encode(scenario_key(t, &scenario.id), scenario)?,
+                condition: match version {
+                    0 => Condition::NotExists,
+                    v => Condition::Version(v),
+                },
+            });
+            match self.items.transact(ops).await {
+                Ok(()) => return Ok(version + 1),
+                // A shared result changed under us; the scenario check is redone on retry.
+                Err(StoreError::ConditionFailed(_)) if version > 0 => continue,
+                Err(StoreError::ConditionFailed(_)) => {
+                    if self
+                        .items
+                        .get(&scenario_key(t, &scenario.id))
+                        .await?
+                        .is_some()
+                    {
+                        return Err(RepoError::Stale("scenario"));
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(RepoError::Stale("scenario"))
+    }
+
+    /// Deletes the scenario and its marks on results and questionnaire.
+    pub async fn delete(&self, t: &TenantId, id: &ScenarioId) -> Result<(), RepoError> {
+        for _ in 0..SAVE_ATTEMPTS {
+            let old = self.get(t, id).await?;
+            let mut ops = self.reference_ops(t, id, Some(&old.value), None).await?;
+            ops.push(WriteOp::Delete {
+                key: scenario_key(t, id),
+                condition: Condition::Version(old.version),
+            });
+            match self.items.transact(ops).await {
+                Err(StoreError::ConditionFailed(_)) => continue,
+                other => return Ok(other?),
+            }
+        }
+        Err(RepoError::Stale("scenario"))
+    }
+}
