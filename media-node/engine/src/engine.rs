@@ -9,7 +9,9 @@
 //! and the others are cancelled.
 
 use callisto_domain::Millis;
-use callisto_domain::call::{CallId, Cause, Direction, HangupSide, Outcome};
+use callisto_domain::call::{
+    CallId, CallRecord, Cause, Direction, HangupSide, Outcome, RecordingRef,
+};
 use callisto_domain::ids::{ClientId, TenantId, UserId};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -122,6 +124,63 @@ pub struct CallSummary {
     pub bridged: bool,
 }
 
+impl CallSummary {
+    /// A call just begun: nothing answered yet, outcome to be decided.
+    #[allow(clippy::too_many_arguments)]
+    fn started(
+        call: CallId,
+        tenant: TenantId,
+        direction: Direction,
+        (from, to): (String, String),
+        agent: Option<UserId>,
+        client: Option<ClientId>,
+        line: Option<String>,
+        now: Millis,
+    ) -> CallSummary {
+        CallSummary {
+            call,
+            tenant,
+            direction,
+            from,
+            to,
+            agent,
+            client,
+            line,
+            started_at: now,
+            answered_at: None,
+            ended_at: now,
+            outcome: Outcome::Failed,
+            hangup: HangupSide::System,
+            cause: Cause {
+                code: 0,
+                reason: String::new(),
+            },
+            bridged: false,
+        }
+    }
+
+    /// The call's record, with its recording if it was recorded.
+    pub fn into_record(self, recording: Option<RecordingRef>) -> CallRecord {
+        CallRecord {
+            id: self.call,
+            tenant: self.tenant,
+            direction: self.direction,
+            from: self.from,
+            to: self.to,
+            agent: self.agent,
+            client: self.client,
+            line: self.line,
+            started_at: self.started_at,
+            answered_at: self.answered_at,
+            ended_at: self.ended_at,
+            outcome: self.outcome,
+            hangup: self.hangup,
+            cause: self.cause,
+            recording,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngineConfig {
     /// How long the dialled side may ring before the call is given up.
@@ -215,26 +274,16 @@ impl Engine {
             return Err(EngineError::DuplicateCall(c.call));
         }
         let a = self.leg();
-        let info = CallSummary {
-            call: c.call.clone(),
-            tenant: c.tenant.clone(),
-            direction: c.direction,
-            from: c.from,
-            to: c.to,
-            agent: c.agent,
-            client: c.client,
-            line: c.line,
-            started_at: now,
-            answered_at: None,
-            ended_at: now,
-            outcome: Outcome::Failed,
-            hangup: HangupSide::System,
-            cause: Cause {
-                code: 0,
-                reason: String::new(),
-            },
-            bridged: false,
-        };
+        let info = CallSummary::started(
+            c.call.clone(),
+            c.tenant.clone(),
+            c.direction,
+            (c.from, c.to),
+            c.agent,
+            c.client,
+            c.line,
+            now,
+        );
         let mut call = Call {
             info,
             a: Some(a),
@@ -278,26 +327,16 @@ impl Engine {
         if c.first.is_empty() || c.then.is_empty() {
             return Err(EngineError::NothingToDial);
         }
-        let info = CallSummary {
-            call: c.call.clone(),
-            tenant: c.tenant,
-            direction: c.direction,
-            from: c.from,
-            to: c.to,
-            agent: Some(c.agent),
-            client: c.client,
-            line: c.line,
-            started_at: now,
-            answered_at: None,
-            ended_at: now,
-            outcome: Outcome::Failed,
-            hangup: HangupSide::System,
-            cause: Cause {
-                code: 0,
-                reason: String::new(),
-            },
-            bridged: false,
-        };
+        let info = CallSummary::started(
+            c.call.clone(),
+            c.tenant,
+            c.direction,
+            (c.from, c.to),
+            Some(c.agent),
+            c.client,
+            c.line,
+            now,
+        );
         self.calls.insert(
             c.call.clone(),
             Call {

@@ -17,7 +17,7 @@ use crate::webrtc::{self, WebRtcLeg};
 use crate::ws::WsEvent;
 use crate::{CallInfo, Control, NodeConfig, Originate, OriginateError};
 use callisto_domain::Millis;
-use callisto_domain::call::{CallId, CallRecord, Direction, RecordingRef};
+use callisto_domain::call::{CallId, Direction, RecordingRef};
 use callisto_domain::ids::{TenantId, UserId};
 use callisto_domain::phone::normalize_phone;
 use callisto_domain::telephony::{Trunk, TrunkStatus, parse_sip_username, sip_username};
@@ -1014,28 +1014,12 @@ impl Ua {
                         }),
                         None => None,
                     };
-                    let record = CallRecord {
-                        id: summary.call.clone(),
-                        tenant: summary.tenant,
-                        direction: summary.direction,
-                        from: summary.from,
-                        to: summary.to,
-                        agent: summary.agent,
-                        client: summary.client,
-                        line: summary.line,
-                        started_at: summary.started_at,
-                        answered_at: summary.answered_at,
-                        ended_at: summary.ended_at,
-                        outcome: summary.outcome,
-                        hangup: summary.hangup,
-                        cause: summary.cause,
-                        recording: duration.map(|ms| RecordingRef {
-                            key: String::new(),
-                            format: "wav".into(),
-                            bytes: 0,
-                            duration_ms: ms,
-                        }),
-                    };
+                    let record = summary.into_record(duration.map(|ms| RecordingRef {
+                        key: String::new(),
+                        format: "wav".into(),
+                        bytes: 0,
+                        duration_ms: ms,
+                    }));
                     // fsync blocks: off the runtime's workers, or every call
                     // and relay on the node waits for the disk.
                     let id = record.id.clone();

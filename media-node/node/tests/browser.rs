@@ -13,9 +13,7 @@
 mod support;
 
 use callisto_domain::call::{Direction, Outcome};
-use callisto_node::{Node, NodeConfig};
 use callisto_sip::digest::{Algorithm, ha1};
-use callisto_store::Repos;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -123,33 +121,6 @@ impl Drop for Harness {
     }
 }
 
-/// The tenant's one call record this month, once the node has stored it.
-async fn call_record(
-    repos: &Repos,
-    t: &callisto_domain::ids::TenantId,
-) -> callisto_domain::call::CallRecord {
-    for _ in 0..50 {
-        let (y, m) = callisto_domain::call::month_of(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis() as i64,
-        );
-        if let Some(r) = repos
-            .calls
-            .month(t, y, m, None, 5)
-            .await
-            .unwrap()
-            .items
-            .pop()
-        {
-            return r;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no call record in the store");
-}
-
 /// The first event of `kind` the softphone reported.
 fn event<'a>(report: &'a Value, kind: &str) -> Option<&'a Value> {
     report["events"]
@@ -166,24 +137,16 @@ async fn an_agent_in_a_real_browser_registers_over_websocket_and_calls_a_custome
         .with_test_writer()
         .try_init();
     check_prerequisites();
-    let dir = tempfile::tempdir().unwrap();
-    let stores = callisto_store::embedded::open(&dir.path().join("store")).unwrap();
-    let repos = Repos::new(stores.items.clone());
-    let (t, _, bob) = company(&repos).await;
-    let trunk_port = free_port();
-    repos
-        .telephony
-        .save_trunk(&t, &trunk(trunk_port, false), 0)
-        .await
-        .unwrap();
-    let mut cfg = NodeConfig::local(
-        "127.0.0.1:0".parse().unwrap(),
-        dir.path().join("spool"),
-        b"browser test nonce secret".to_vec(),
-    );
-    cfg.ws_addr = Some("127.0.0.1:0".parse().unwrap());
-    let node = Node::start(cfg, stores.clone()).await.unwrap();
-    node.refresh().await.unwrap();
+    let Setup {
+        dir,
+        stores,
+        repos,
+        t,
+        bob,
+        trunk_port,
+        node,
+        ..
+    } = setup(true).await;
     let ws_url = format!("ws://{}", node.ws_addr.unwrap());
 
     // The carrier answers the customer's line and plays 440 Hz.
@@ -292,7 +255,7 @@ async fn an_agent_in_a_real_browser_registers_over_websocket_and_calls_a_custome
     .unwrap();
     drop(carrier);
 
-    let r = call_record(&repos, &t).await;
+    let r = wait_for_calls(&repos, &t, 1).await.remove(0);
     assert_eq!(
         (r.direction, r.outcome),
         (Direction::Outbound, Outcome::Answered)

@@ -7,8 +7,7 @@ mod support;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use callisto_domain::call::{Direction, HangupSide, Outcome};
-use callisto_node::{Node, NodeConfig, control};
-use callisto_store::Repos;
+use callisto_node::control;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -46,27 +45,15 @@ async fn call(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_placed_through_the_control_api_rings_the_agent_then_the_customer() {
-    let dir = tempfile::tempdir().unwrap();
-    let stores = callisto_store::embedded::open(&dir.path().join("store")).unwrap();
-    let repos = Repos::new(stores.items.clone());
-    let (t, ann, _) = company(&repos).await;
-    let trunk_port = free_port();
-    repos
-        .telephony
-        .save_trunk(&t, &trunk(trunk_port, false), 0)
-        .await
-        .unwrap();
-    let node = Node::start(
-        NodeConfig::local(
-            "127.0.0.1:0".parse().unwrap(),
-            dir.path().join("spool"),
-            b"s".to_vec(),
-        ),
-        stores.clone(),
-    )
-    .await
-    .unwrap();
-    node.refresh().await.unwrap();
+    let Setup {
+        dir,
+        repos,
+        t,
+        ann,
+        trunk_port,
+        node,
+        ..
+    } = setup(false).await;
     let app = control::router(node.handle(), TOKEN);
 
     // Health is open; everything else needs the service token.

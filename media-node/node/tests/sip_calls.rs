@@ -8,78 +8,10 @@ mod support;
 use callisto_domain::call::{Direction, HangupSide, Outcome};
 use callisto_domain::telephony::TrunkStatus;
 use callisto_media::tone::dominant_frequency;
-use callisto_node::{Node, NodeConfig};
 use callisto_store::Repos;
 use callisto_store::blob::BlobKey;
 use std::time::Duration;
 use support::*;
-
-async fn wait_for_calls(
-    repos: &Repos,
-    t: &callisto_domain::ids::TenantId,
-    n: usize,
-) -> Vec<callisto_domain::call::CallRecord> {
-    let (y, m) = callisto_domain::call::month_of(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64,
-    );
-    for _ in 0..100 {
-        let calls = repos.calls.month(t, y, m, None, 50).await.unwrap().items;
-        if calls.len() >= n {
-            return calls;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{n} call record(s) expected in the store");
-}
-
-struct Setup {
-    dir: tempfile::TempDir,
-    stores: callisto_store::Stores,
-    repos: Repos,
-    t: callisto_domain::ids::TenantId,
-    ann: Agent,
-    bob: Agent,
-    trunk_port: u16,
-    node: Node,
-}
-
-/// A node over a fresh store with company "acme" and its trunk on `trunk_port`.
-async fn setup() -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let stores = callisto_store::embedded::open(&dir.path().join("store")).unwrap();
-    let repos = Repos::new(stores.items.clone());
-    let (t, ann, bob) = company(&repos).await;
-    let trunk_port = free_port();
-    repos
-        .telephony
-        .save_trunk(&t, &trunk(trunk_port, false), 0)
-        .await
-        .unwrap();
-    let node = Node::start(
-        NodeConfig::local(
-            "127.0.0.1:0".parse().unwrap(),
-            dir.path().join("spool"),
-            b"test nonce secret".to_vec(),
-        ),
-        stores.clone(),
-    )
-    .await
-    .unwrap();
-    node.refresh().await.unwrap();
-    Setup {
-        dir,
-        stores,
-        repos,
-        t,
-        ann,
-        bob,
-        trunk_port,
-        node,
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_calls_out_through_the_trunk_and_the_call_is_recorded() {
@@ -92,7 +24,7 @@ async fn an_agent_calls_out_through_the_trunk_and_the_call_is_recorded() {
         trunk_port,
         node,
         ..
-    } = setup().await;
+    } = setup(false).await;
 
     let agent_dir = peer_dir(dir.path(), "agent", 1000.0, 6, Wav::Ulaw);
     let carrier_dir = peer_dir(dir.path(), "carrier", 440.0, 6, Wav::Ulaw);
@@ -221,7 +153,7 @@ fn tone_at(samples: &[i16]) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_calling_the_company_reaches_the_registered_agent_and_both_hear_each_other() {
-    let s = setup().await;
+    let s = setup(false).await;
     // Bob's softphone (baresip) registers and answers automatically.
     let bob_dir = peer_dir(s.dir.path(), "bob", 1000.0, 8, Wav::Pcm16);
     let phone = Baresip::start(&bob_dir, s.node.sip_addr, &s.bob);
@@ -297,7 +229,7 @@ async fn trunk_status_after(repos: &Repos, t: &callisto_domain::ids::TenantId) -
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_node_registers_to_the_carrier_and_shows_why_when_it_cannot() {
     for (password, expect_ok) in [("trunk-pass", true), ("wrong", false)] {
-        let s = setup().await;
+        let s = setup(false).await;
         let carrier_dir = s.dir.path().join("registrar");
         std::fs::create_dir_all(&carrier_dir).unwrap();
         let port = free_port();

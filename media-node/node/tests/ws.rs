@@ -1,20 +1,20 @@
-//! A browser agent's signalling: SIP over WebSocket (RFC 7118). The agent
-//! registers over a WebSocket, a customer's call from the carrier (sipp)
-//! reaches it over that same connection, and the audio the node relays to the
-//! agent's RTP address is the customer's.
+//! A browser agent taking a call: SIP over WebSocket (RFC 7118) and WebRTC.
+//! The agent registers over a WebSocket, a customer's call from the carrier
+//! (sipp) reaches it over that same connection with a WebRTC offer, and the
+//! agent (str0m with full ICE standing in for the browser) hears the customer.
 #![allow(clippy::unwrap_used)]
 
 mod support;
 
 use callisto_domain::call::{Direction, Outcome};
 use callisto_media::g711::ulaw_decode;
-use callisto_media::rtp::RtpPacket;
 use callisto_media::tone::dominant_frequency;
-use callisto_node::{Node, NodeConfig};
 use callisto_sip::{Message, Request, Response, digest, parse_message};
-use callisto_store::Repos;
 use futures_util::{SinkExt, StreamExt};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use str0m::change::SdpOffer;
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
 use support::*;
 use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -57,24 +57,15 @@ fn register(user: &str, cseq: u32, auth: Option<String>) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_agent_registers_over_websocket_and_takes_a_customers_call() {
-    let dir = tempfile::tempdir().unwrap();
-    let stores = callisto_store::embedded::open(&dir.path().join("store")).unwrap();
-    let repos = Repos::new(stores.items.clone());
-    let (t, _, bob) = company(&repos).await;
-    let trunk_port = free_port();
-    repos
-        .telephony
-        .save_trunk(&t, &trunk(trunk_port, false), 0)
-        .await
-        .unwrap();
-    let mut cfg = NodeConfig::local(
-        "127.0.0.1:0".parse().unwrap(),
-        dir.path().join("spool"),
-        b"s".to_vec(),
-    );
-    cfg.ws_addr = Some("127.0.0.1:0".parse().unwrap());
-    let node = Node::start(cfg, stores.clone()).await.unwrap();
-    node.refresh().await.unwrap();
+    let Setup {
+        dir,
+        repos,
+        t,
+        bob,
+        trunk_port,
+        node,
+        ..
+    } = setup(true).await;
     let url = format!("ws://{}", node.ws_addr.unwrap());
 
     // Without the "sip" subprotocol the handshake is refused.
@@ -138,7 +129,26 @@ async fn a_browser_agent_registers_over_websocket_and_takes_a_customers_call() {
     };
     assert_eq!(invite.method, callisto_sip::Method::Invite);
     assert_eq!(invite.headers.top_via().unwrap().transport, "WS");
-    let rtp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    // The agent is a browser: the node offers WebRTC, the "browser" (str0m
+    // with full ICE, as Chromium does) answers it and hears the customer.
+    let offer = String::from_utf8(invite.body.clone()).unwrap();
+    assert!(
+        offer.contains("UDP/TLS/RTP/SAVPF") && offer.contains("a=ice-lite"),
+        "{offer}"
+    );
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let local = sock.local_addr().unwrap();
+    let mut rtc = Rtc::builder()
+        .clear_codecs()
+        .enable_pcmu(true, false)
+        .enable_opus(true, false)
+        .build(Instant::now());
+    rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
+    let answer_sdp = rtc
+        .sdp_api()
+        .accept_offer(SdpOffer::from_sdp_string(&offer).unwrap())
+        .unwrap()
+        .to_sdp_string();
     let answer = |req: &Request, status: u16, sdp: Option<String>| {
         let mut r = Response::from_request(req, status, Some("bobtag"));
         r.headers.push(
@@ -151,28 +161,51 @@ async fn a_browser_agent_registers_over_websocket_and_takes_a_customers_call() {
         String::from_utf8(r.to_bytes()).unwrap()
     };
     send_raw(&mut ws, answer(&invite, 180, None)).await;
-    let sdp = format!(
-        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
-        rtp.local_addr().unwrap().port()
-    );
-    send_raw(&mut ws, answer(&invite, 200, Some(sdp))).await;
+    send_raw(&mut ws, answer(&invite, 200, Some(answer_sdp))).await;
     let Message::Request(ack) = next_sip(&mut ws).await else {
         panic!("expected the ACK")
     };
     assert_eq!(ack.method, callisto_sip::Method::Ack);
 
-    // The customer's tone (A-law from the carrier) arrives as PCMU.
-    let mut heard = Vec::new();
-    let mut buf = [0u8; 2048];
-    while heard.len() < 8000 {
-        let (n, _) = tokio::time::timeout(Duration::from_secs(5), rtp.recv_from(&mut buf))
-            .await
-            .unwrap()
-            .unwrap();
-        let p = RtpPacket::parse(&buf[..n]).unwrap();
-        assert_eq!(p.payload_type(), 0);
-        heard.extend(p.payload().iter().map(|c| ulaw_decode(*c)));
+    // The customer's tone (A-law from the carrier) arrives, through DTLS-SRTP.
+    let mut heard: Vec<i16> = Vec::new();
+    let mut buf = vec![0u8; 2048];
+    let give_up = Instant::now() + Duration::from_secs(10);
+    while heard.len() < 8000 && Instant::now() < give_up {
+        let deadline = loop {
+            match rtc.poll_output().unwrap() {
+                Output::Timeout(t) => break t,
+                Output::Transmit(t) => {
+                    sock.send_to(&t.contents, t.destination).await.unwrap();
+                }
+                Output::Event(Event::MediaData(d)) => {
+                    heard.extend(d.data.iter().map(|c| ulaw_decode(*c)));
+                }
+                Output::Event(_) => {}
+            }
+        };
+        let wait = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(wait, sock.recv_from(&mut buf)).await {
+            Ok(Ok((n, src))) => {
+                let input = Input::Receive(
+                    Instant::now(),
+                    Receive {
+                        proto: Protocol::Udp,
+                        source: src,
+                        destination: local,
+                        contents: buf[..n].try_into().unwrap(),
+                    },
+                );
+                rtc.handle_input(input).unwrap();
+            }
+            _ => rtc.handle_input(Input::Timeout(Instant::now())).unwrap(),
+        }
     }
+    assert!(
+        heard.len() >= 8000,
+        "the agent heard {} samples",
+        heard.len()
+    );
     let f = dominant_frequency(&heard[4000..], 8000);
     assert!((f - 440.0).abs() < 25.0, "the agent heard {f} Hz");
 
@@ -189,28 +222,7 @@ async fn a_browser_agent_registers_over_websocket_and_takes_a_customers_call() {
     .await
     .unwrap();
     drop(carrier);
-    let mut record = None;
-    for _ in 0..50 {
-        let (y, m) = callisto_domain::call::month_of(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_millis() as i64,
-        );
-        if let Some(r) = repos
-            .calls
-            .month(&t, y, m, None, 5)
-            .await
-            .unwrap()
-            .items
-            .pop()
-        {
-            record = Some(r);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let r = record.expect("a call record");
+    let r = wait_for_calls(&repos, &t, 1).await.remove(0);
     assert_eq!(
         (r.direction, r.outcome),
         (Direction::Inbound, Outcome::Answered)

@@ -8,6 +8,7 @@ use callisto_domain::telephony::{SipCredentials, SipTransport, Trunk, sip_userna
 use callisto_domain::user::{BillingDetails, Tenant, User, UserStatus};
 use callisto_media::g711::{alaw_encode, ulaw_encode};
 use callisto_media::tone::{ToneGenerator, ToneSpec};
+use callisto_node::{Node, NodeConfig};
 use callisto_sip::digest::{Algorithm, ha1};
 use callisto_store::Repos;
 use std::net::UdpSocket;
@@ -381,4 +382,72 @@ impl Drop for Baresip {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A node over a fresh store with company "acme" (agents ann and bob) and
+/// its trunk on `trunk_port`; SIP over WebSocket too when `websocket`.
+pub struct Setup {
+    pub dir: tempfile::TempDir,
+    pub stores: callisto_store::Stores,
+    pub repos: Repos,
+    pub t: callisto_domain::ids::TenantId,
+    pub ann: Agent,
+    pub bob: Agent,
+    pub trunk_port: u16,
+    pub node: Node,
+}
+
+pub async fn setup(websocket: bool) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let stores = callisto_store::embedded::open(&dir.path().join("store")).unwrap();
+    let repos = Repos::new(stores.items.clone());
+    let (t, ann, bob) = company(&repos).await;
+    let trunk_port = free_port();
+    repos
+        .telephony
+        .save_trunk(&t, &trunk(trunk_port, false), 0)
+        .await
+        .unwrap();
+    let mut cfg = NodeConfig::local(
+        "127.0.0.1:0".parse().unwrap(),
+        dir.path().join("spool"),
+        b"test nonce secret".to_vec(),
+    );
+    if websocket {
+        cfg.ws_addr = Some("127.0.0.1:0".parse().unwrap());
+    }
+    let node = Node::start(cfg, stores.clone()).await.unwrap();
+    node.refresh().await.unwrap();
+    Setup {
+        dir,
+        stores,
+        repos,
+        t,
+        ann,
+        bob,
+        trunk_port,
+        node,
+    }
+}
+
+/// The company's calls of this month once at least `n` are in the store.
+pub async fn wait_for_calls(
+    repos: &Repos,
+    t: &callisto_domain::ids::TenantId,
+    n: usize,
+) -> Vec<callisto_domain::call::CallRecord> {
+    let (y, m) = callisto_domain::call::month_of(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+    );
+    for _ in 0..100 {
+        let calls = repos.calls.month(t, y, m, None, 50).await.unwrap().items;
+        if calls.len() >= n {
+            return calls;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{n} call record(s) expected in the store");
 }
