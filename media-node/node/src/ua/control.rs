@@ -1,0 +1,103 @@
+//! Requests from the node's control API: calls in progress, placing a call,
+//! ending one.
+
+use super::*;
+
+impl Ua {
+    pub(super) async fn originate_call(&mut self, o: Originate) -> Result<CallId, OriginateError> {
+        let entry = match self.directory.tenant(&o.tenant, wall_ms()).await {
+            Ok(Some(e)) if e.agent(&o.agent).is_some() => e,
+            Ok(_) => return Err(OriginateError::UnknownAgent),
+            Err(e) => return Err(OriginateError::Engine(e.to_string())),
+        };
+        let trunk = entry.trunk.as_ref().ok_or(OriginateError::NoTrunk)?;
+        let number = |field: &'static str, raw: &str| {
+            normalize_phone(raw, &entry.phone_region).map_err(|e| OriginateError::Invalid {
+                field,
+                message: e.to_string(),
+            })
+        };
+        let to = number("to", &o.to)?;
+        let via_trunk = |number: String| Target {
+            user: None,
+            dest: Dest::Trunk {
+                number,
+                caller_id: trunk.number.clone(),
+            },
+        };
+        let (direction, first) = match &o.agent_phone {
+            Some(p) => (
+                Direction::Callback,
+                vec![via_trunk(number("agent_phone", p)?)],
+            ),
+            None => {
+                let devices = self.devices(&o.tenant, &o.agent);
+                if devices.is_empty() {
+                    return Err(OriginateError::NotReachable);
+                }
+                (Direction::Outbound, devices)
+            }
+        };
+        let now = wall_ms();
+        let ulid = ulid::Ulid::from_parts(now as u64, u128::from(self.next_random()));
+        let call =
+            CallId::parse(ulid.to_string()).map_err(|e| OriginateError::Engine(e.to_string()))?;
+        self.engine
+            .originate(
+                now,
+                OriginatedCall {
+                    call: call.clone(),
+                    tenant: o.tenant.clone(),
+                    direction,
+                    agent: o.agent.clone(),
+                    from: trunk.number.clone(),
+                    to: to.clone(),
+                    client: None,
+                    line: Some(trunk.name.clone()),
+                    first,
+                    then: vec![via_trunk(to)],
+                },
+            )
+            .map_err(|e| OriginateError::Engine(e.to_string()))?;
+        tracing::info!(call = %call, tenant = %o.tenant, agent = %o.agent, ?direction, "call placed");
+        Ok(call)
+    }
+
+    pub(super) async fn on_control(&mut self, c: Control) {
+        match c {
+            Control::Calls(reply) => {
+                let calls = self
+                    .engine
+                    .calls()
+                    .into_iter()
+                    .map(|c| CallInfo {
+                        call: c.call,
+                        tenant: c.tenant,
+                        direction: c.direction,
+                        from: c.from,
+                        to: c.to,
+                        agent: c.agent,
+                        started_at: c.started_at,
+                        answered_at: c.answered_at,
+                    })
+                    .collect();
+                let _ = reply.send(calls);
+            }
+            Control::Hangup(call, reply) => {
+                let r = self
+                    .engine
+                    .hangup_call(wall_ms(), &call)
+                    .map_err(|e| e.to_string());
+                let _ = reply.send(r);
+            }
+            Control::Originate(o, reply) => {
+                let r = self.originate_call(o).await;
+                let _ = reply.send(r);
+            }
+            Control::Refresh(reply) => {
+                self.housekeeping().await;
+                let _ = reply.send(());
+            }
+        }
+    }
+}
