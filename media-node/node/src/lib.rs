@@ -7,9 +7,11 @@
 pub mod bridge;
 pub mod control;
 pub mod directory;
+mod flow;
 pub mod guard;
 pub mod relay;
 pub mod spool;
+mod tcp;
 mod ua;
 pub mod webrtc;
 mod ws;
@@ -30,6 +32,8 @@ use tokio::sync::{Notify, mpsc, oneshot, watch};
 pub struct NodeConfig {
     /// Where SIP over UDP is received.
     pub sip_addr: SocketAddr,
+    /// Also take SIP over TCP, on the UDP address's port.
+    pub tcp: bool,
     /// Where SIP over WebSocket (browser agents, RFC 7118) is received; `None`: off.
     pub ws_addr: Option<SocketAddr>,
     /// The address RTP sockets bind to and SDP announces.
@@ -58,6 +62,7 @@ impl NodeConfig {
     pub fn local(sip_addr: SocketAddr, spool_dir: PathBuf, nonce_secret: Vec<u8>) -> NodeConfig {
         NodeConfig {
             sip_addr,
+            tcp: true,
             ws_addr: None,
             media_ip: sip_addr.ip(),
             realm: "callisto".into(),
@@ -152,7 +157,8 @@ pub struct Node {
     handle: NodeHandle,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    ws_task: Option<tokio::task::JoinHandle<()>>,
+    /// Accept loops of the stream transports: they run until aborted.
+    listeners: Vec<tokio::task::JoinHandle<()>>,
 }
 
 /// What the control API and the rest of the process use to ask a node things;
@@ -179,14 +185,20 @@ impl Node {
             .await
             .map_err(bind_err(cfg.sip_addr))?;
         let sip_addr = sock.local_addr().map_err(bind_err(cfg.sip_addr))?;
-        let (ws_tx, ws_rx) = mpsc::unbounded_channel();
-        let mut ws_task = None;
+        let (flow_tx, flow_rx) = mpsc::unbounded_channel();
+        let mut listeners = Vec::new();
+        if cfg.tcp {
+            let listener = tokio::net::TcpListener::bind(sip_addr)
+                .await
+                .map_err(bind_err(sip_addr))?;
+            listeners.push(tokio::spawn(tcp::serve(listener, flow_tx.clone())));
+        }
         let ws_addr = match cfg.ws_addr {
             Some(addr) => {
                 let ws_err = |source| NodeError::BindWs { addr, source };
                 let listener = tokio::net::TcpListener::bind(addr).await.map_err(ws_err)?;
                 let bound = listener.local_addr().map_err(ws_err)?;
-                ws_task = Some(tokio::spawn(ws::serve(listener, ws_tx)));
+                listeners.push(tokio::spawn(ws::serve(listener, flow_tx)));
                 Some(bound)
             }
             None => None,
@@ -207,7 +219,7 @@ impl Node {
         let (stop, stopped) = watch::channel(false);
         let mut uploader_stop = stopped.clone();
         let tasks = vec![
-            tokio::spawn(ua.run(rx, ws_rx, stopped)),
+            tokio::spawn(ua.run(rx, flow_rx, stopped)),
             tokio::spawn(
                 spool.run(stores, wake, Duration::from_secs(10), async move {
                     let _ = uploader_stop.changed().await;
@@ -221,7 +233,7 @@ impl Node {
             handle: NodeHandle { sip_addr, control },
             stop,
             tasks,
-            ws_task,
+            listeners,
         })
     }
 
@@ -232,9 +244,8 @@ impl Node {
     /// Ends the calls in progress (keeping their records) and stops.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        // The WebSocket listener runs until aborted; the other tasks stop by themselves.
-        if let Some(ws) = self.ws_task {
-            ws.abort();
+        for l in self.listeners {
+            l.abort();
         }
         for t in self.tasks {
             let _ = t.await;

@@ -1,9 +1,9 @@
 //! SIP over WebSocket (RFC 7118), the transport of browser agents (JsSIP, SIP.js):
-//! one SIP message per WebSocket message, subprotocol `sip`. Each connection
-//! is a flow with its own [`ConnId`]: requests and responses for a phone go
-//! back on the connection it registered from, as the registrar's binding says.
+//! one SIP message per WebSocket message, subprotocol `sip`; each connection
+//! is a flow (`flow.rs`).
 
-use callisto_sip::ConnId;
+use crate::flow::{FlowEvent, next_conn};
+use callisto_sip::{ConnId, Transport};
 use futures_util::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
@@ -12,36 +12,16 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
 
-/// What the connections tell the SIP task.
-#[derive(Debug)]
-pub(crate) enum WsEvent {
-    Opened {
-        conn: ConnId,
-        peer: SocketAddr,
-        send: mpsc::UnboundedSender<Vec<u8>>,
-    },
-    Message {
-        conn: ConnId,
-        peer: SocketAddr,
-        bytes: Vec<u8>,
-    },
-    Closed {
-        conn: ConnId,
-    },
-}
-
 /// Largest SIP message accepted on a connection (the SIP parser's own cap).
 const MAX_MESSAGE: usize = callisto_sip::MAX_MESSAGE_SIZE;
 
 /// Accepts connections until the listener fails; each gets a task.
-pub(crate) async fn serve(listener: TcpListener, events: mpsc::UnboundedSender<WsEvent>) {
-    let mut next = 0u64;
+pub(crate) async fn serve(listener: TcpListener, events: mpsc::UnboundedSender<FlowEvent>) {
     loop {
         let Ok((stream, peer)) = listener.accept().await else {
             continue;
         };
-        next += 1;
-        let conn = ConnId(next);
+        let conn = next_conn();
         let events = events.clone();
         tokio::spawn(async move {
             if let Err(e) = connection(stream, peer, conn, events).await {
@@ -77,7 +57,7 @@ async fn connection(
     stream: tokio::net::TcpStream,
     peer: SocketAddr,
     conn: ConnId,
-    events: mpsc::UnboundedSender<WsEvent>,
+    events: mpsc::UnboundedSender<FlowEvent>,
 ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE))
@@ -86,7 +66,13 @@ async fn connection(
         tokio_tungstenite::accept_hdr_async_with_config(stream, accept_sip, Some(config)).await?;
     let (mut sink, mut source) = ws.split();
     let (send, mut outgoing) = mpsc::unbounded_channel::<Vec<u8>>();
-    let _ = events.send(WsEvent::Opened { conn, peer, send });
+    let transport = Transport::Ws;
+    let _ = events.send(FlowEvent::Opened {
+        conn,
+        peer,
+        transport,
+        send,
+    });
     let writer = tokio::spawn(async move {
         while let Some(bytes) = outgoing.recv().await {
             // SIP is text; browsers' SIP libraries expect text frames.
@@ -104,12 +90,18 @@ async fn connection(
         match msg {
             Ok(Message::Text(t)) => {
                 let bytes = t.as_bytes().to_vec();
-                let _ = events.send(WsEvent::Message { conn, peer, bytes });
-            }
-            Ok(Message::Binary(b)) => {
-                let _ = events.send(WsEvent::Message {
+                let _ = events.send(FlowEvent::Bytes {
                     conn,
                     peer,
+                    transport,
+                    bytes,
+                });
+            }
+            Ok(Message::Binary(b)) => {
+                let _ = events.send(FlowEvent::Bytes {
+                    conn,
+                    peer,
+                    transport,
                     bytes: b.to_vec(),
                 });
             }
@@ -122,6 +114,6 @@ async fn connection(
         }
     }
     writer.abort();
-    let _ = events.send(WsEvent::Closed { conn });
+    let _ = events.send(FlowEvent::Closed { conn });
     result
 }

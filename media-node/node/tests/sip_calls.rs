@@ -15,6 +15,17 @@ use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_calls_out_through_the_trunk_and_the_call_is_recorded() {
+    agent_calls_out("u1").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_on_tcp_calls_out_the_same_way() {
+    agent_calls_out("t1").await;
+}
+
+/// An agent's phone (sipp, over UDP `u1` or TCP `t1`) registers, calls a
+/// customer through the trunk and hangs up after 3 s.
+async fn agent_calls_out(transport: &str) {
     let Setup {
         dir,
         stores,
@@ -69,6 +80,8 @@ async fn an_agent_calls_out_through_the_trunk_and_the_call_is_recorded() {
             "127.0.0.1",
             "-mp",
             &agent_media,
+            "-t",
+            transport,
         ],
     );
     let (p, c) = tokio::task::spawn_blocking(move || {

@@ -10,11 +10,11 @@
 
 use crate::bridge::{LegMedia, Side};
 use crate::directory::{Directory, TenantEntry};
+use crate::flow::FlowEvent;
 use crate::guard::Guard;
 use crate::relay::{self, RelayHandle, RelaySetup};
 use crate::spool::Spool;
 use crate::webrtc::{self, WebRtcLeg};
-use crate::ws::WsEvent;
 
 mod commands;
 mod control;
@@ -121,9 +121,10 @@ pub(crate) struct Ua {
     reg_tx: HashMap<TxId, TenantId>,
     hold_music: Option<Arc<Prompt>>,
     seq: u64,
-    /// SIP over WebSocket: where it listens, and the open connections.
+    /// SIP over WebSocket: where it listens.
     ws_local: Option<SocketAddr>,
-    ws_conns: HashMap<ConnId, mpsc::UnboundedSender<Vec<u8>>>,
+    /// Open connections of the stream transports (TCP, WebSocket).
+    flows: HashMap<ConnId, mpsc::UnboundedSender<Vec<u8>>>,
 }
 
 impl Ua {
@@ -179,7 +180,7 @@ impl Ua {
             hold_music,
             seq: seed,
             ws_local,
-            ws_conns: HashMap::new(),
+            flows: HashMap::new(),
             cfg,
             sock,
             local,
@@ -189,7 +190,7 @@ impl Ua {
     pub(crate) async fn run(
         mut self,
         mut control: mpsc::UnboundedReceiver<Control>,
-        mut ws: mpsc::UnboundedReceiver<WsEvent>,
+        mut flows: mpsc::UnboundedReceiver<FlowEvent>,
         mut stop: watch::Receiver<bool>,
     ) {
         let mut buf = vec![0u8; 65_536];
@@ -202,7 +203,7 @@ impl Ua {
                     Err(e) => tracing::warn!(error = %e, "SIP socket receive failed"),
                 },
                 _ = tokio::time::sleep_until(deadline.into()) => self.on_timeout(),
-                Some(ev) = ws.recv() => self.on_ws(ev),
+                Some(ev) = flows.recv() => self.on_flow(ev),
                 c = control.recv() => match c {
                     Some(c) => self.on_control(c).await,
                     None => break,
@@ -257,24 +258,45 @@ impl Ua {
         }
     }
 
-    fn on_ws(&mut self, ev: WsEvent) {
+    fn on_flow(&mut self, ev: FlowEvent) {
+        let now = Instant::now();
         match ev {
-            WsEvent::Opened { conn, peer, send } => {
-                tracing::debug!(conn = conn.0, peer = %peer, "SIP WebSocket opened");
-                self.ws_conns.insert(conn, send);
+            FlowEvent::Opened {
+                conn,
+                peer,
+                transport,
+                send,
+            } => {
+                tracing::debug!(conn = conn.0, peer = %peer, %transport, "SIP connection opened");
+                self.flows.insert(conn, send);
             }
-            WsEvent::Message { conn, peer, bytes } => {
-                let now = Instant::now();
+            FlowEvent::Bytes {
+                conn,
+                peer,
+                transport,
+                bytes,
+            } => {
                 if self.guard.is_banned(now, peer.ip()) {
                     return;
                 }
-                let from = Peer::stream(Transport::Ws, peer, Some(conn));
+                let from = Peer::stream(transport, peer, Some(conn));
                 if let Err(e) = self.endpoint.handle_datagram(now, from, &bytes) {
-                    tracing::info!(source = %peer, error = %e, "malformed SIP message on WebSocket");
+                    tracing::info!(source = %peer, %transport, error = %e, "malformed SIP message");
                 }
             }
-            WsEvent::Closed { conn } => {
-                self.ws_conns.remove(&conn);
+            FlowEvent::Parsed {
+                conn,
+                peer,
+                transport,
+                message,
+            } => {
+                if !self.guard.is_banned(now, peer.ip()) {
+                    let from = Peer::stream(transport, peer, Some(conn));
+                    self.endpoint.handle_message(now, from, *message);
+                }
+            }
+            FlowEvent::Closed { conn } => {
+                self.flows.remove(&conn);
             }
         }
     }
@@ -305,11 +327,11 @@ impl Ua {
             }
             busy |= self.pump_registrations().await;
             while let Some(t) = self.endpoint.poll_transmit() {
-                if t.dest.transport == Transport::Ws {
+                if t.dest.transport != Transport::Udp {
                     let sent = t
                         .dest
                         .conn
-                        .and_then(|c| self.ws_conns.get(&c))
+                        .and_then(|c| self.flows.get(&c))
                         .is_some_and(|tx| tx.send(t.bytes).is_ok());
                     if !sent {
                         // The phone's connection is gone: its transactions fail now.
@@ -349,6 +371,8 @@ impl Ua {
         let branch = self.endpoint.ids().branch();
         let (token, addr) = match (peer.transport, self.ws_local) {
             (Transport::Ws, Some(ws)) => ("WS", ws),
+            // TCP listens on the UDP port's number.
+            (Transport::Tcp, _) => ("TCP", self.local),
             _ => ("UDP", self.local),
         };
         Via::new(
@@ -380,6 +404,10 @@ impl Ua {
                     .with_param("transport", Some("ws"));
                 NameAddr::new(Uri::Sip(uri))
             }
+            (Transport::Tcp, _) => NameAddr::new(Uri::Sip(
+                self.local_uri("callisto")
+                    .with_param("transport", Some("tcp")),
+            )),
             _ => NameAddr::new(Uri::Sip(self.local_uri("callisto"))),
         }
     }

@@ -1,0 +1,88 @@
+//! SIP over TCP (RFC 3261 §18): desk phones and softphones that prefer a
+//! connection to datagrams. Messages are cut from the byte stream by
+//! Content-Length (`StreamFramer`); a CRLF CRLF ping gets a CRLF pong
+//! (RFC 5626 §3.5.1). A stream that cannot be framed is closed: after a bad
+//! message its next one cannot be found.
+
+use crate::flow::{FlowEvent, next_conn};
+use callisto_sip::{Framed, StreamFramer, Transport};
+use std::net::SocketAddr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+pub(crate) async fn serve(listener: TcpListener, events: mpsc::UnboundedSender<FlowEvent>) {
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else {
+            continue;
+        };
+        let events = events.clone();
+        tokio::spawn(async move {
+            if let Err(e) = connection(stream, peer, events).await {
+                tracing::info!(peer = %peer, error = %e, "SIP TCP connection ended");
+            }
+        });
+    }
+}
+
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    events: mpsc::UnboundedSender<FlowEvent>,
+) -> std::io::Result<()> {
+    let conn = next_conn();
+    let transport = Transport::Tcp;
+    let (mut reader, mut writer) = stream.into_split();
+    let (send, mut outgoing) = mpsc::unbounded_channel::<Vec<u8>>();
+    let _ = events.send(FlowEvent::Opened {
+        conn,
+        peer,
+        transport,
+        send: send.clone(),
+    });
+    let write = tokio::spawn(async move {
+        while let Some(bytes) = outgoing.recv().await {
+            if writer.write_all(&bytes).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut framer = StreamFramer::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    let result = loop {
+        let n = match reader.read(&mut buf).await {
+            Ok(0) => break Ok(()),
+            Ok(n) => n,
+            Err(e) => break Err(e),
+        };
+        framer.push(&buf[..n]);
+        let mut broken = None;
+        loop {
+            match framer.next_message() {
+                Ok(Some(Framed::Message(message))) => {
+                    let _ = events.send(FlowEvent::Parsed {
+                        conn,
+                        peer,
+                        transport,
+                        message,
+                    });
+                }
+                Ok(Some(Framed::KeepAlive)) => {
+                    let _ = send.send(b"\r\n".to_vec());
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    broken = Some(e);
+                    break;
+                }
+            }
+        }
+        if let Some(e) = broken {
+            tracing::info!(peer = %peer, error = %e, "unframeable SIP on TCP; closing");
+            break Ok(());
+        }
+    };
+    write.abort();
+    let _ = events.send(FlowEvent::Closed { conn });
+    result
+}
