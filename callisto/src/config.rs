@@ -42,6 +42,15 @@ pub struct ServeArgs {
     /// Where the media node takes SIP over WebSocket (browser agents, RFC 7118).
     #[arg(long, env = "CALLISTO_SIP_WS", default_value = "127.0.0.1:5066")]
     pub sip_ws: SocketAddr,
+    /// Where the media node takes SIP over secure WebSocket (needs --tls-cert and --tls-key).
+    #[arg(long, env = "CALLISTO_SIP_WSS", default_value = "127.0.0.1:5067")]
+    pub sip_wss: SocketAddr,
+    /// PEM certificate chain for WSS; WSS is off without it.
+    #[arg(long, env = "CALLISTO_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for WSS.
+    #[arg(long, env = "CALLISTO_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Address for RTP and in SDP; defaults to the SIP address's IP.
     #[arg(long, env = "CALLISTO_MEDIA_IP")]
     pub media_ip: Option<std::net::IpAddr>,
@@ -97,6 +106,13 @@ impl ServeConfig {
             persistent_secret(&args.data.join("keys").join("sip-nonce.key"))?,
         );
         node.ws_addr = Some(args.sip_ws);
+        if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+            node.wss = Some(callisto_node::WssConfig {
+                addr: args.sip_wss,
+                cert: cert.clone(),
+                key: key.clone(),
+            });
+        }
         if let Some(ip) = args.media_ip {
             node.media_ip = ip;
         }

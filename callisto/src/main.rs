@@ -98,6 +98,9 @@ async fn serve(cfg: config::ServeConfig) -> anyhow::Result<()> {
     if let Some(ws) = node.ws_addr {
         println!("  SIP (WS):   ws://{ws}/ — browser softphones (subprotocol \"sip\")");
     }
+    if let Some(wss) = node.wss_addr {
+        println!("  SIP (WSS):  wss://{wss}/");
+    }
     println!(
         "  media node: http://{addr}/node/health (service token in {})",
         cfg.data_dir.join("keys").join("node.token").display()

@@ -36,6 +36,8 @@ pub struct NodeConfig {
     pub tcp: bool,
     /// Where SIP over WebSocket (browser agents, RFC 7118) is received; `None`: off.
     pub ws_addr: Option<SocketAddr>,
+    /// SIP over secure WebSocket with the configured certificate; `None`: off.
+    pub wss: Option<WssConfig>,
     /// The address RTP sockets bind to and SDP announces.
     pub media_ip: IpAddr,
     /// Digest realm and domain of agents' SIP accounts (as the API stores them).
@@ -64,6 +66,7 @@ impl NodeConfig {
             sip_addr,
             tcp: true,
             ws_addr: None,
+            wss: None,
             media_ip: sip_addr.ip(),
             realm: "callisto".into(),
             sha256_challenge: false,
@@ -90,10 +93,20 @@ pub enum NodeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("WSS: {0}")]
+    Tls(String),
     #[error(transparent)]
     Spool(#[from] spool::SpoolError),
     #[error("the node has stopped")]
     Stopped,
+}
+
+/// Where WSS listens and the certificate it shows (PEM files).
+#[derive(Debug, Clone)]
+pub struct WssConfig {
+    pub addr: SocketAddr,
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// A call in progress, as the control API lists it.
@@ -154,6 +167,8 @@ pub struct Node {
     pub sip_addr: SocketAddr,
     /// Where SIP over WebSocket is taken, if it is.
     pub ws_addr: Option<SocketAddr>,
+    /// Where SIP over secure WebSocket is taken, if it is.
+    pub wss_addr: Option<SocketAddr>,
     handle: NodeHandle,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -198,7 +213,19 @@ impl Node {
                 let ws_err = |source| NodeError::BindWs { addr, source };
                 let listener = tokio::net::TcpListener::bind(addr).await.map_err(ws_err)?;
                 let bound = listener.local_addr().map_err(ws_err)?;
-                listeners.push(tokio::spawn(ws::serve(listener, flow_tx)));
+                listeners.push(tokio::spawn(ws::serve(listener, None, flow_tx.clone())));
+                Some(bound)
+            }
+            None => None,
+        };
+        let wss_addr = match &cfg.wss {
+            Some(w) => {
+                let acceptor = ws::tls_acceptor(&w.cert, &w.key).map_err(NodeError::Tls)?;
+                let addr = w.addr;
+                let ws_err = |source| NodeError::BindWs { addr, source };
+                let listener = tokio::net::TcpListener::bind(addr).await.map_err(ws_err)?;
+                let bound = listener.local_addr().map_err(ws_err)?;
+                listeners.push(tokio::spawn(ws::serve(listener, Some(acceptor), flow_tx)));
                 Some(bound)
             }
             None => None,
@@ -213,6 +240,7 @@ impl Node {
             spool.clone(),
             wake.clone(),
             ws_addr,
+            wss_addr,
         )
         .map_err(bind_err(sip_addr))?;
         let (control, rx) = mpsc::unbounded_channel();
@@ -230,6 +258,7 @@ impl Node {
         Ok(Node {
             sip_addr,
             ws_addr,
+            wss_addr,
             handle: NodeHandle { sip_addr, control },
             stop,
             tasks,

@@ -16,13 +16,13 @@ use str0m::change::SdpOffer;
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use support::*;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket<S> = tokio_tungstenite::WebSocketStream<S>;
 
-async fn next_sip(ws: &mut Socket) -> Message {
+async fn next_sip<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Socket<S>) -> Message {
     loop {
         let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
             .await
@@ -36,11 +36,11 @@ async fn next_sip(ws: &mut Socket) -> Message {
 }
 
 /// Sends a message written with plain line ends (templates here).
-async fn send(ws: &mut Socket, text: String) {
+async fn send<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Socket<S>, text: String) {
     send_raw(ws, text.replace('\n', "\r\n")).await;
 }
 
-async fn send_raw(ws: &mut Socket, text: String) {
+async fn send_raw<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Socket<S>, text: String) {
     ws.send(Ws::text(text)).await.unwrap();
 }
 
@@ -229,4 +229,90 @@ async fn a_browser_agent_registers_over_websocket_and_takes_a_customers_call() {
     );
     assert_eq!(r.agent.as_ref(), Some(&bob.user));
     node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secure_websocket_uses_the_configured_certificate() {
+    use rustls_pki_types::pem::PemObject;
+    let dir = tempfile::tempdir().unwrap();
+    let stores = callisto_store::embedded::open(&dir.path().join("store")).unwrap();
+    let repos = callisto_store::Repos::new(stores.items.clone());
+    let (_, _, bob) = company(&repos).await;
+    // The certificate an operator configures (here made for the test).
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (cert_pem, key_pem) = (dir.path().join("node.crt"), dir.path().join("node.key"));
+    std::fs::write(&cert_pem, cert.pem()).unwrap();
+    std::fs::write(&key_pem, key.serialize_pem()).unwrap();
+    let mut cfg = callisto_node::NodeConfig::local(
+        "127.0.0.1:0".parse().unwrap(),
+        dir.path().join("spool"),
+        b"s".to_vec(),
+    );
+    cfg.wss = Some(callisto_node::WssConfig {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        cert: cert_pem.clone(),
+        key: key_pem.clone(),
+    });
+    let node = callisto_node::Node::start(cfg.clone(), stores.clone())
+        .await
+        .unwrap();
+
+    // A client that trusts that certificate connects with TLS, then WebSocket.
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    roots
+        .add(rustls_pki_types::CertificateDer::from_pem_file(&cert_pem).unwrap())
+        .unwrap();
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
+    let client = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(node.wss_addr.unwrap())
+        .await
+        .unwrap();
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(client))
+        .connect("localhost".try_into().unwrap(), tcp)
+        .await
+        .unwrap();
+    let mut req = format!("wss://localhost:{}/", node.wss_addr.unwrap().port())
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("Sec-WebSocket-Protocol", "sip".parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::client_async(req, tls).await.unwrap();
+    send(&mut ws, register(&bob.username, 1, None)).await;
+    let Message::Response(challenge) = next_sip(&mut ws).await else {
+        panic!()
+    };
+    assert_eq!(challenge.status, 401);
+    let ch = challenge.headers.challenges(false).unwrap().remove(0);
+    let auth = digest::answer(
+        &ch,
+        &callisto_sip::Method::Register,
+        "sip:callisto",
+        &bob.username,
+        &bob.password,
+        "c0ffee",
+        1,
+    )
+    .unwrap();
+    send(&mut ws, register(&bob.username, 2, Some(auth.to_string()))).await;
+    let Message::Response(ok) = next_sip(&mut ws).await else {
+        panic!()
+    };
+    assert_eq!(ok.status, 200, "{}", ok.reason);
+    node.shutdown().await;
+
+    // A key that does not parse stops the node at start, naming the file.
+    std::fs::write(&key_pem, "not a key").unwrap();
+    let err = callisto_node::Node::start(cfg, stores)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("node.key"), "{err}");
 }

@@ -290,7 +290,8 @@ impl Ua {
             }
         };
         // An agent on a WebSocket is a browser: it gets a WebRTC offer.
-        let (offer, browser, pending) = if peer.transport == Transport::Ws {
+        let (offer, browser, pending) = if matches!(peer.transport, Transport::Ws | Transport::Wss)
+        {
             let local = SocketAddr::new(self.cfg.media_ip, port);
             match WebRtcLeg::offer(Instant::now(), local) {
                 Ok((w, sdp, pending)) => (sdp, Some(w), Some(pending)),

@@ -121,8 +121,9 @@ pub(crate) struct Ua {
     reg_tx: HashMap<TxId, TenantId>,
     hold_music: Option<Arc<Prompt>>,
     seq: u64,
-    /// SIP over WebSocket: where it listens.
+    /// SIP over WebSocket and secure WebSocket: where they listen.
     ws_local: Option<SocketAddr>,
+    wss_local: Option<SocketAddr>,
     /// Open connections of the stream transports (TCP, WebSocket).
     flows: HashMap<ConnId, mpsc::UnboundedSender<Vec<u8>>>,
 }
@@ -135,6 +136,7 @@ impl Ua {
         spool: Spool,
         spool_wake: Arc<Notify>,
         ws_local: Option<SocketAddr>,
+        wss_local: Option<SocketAddr>,
     ) -> std::io::Result<Ua> {
         let local = sock.local_addr()?;
         let seed = u64::from(std::process::id()) ^ wall_ms() as u64;
@@ -180,6 +182,7 @@ impl Ua {
             hold_music,
             seq: seed,
             ws_local,
+            wss_local,
             flows: HashMap::new(),
             cfg,
             sock,
@@ -371,6 +374,7 @@ impl Ua {
         let branch = self.endpoint.ids().branch();
         let (token, addr) = match (peer.transport, self.ws_local) {
             (Transport::Ws, Some(ws)) => ("WS", ws),
+            (Transport::Wss, _) => ("WSS", self.wss_local.unwrap_or(self.local)),
             // TCP listens on the UDP port's number.
             (Transport::Tcp, _) => ("TCP", self.local),
             _ => ("UDP", self.local),
@@ -394,14 +398,19 @@ impl Ua {
 
     /// The node's Contact towards `peer` (on WebSocket flows, `;transport=ws`).
     fn contact_for(&self, peer: Peer) -> NameAddr {
-        match (peer.transport, self.ws_local) {
-            (Transport::Ws, Some(ws)) => {
+        let ws = match peer.transport {
+            Transport::Ws => self.ws_local.map(|a| (a, "ws")),
+            Transport::Wss => self.wss_local.map(|a| (a, "wss")),
+            _ => None,
+        };
+        match (peer.transport, ws) {
+            (Transport::Ws | Transport::Wss, Some((ws, scheme))) => {
                 let host = Host::parse(&ws.ip().to_string())
                     .unwrap_or_else(|_| Host::Domain("localhost".into()));
                 let uri = SipUri::new(host)
                     .with_user("callisto")
                     .with_port(ws.port())
-                    .with_param("transport", Some("ws"));
+                    .with_param("transport", Some(scheme));
                 NameAddr::new(Uri::Sip(uri))
             }
             (Transport::Tcp, _) => NameAddr::new(Uri::Sip(
