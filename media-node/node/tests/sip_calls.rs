@@ -297,3 +297,62 @@ async fn the_node_registers_to_the_carrier_and_shows_why_when_it_cannot() {
         s.node.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_call_each_other_by_short_number() {
+    let s = setup(false).await;
+    // Bob (extension 102) on baresip answers; ann dials 102 from sipp.
+    let bob_dir = peer_dir(s.dir.path(), "bob", 1000.0, 8, Wav::Pcm16);
+    let bob_phone = Baresip::start(&bob_dir, s.node.sip_addr, &s.bob);
+    bob_phone.wait_for("200 OK", Duration::from_secs(10));
+    let ann_dir = peer_dir(s.dir.path(), "ann", 440.0, 8, Wav::Ulaw);
+    let node_addr = s.node.sip_addr.to_string();
+    let mut ann_phone = Sipp::start(
+        &ann_dir,
+        "ann",
+        &[&s.ann.username, &s.ann.password, "102"],
+        &[
+            &node_addr,
+            "-au",
+            &s.ann.username,
+            "-ap",
+            &s.ann.password,
+            "-sf",
+            scenario("agent_calls_out.xml").to_str().unwrap(),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &free_port().to_string(),
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            &free_port().to_string(),
+        ],
+    );
+    let ann_phone = tokio::task::spawn_blocking(move || {
+        ann_phone.wait_success(Duration::from_secs(30));
+        ann_phone
+    })
+    .await
+    .unwrap();
+    drop(ann_phone);
+
+    let calls = wait_for_calls(&s.repos, &s.t, 1).await;
+    let call = &calls[0];
+    assert_eq!(
+        (call.direction, call.outcome),
+        (Direction::Internal, Outcome::Answered)
+    );
+    assert_eq!(call.agent.as_ref(), Some(&s.ann.user), "the caller");
+    assert_eq!((call.from.as_str(), call.to.as_str()), ("101", "102"));
+    assert_eq!(call.line, None, "no trunk was used");
+    let (left, right) = recording(&s.stores, call).await;
+    let (ann_side, bob_side) = (tone_at(&left), tone_at(&right));
+    assert!((ann_side - 440.0).abs() < 25.0, "ann sent {ann_side} Hz");
+    assert!((bob_side - 1000.0).abs() < 25.0, "bob sent {bob_side} Hz");
+    let heard = bob_phone.heard();
+    assert!(heard.len() >= 8000, "bob heard {} samples", heard.len());
+    let f = tone_at(&heard);
+    assert!((f - 440.0).abs() < 25.0, "bob heard {f} Hz");
+    s.node.shutdown().await;
+}
