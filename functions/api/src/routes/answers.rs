@@ -3,6 +3,7 @@
 //! clients the caller may see.
 
 use super::clients::visible;
+use super::export::{file_options, file_response};
 use super::questionnaires::parse_questionnaire_id;
 use super::selection::context;
 use crate::AppState;
@@ -11,8 +12,8 @@ use crate::error::{ApiError, ErrorBody};
 use crate::json::{ApiJson, ApiQuery};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use callisto_domain::client::Client;
 use callisto_domain::ids::ClientId;
 use callisto_domain::phone::format_phone;
@@ -186,19 +187,7 @@ pub async fn export_answers(
     Path(id): Path<String>,
     ApiQuery(p): ApiQuery<AnswersExportParams>,
 ) -> Result<Response, ApiError> {
-    let bad = |field: &str, msg: &str| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", msg).with_field(field)
-    };
-    let xlsx = match p.format.as_deref() {
-        None | Some("xlsx") => true,
-        Some("csv") => false,
-        Some(_) => return Err(bad("format", "format must be xlsx or csv")),
-    };
-    let ru = match p.lang.as_deref() {
-        None | Some("ru") => true,
-        Some("en") => false,
-        Some(_) => return Err(bad("lang", "lang must be ru or en")),
-    };
+    let (xlsx, ru) = file_options(p.format.as_deref(), p.lang.as_deref())?;
     let t = &caller.principal.tenant;
     let q = state
         .repos
@@ -300,36 +289,7 @@ pub async fn export_answers(
         .chain(q.questions.iter().map(|x| x.text.clone()))
         .collect();
     let count = rows.len();
-    let (bytes, content_type, ext) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let header: Vec<&str> = header.iter().map(String::as_str).collect();
-        if xlsx {
-            let file = tempfile::NamedTempFile::new().map_err(ApiError::internal)?;
-            callisto_tabular::write_xlsx(file.path(), "Answers", &header, rows)
-                .map_err(ApiError::internal)?;
-            let bytes = std::fs::read(file.path()).map_err(ApiError::internal)?;
-            Ok((
-                bytes,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                "xlsx",
-            ))
-        } else {
-            let mut bytes = Vec::new();
-            callisto_tabular::write_csv(&mut bytes, &header, rows).map_err(ApiError::internal)?;
-            Ok((bytes, "text/csv; charset=utf-8", "csv"))
-        }
-    })
-    .await
-    .map_err(ApiError::internal)??;
+    let (resp, ext) = file_response("answers", "Answers", header, rows, xlsx).await?;
     tracing::info!(tenant = %t, user = %caller.user.id, rows = count, format = ext, "answers exported");
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"answers.{ext}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(resp)
 }

@@ -192,19 +192,7 @@ pub async fn export_clients(
     caller: Caller,
     ApiQuery(p): ApiQuery<ExportParams>,
 ) -> Result<Response, ApiError> {
-    let bad = |field: &str, msg: &str| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", msg).with_field(field)
-    };
-    let xlsx = match p.format.as_deref() {
-        None | Some("xlsx") => true,
-        Some("csv") => false,
-        Some(_) => return Err(bad("format", "format must be xlsx or csv")),
-    };
-    let lang_ru = match p.lang.as_deref() {
-        None | Some("ru") => true,
-        Some("en") => false,
-        Some(_) => return Err(bad("lang", "lang must be ru or en")),
-    };
+    let (xlsx, lang_ru) = file_options(p.format.as_deref(), p.lang.as_deref())?;
     let cards = selected(&state, &caller, &p).await?;
     let ctx = context(&state, &caller);
     let t = &caller.principal.tenant;
@@ -247,11 +235,49 @@ pub async fn export_clients(
         rows.push(row(c, &org, &responsible, lang_ru, &ctx));
     }
     let header: &[&str] = if lang_ru { &HEADER_RU } else { &HEADER_EN };
-    let header: Vec<&str> = header.to_vec();
+    let header = header.iter().map(|h| h.to_string()).collect();
+    let (resp, ext) = file_response("contacts", "Contacts", header, rows, xlsx).await?;
+    tracing::info!(tenant = %t, user = %caller.user.id, rows = cards.len(), format = ext, "clients exported");
+    Ok(resp)
+}
+
+/// An export's `format` (`xlsx`, the default, or `csv`) and `lang` (`ru`, the
+/// default, or `en`): (XLSX?, Russian headers?); 400 naming the bad parameter.
+pub(crate) fn file_options(
+    format: Option<&str>,
+    lang: Option<&str>,
+) -> Result<(bool, bool), ApiError> {
+    let bad = |field: &str, msg: &str| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", msg).with_field(field)
+    };
+    let xlsx = match format {
+        None | Some("xlsx") => true,
+        Some("csv") => false,
+        Some(_) => return Err(bad("format", "format must be xlsx or csv")),
+    };
+    let ru = match lang {
+        None | Some("ru") => true,
+        Some("en") => false,
+        Some(_) => return Err(bad("lang", "lang must be ru or en")),
+    };
+    Ok((xlsx, ru))
+}
+
+/// Writes `rows` under `header` as XLSX (sheet `sheet`) or CSV off the
+/// runtime's workers, and answers with the file `<name>.<ext>`; returns the
+/// extension too, for the log.
+pub(crate) async fn file_response(
+    name: &'static str,
+    sheet: &'static str,
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+    xlsx: bool,
+) -> Result<(Response, &'static str), ApiError> {
     let (bytes, content_type, ext) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
         if xlsx {
             let file = tempfile::NamedTempFile::new().map_err(ApiError::internal)?;
-            callisto_tabular::write_xlsx(file.path(), "Contacts", &header, rows)
+            callisto_tabular::write_xlsx(file.path(), sheet, &header, rows)
                 .map_err(ApiError::internal)?;
             let bytes = std::fs::read(file.path()).map_err(ApiError::internal)?;
             Ok((
@@ -267,16 +293,16 @@ pub async fn export_clients(
     })
     .await
     .map_err(ApiError::internal)??;
-    tracing::info!(tenant = %t, user = %caller.user.id, rows = cards.len(), format = ext, "clients exported");
-    Ok((
+    let resp = (
         [
             (header::CONTENT_TYPE, content_type.to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"contacts.{ext}\""),
+                format!("attachment; filename=\"{name}.{ext}\""),
             ),
         ],
         bytes,
     )
-        .into_response())
+        .into_response();
+    Ok((resp, ext))
 }
