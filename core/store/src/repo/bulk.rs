@@ -1,7 +1,6 @@
 //! Bulk-action jobs (`T#<t>` / `BULK#<id>`), queued on [`BULK_QUEUE`].
 
-use super::{RepoError, Versioned, encode, tenant_key, versioned};
-use crate::StoreError;
+use super::{RepoError, Versioned, encode, put_checked, tenant_key, versioned};
 use crate::item::{Condition, ItemStore, Key};
 use callisto_domain::bulk::{BulkId, BulkJob};
 use callisto_domain::ids::TenantId;
@@ -38,16 +37,12 @@ impl BulkJobs {
 
     /// Saves the job if nobody else changed it since `version`; returns the new version.
     pub async fn save(&self, t: &TenantId, job: &BulkJob, version: u64) -> Result<u64, RepoError> {
-        match self
-            .items
-            .put(
-                encode(job_key(t, &job.id), job)?,
-                Condition::Version(version),
-            )
-            .await
-        {
-            Err(StoreError::ConditionFailed(_)) => Err(RepoError::Stale("bulk action")),
-            other => Ok(other?),
-        }
+        put_checked(
+            self.items.as_ref(),
+            encode(job_key(t, &job.id), job)?,
+            Condition::Version(version),
+            "bulk action",
+        )
+        .await
     }
 }

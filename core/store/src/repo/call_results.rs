@@ -1,4 +1,4 @@
-use super::{RepoError, Versioned, encode, tenant_key, tenant_pk, versioned};
+use super::{RepoError, Versioned, encode, put_checked, tenant_key, tenant_pk, versioned};
 use crate::StoreError;
 use crate::item::{Condition, ItemStore, Key, Query, SortKey};
 use callisto_domain::call_result::CallResult;
@@ -83,17 +83,13 @@ impl CallResults {
         result: &CallResult,
         version: u64,
     ) -> Result<u64, RepoError> {
-        match self
-            .items
-            .put(
-                encode(result_key(t, &result.id), result)?,
-                Condition::Version(version),
-            )
-            .await
-        {
-            Err(StoreError::ConditionFailed(_)) => Err(RepoError::Stale("call result")),
-            other => Ok(other?),
-        }
+        put_checked(
+            self.items.as_ref(),
+            encode(result_key(t, &result.id), result)?,
+            Condition::Version(version),
+            "call result",
+        )
+        .await
     }
 
     /// Deletes a result no scenario offers; one in use is refused naming the

@@ -3,7 +3,9 @@
 //! and the merge need from client cards: a light scan of the cards in a
 //! listing, and copying a card's history to another card.
 
-use super::{Listing, RepoError, Versioned, encode, listing, tenant_key, tenant_pk, versioned};
+use super::{
+    Listing, RepoError, Versioned, encode, listing, put_checked, tenant_key, tenant_pk, versioned,
+};
 use crate::StoreError;
 use crate::item::{Condition, ItemStore, Key, Query, SortKey, WriteOp};
 use callisto_domain::Millis;
@@ -75,17 +77,13 @@ impl Duplicates {
 
     /// Saves the job if nobody else changed it since `version`; returns the new version.
     pub async fn save(&self, t: &TenantId, job: &DedupJob, version: u64) -> Result<u64, RepoError> {
-        match self
-            .items
-            .put(
-                encode(job_key(t, &job.id), job)?,
-                Condition::Version(version),
-            )
-            .await
-        {
-            Err(StoreError::ConditionFailed(_)) => Err(RepoError::Stale("duplicate search")),
-            other => Ok(other?),
-        }
+        put_checked(
+            self.items.as_ref(),
+            encode(job_key(t, &job.id), job)?,
+            Condition::Version(version),
+            "duplicate search",
+        )
+        .await
     }
 
     /// Writes groups under their numbers, replacing what is there (a rerun
@@ -165,10 +163,13 @@ impl Duplicates {
         version: u64,
     ) -> Result<u64, RepoError> {
         let item = encode(Key::new(groups_pk(t, id), group_sk(group.n)), group)?;
-        match self.items.put(item, Condition::Version(version)).await {
-            Err(StoreError::ConditionFailed(_)) => Err(RepoError::Stale("group")),
-            other => Ok(other?),
-        }
+        put_checked(
+            self.items.as_ref(),
+            item,
+            Condition::Version(version),
+            "group",
+        )
+        .await
     }
 
     /// Groups in number order.

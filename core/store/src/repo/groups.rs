@@ -1,4 +1,4 @@
-use super::{RepoError, Users, Versioned, encode, tenant_key, tenant_pk, versioned};
+use super::{RepoError, Users, Versioned, encode, put_checked, tenant_key, tenant_pk, versioned};
 use crate::StoreError;
 use crate::item::{Condition, Item, ItemStore, Key, Query, SortKey};
 use callisto_domain::ids::{GroupId, TenantId};
@@ -61,17 +61,13 @@ impl Groups {
         group: &Group,
         version: u64,
     ) -> Result<u64, RepoError> {
-        match self
-            .items
-            .put(
-                encode(group_key(t, &group.id), group)?,
-                Condition::Version(version),
-            )
-            .await
-        {
-            Err(StoreError::ConditionFailed(_)) => Err(RepoError::Stale("group")),
-            other => Ok(other?),
-        }
+        put_checked(
+            self.items.as_ref(),
+            encode(group_key(t, &group.id), group)?,
+            Condition::Version(version),
+            "group",
+        )
+        .await
     }
 
     /// Deletes an empty group. A group with members is refused, so no user is

@@ -2,7 +2,9 @@
 //! (`T#<t>#IMPREJ#<id>` / `<row>`), kept per row so a resumed import writes
 //! each rejection once.
 
-use super::{Listing, RepoError, Versioned, encode, listing, tenant_key, tenant_pk, versioned};
+use super::{
+    Listing, RepoError, Versioned, encode, listing, put_checked, tenant_key, tenant_pk, versioned,
+};
 use crate::StoreError;
 use crate::blob::BlobKey;
 use crate::item::{Condition, ItemStore, Key, Query, SortKey};
@@ -69,17 +71,13 @@ impl Imports {
         job: &ImportJob,
         version: u64,
     ) -> Result<u64, RepoError> {
-        match self
-            .items
-            .put(
-                encode(job_key(t, &job.id), job)?,
-                Condition::Version(version),
-            )
-            .await
-        {
-            Err(StoreError::ConditionFailed(_)) => Err(RepoError::Stale("import")),
-            other => Ok(other?),
-        }
+        put_checked(
+            self.items.as_ref(),
+            encode(job_key(t, &job.id), job)?,
+            Condition::Version(version),
+            "import",
+        )
+        .await
     }
 
     pub async fn put_rejected(

@@ -204,6 +204,28 @@ pub(crate) async fn listing<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// Writes `item` if `condition` holds; an item changed (or created) by someone
+/// else meanwhile is `Stale(what)`, for the caller to reload.
+pub(crate) async fn put_checked(
+    items: &dyn ItemStore,
+    item: Item,
+    condition: crate::item::Condition,
+    what: &'static str,
+) -> Result<u64, RepoError> {
+    match items.put(item, condition).await {
+        Err(StoreError::ConditionFailed(_)) => Err(RepoError::Stale(what)),
+        other => Ok(other?),
+    }
+}
+
+/// The condition of a save at `version`, where 0 means "never saved": create.
+pub(crate) fn at_version(version: u64) -> crate::item::Condition {
+    match version {
+        0 => crate::item::Condition::NotExists,
+        v => crate::item::Condition::Version(v),
+    }
+}
+
 pub(crate) fn versioned<T: serde::de::DeserializeOwned>(
     item: &Item,
 ) -> Result<Versioned<T>, StoreError> {

@@ -1,5 +1,5 @@
 use super::call_results::all_of;
-use super::{Listing, RepoError, Versioned, encode, listing, tenant_key, versioned};
+use super::{Listing, RepoError, Versioned, encode, listing, put_checked, tenant_key, versioned};
 use crate::StoreError;
 use crate::item::{Condition, Index, ItemStore, Key, Query, SortKey};
 use callisto_domain::ids::{ClientId, QuestionnaireId, TenantId};
@@ -61,17 +61,13 @@ impl Questionnaires {
         q: &Questionnaire,
         version: u64,
     ) -> Result<u64, RepoError> {
-        match self
-            .items
-            .put(
-                encode(questionnaire_key(t, &q.id), q)?,
-                Condition::Version(version),
-            )
-            .await
-        {
-            Err(StoreError::ConditionFailed(_)) => Err(RepoError::Stale("questionnaire")),
-            other => Ok(other?),
-        }
+        put_checked(
+            self.items.as_ref(),
+            encode(questionnaire_key(t, &q.id), q)?,
+            Condition::Version(version),
+            "questionnaire",
+        )
+        .await
     }
 
     /// Deletes a questionnaire no scenario uses (else `InUse` naming one).

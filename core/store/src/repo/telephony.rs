@@ -2,7 +2,9 @@
 //! view of its registration (`TRUNKSTATUS`) and agents' SIP credentials
 //! (`SIPCRED#<u>`).
 
-use super::{RepoError, Versioned, encode, tenant_key, tenant_pk, versioned};
+use super::{
+    RepoError, Versioned, at_version, encode, put_checked, tenant_key, tenant_pk, versioned,
+};
 use crate::StoreError;
 use crate::item::{Condition, ItemStore, Query, SortKey};
 use callisto_domain::ids::{TenantId, UserId};
@@ -37,18 +39,14 @@ impl Telephony {
         trunk: &Trunk,
         version: u64,
     ) -> Result<u64, RepoError> {
-        let condition = match version {
-            0 => Condition::NotExists,
-            v => Condition::Version(v),
-        };
-        match self
-            .items
-            .put(encode(tenant_key(t, TRUNK_SK), trunk)?, condition)
-            .await
-        {
-            Err(StoreError::ConditionFailed(_)) => Err(RepoError::Stale("trunk settings")),
-            other => Ok(other?),
-        }
+        let condition = at_version(version);
+        put_checked(
+            self.items.as_ref(),
+            encode(tenant_key(t, TRUNK_SK), trunk)?,
+            condition,
+            "trunk settings",
+        )
+        .await
     }
 
     /// The registration state the media node last reported.

@@ -1,5 +1,8 @@
 use super::users::{directory_put, ext_claim_put, user_item};
-use super::{Listing, RepoError, Users, Versioned, encode, listing, tenant_key, versioned};
+use super::{
+    Listing, RepoError, Users, Versioned, at_version, encode, listing, put_checked, tenant_key,
+    versioned,
+};
 use crate::item::{Condition, ItemStore, Key, Query, SortKey, WriteOp};
 use callisto_domain::card_settings::CardSettings;
 use callisto_domain::ids::TenantId;
@@ -79,15 +82,9 @@ impl Tenants {
         settings: &CardSettings,
         version: u64,
     ) -> Result<u64, RepoError> {
-        let condition = match version {
-            0 => Condition::NotExists,
-            v => Condition::Version(v),
-        };
+        let condition = at_version(version);
         let item = encode(tenant_key(t, CARD_SETTINGS_SK), settings)?;
-        match self.items.put(item, condition).await {
-            Err(crate::StoreError::ConditionFailed(_)) => Err(RepoError::Stale("card settings")),
-            other => Ok(other?),
-        }
+        put_checked(self.items.as_ref(), item, condition, "card settings").await
     }
 
     pub async fn get(&self, t: &TenantId) -> Result<Versioned<Tenant>, RepoError> {
@@ -101,9 +98,12 @@ impl Tenants {
 
     pub async fn update(&self, tenant: &Tenant, version: u64) -> Result<u64, RepoError> {
         let item = encode(tenant_key(&tenant.id, SK), tenant)?;
-        match self.items.put(item, Condition::Version(version)).await {
-            Err(crate::StoreError::ConditionFailed(_)) => Err(RepoError::Stale("company profile")),
-            other => Ok(other?),
-        }
+        put_checked(
+            self.items.as_ref(),
+            item,
+            Condition::Version(version),
+            "company profile",
+        )
+        .await
     }
 }
