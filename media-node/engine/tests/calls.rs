@@ -48,6 +48,22 @@ fn incoming(direction: Direction, agent: Option<&str>, plan: Plan) -> IncomingCa
     }
 }
 
+/// Ann calls a customer through the trunk; returns the engine with her leg
+/// (A) and the trunk's ringing leg (B).
+fn outbound_call(config: EngineConfig) -> (Engine, LegId, LegId) {
+    let mut e = Engine::new(config);
+    let plan = Plan::Dial {
+        targets: vec![trunk_target("+79123456789")],
+    };
+    let a = e
+        .handle_incoming(T0, incoming(Direction::Outbound, Some("ann"), plan))
+        .unwrap();
+    let [b] = originated(&drain(&mut e))[..] else {
+        panic!()
+    };
+    (e, a, b)
+}
+
 fn drain(e: &mut Engine) -> Vec<Command> {
     std::iter::from_fn(|| e.poll_command()).collect()
 }
@@ -181,16 +197,7 @@ fn unanswered_inbound_call_is_missed_when_the_ring_time_runs_out() {
 
 #[test]
 fn caller_giving_up_while_ringing_cancels_the_dialled_side() {
-    let mut e = Engine::new(EngineConfig::default());
-    let plan = Plan::Dial {
-        targets: vec![trunk_target("+79123456789")],
-    };
-    let a = e
-        .handle_incoming(T0, incoming(Direction::Outbound, Some("ann"), plan))
-        .unwrap();
-    let [b] = originated(&drain(&mut e))[..] else {
-        panic!()
-    };
+    let (mut e, a, b) = outbound_call(EngineConfig::default());
     e.handle_hangup(T0 + 3_000, a, true);
     let cmds = drain(&mut e);
     assert_eq!(cmds[0], Command::Cancel { leg: b });
@@ -364,19 +371,10 @@ fn callback_whose_customer_is_busy_hangs_up_the_agent() {
 
 #[test]
 fn long_calls_are_ended_by_the_platform_and_hold_plays_music() {
-    let mut e = Engine::new(EngineConfig {
+    let (mut e, a, b) = outbound_call(EngineConfig {
         ring_timeout: 60_000,
         max_duration: 600_000,
     });
-    let plan = Plan::Dial {
-        targets: vec![trunk_target("+79123456789")],
-    };
-    let a = e
-        .handle_incoming(T0, incoming(Direction::Outbound, Some("ann"), plan))
-        .unwrap();
-    let [b] = originated(&drain(&mut e))[..] else {
-        panic!()
-    };
     e.handle_answered(T0 + 1_000, b);
     drain(&mut e);
     // Answering replaced the ring deadline with the call's length limit.
@@ -401,16 +399,7 @@ fn long_calls_are_ended_by_the_platform_and_hold_plays_music() {
 
 #[test]
 fn a_forced_hang_up_ends_the_call_and_unknown_legs_are_ignored() {
-    let mut e = Engine::new(EngineConfig::default());
-    let plan = Plan::Dial {
-        targets: vec![trunk_target("+79123456789")],
-    };
-    let a = e
-        .handle_incoming(T0, incoming(Direction::Outbound, Some("ann"), plan))
-        .unwrap();
-    let [b] = originated(&drain(&mut e))[..] else {
-        panic!()
-    };
+    let (mut e, a, b) = outbound_call(EngineConfig::default());
     e.handle_answered(T0 + 1_000, b);
     drain(&mut e);
     let call = CallId::parse("call1").unwrap();
