@@ -158,14 +158,8 @@ async fn an_agent_in_a_real_browser_registers_over_websocket_and_calls_a_custome
         &[
             "-sf",
             scenario("trunk_answers.xml").to_str().unwrap(),
-            "-i",
-            "127.0.0.1",
             "-p",
             &trunk_port.to_string(),
-            "-mi",
-            "127.0.0.1",
-            "-mp",
-            &free_port().to_string(),
         ],
     );
 
@@ -246,14 +240,7 @@ async fn an_agent_in_a_real_browser_registers_over_websocket_and_calls_a_custome
         logs()
     );
     // The browser hung up: the carrier saw the whole call through.
-    let mut carrier = carrier;
-    let carrier = tokio::task::spawn_blocking(move || {
-        carrier.wait_success(Duration::from_secs(20));
-        carrier
-    })
-    .await
-    .unwrap();
-    drop(carrier);
+    carrier.finished(Duration::from_secs(20)).await;
 
     let r = wait_for_calls(&repos, &t, 1).await.remove(0);
     assert_eq!(

@@ -100,21 +100,15 @@ async fn a_call_placed_through_the_control_api_rings_the_agent_then_the_customer
 
     // The carrier answers both legs: the agent's mobile, then the customer.
     let carrier_dir = peer_dir(dir.path(), "carrier", 440.0, 10, Wav::Ulaw);
-    let mut carrier = Sipp::start_calls(
+    let carrier = Sipp::start_calls(
         &carrier_dir,
         "carrier",
         &[],
         &[
             "-sf",
             scenario("trunk_answers.xml").to_str().unwrap(),
-            "-i",
-            "127.0.0.1",
             "-p",
             &trunk_port.to_string(),
-            "-mi",
-            "127.0.0.1",
-            "-mp",
-            &free_port().to_string(),
         ],
         2,
     );
@@ -165,13 +159,7 @@ async fn a_call_placed_through_the_control_api_rings_the_agent_then_the_customer
     )
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "already over");
-    let carrier = tokio::task::spawn_blocking(move || {
-        carrier.wait_success(Duration::from_secs(10));
-        carrier
-    })
-    .await
-    .unwrap();
-    drop(carrier);
+    carrier.finished(Duration::from_secs(10)).await;
 
     let mut record = None;
     for _ in 0..50 {

@@ -39,28 +39,21 @@ async fn agent_calls_out(transport: &str) {
 
     let agent_dir = peer_dir(dir.path(), "agent", 1000.0, 6, Wav::Ulaw);
     let carrier_dir = peer_dir(dir.path(), "carrier", 440.0, 6, Wav::Ulaw);
-    let (trunk_port_s, trunk_media) = (trunk_port.to_string(), free_port().to_string());
-    let mut carrier = Sipp::start(
+    let trunk_port_s = trunk_port.to_string();
+    let carrier = Sipp::start(
         &carrier_dir,
         "carrier",
         &[],
         &[
             "-sf",
             scenario("trunk_answers.xml").to_str().unwrap(),
-            "-i",
-            "127.0.0.1",
             "-p",
             &trunk_port_s,
-            "-mi",
-            "127.0.0.1",
-            "-mp",
-            &trunk_media,
         ],
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let node_addr = node.sip_addr.to_string();
-    let agent_media = free_port().to_string();
-    let mut phone = Sipp::start(
+    let phone = Sipp::start(
         &agent_dir,
         "agent",
         &[&ann.username, &ann.password, "89123456789"],
@@ -72,26 +65,14 @@ async fn agent_calls_out(transport: &str) {
             &ann.password,
             "-sf",
             scenario("agent_calls_out.xml").to_str().unwrap(),
-            "-i",
-            "127.0.0.1",
             "-p",
             &free_port().to_string(),
-            "-mi",
-            "127.0.0.1",
-            "-mp",
-            &agent_media,
             "-t",
             transport,
         ],
     );
-    let (p, c) = tokio::task::spawn_blocking(move || {
-        phone.wait_success(Duration::from_secs(40));
-        carrier.wait_success(Duration::from_secs(10));
-        (phone, carrier)
-    })
-    .await
-    .unwrap();
-    drop((p, c));
+    phone.finished(Duration::from_secs(40)).await;
+    carrier.finished(Duration::from_secs(10)).await;
 
     let calls = wait_for_calls(&repos, &t, 1).await;
     let call = &calls[0];
@@ -174,7 +155,7 @@ async fn a_customer_calling_the_company_reaches_the_registered_agent_and_both_he
 
     let carrier_dir = peer_dir(s.dir.path(), "carrier", 440.0, 8, Wav::Alaw);
     let node_addr = s.node.sip_addr.to_string();
-    let mut carrier = Sipp::start(
+    let carrier = Sipp::start(
         &carrier_dir,
         "carrier",
         &[TRUNK_NUMBER, "+79161234567"],
@@ -182,23 +163,11 @@ async fn a_customer_calling_the_company_reaches_the_registered_agent_and_both_he
             &node_addr,
             "-sf",
             scenario("carrier_calls_in.xml").to_str().unwrap(),
-            "-i",
-            "127.0.0.1",
             "-p",
             &s.trunk_port.to_string(),
-            "-mi",
-            "127.0.0.1",
-            "-mp",
-            &free_port().to_string(),
         ],
     );
-    let carrier = tokio::task::spawn_blocking(move || {
-        carrier.wait_success(Duration::from_secs(30));
-        carrier
-    })
-    .await
-    .unwrap();
-    drop(carrier);
+    carrier.finished(Duration::from_secs(30)).await;
 
     let calls = wait_for_calls(&s.repos, &s.t, 1).await;
     let call = &calls[0];
@@ -246,15 +215,13 @@ async fn the_node_registers_to_the_carrier_and_shows_why_when_it_cannot() {
         let carrier_dir = s.dir.path().join("registrar");
         std::fs::create_dir_all(&carrier_dir).unwrap();
         let port = free_port();
-        let mut carrier = Sipp::start(
+        let carrier = Sipp::start(
             &carrier_dir,
             "registrar",
             &["acme-trunk", "trunk-pass"],
             &[
                 "-sf",
                 scenario("carrier_registrar.xml").to_str().unwrap(),
-                "-i",
-                "127.0.0.1",
                 "-p",
                 &port.to_string(),
             ],
@@ -287,13 +254,7 @@ async fn the_node_registers_to_the_carrier_and_shows_why_when_it_cannot() {
                 }
             );
         }
-        let carrier = tokio::task::spawn_blocking(move || {
-            carrier.wait_success(Duration::from_secs(10));
-            carrier
-        })
-        .await
-        .unwrap();
-        drop(carrier);
+        carrier.finished(Duration::from_secs(10)).await;
         s.node.shutdown().await;
     }
 }
@@ -307,7 +268,7 @@ async fn agents_call_each_other_by_short_number() {
     bob_phone.wait_for("200 OK", Duration::from_secs(10));
     let ann_dir = peer_dir(s.dir.path(), "ann", 440.0, 8, Wav::Ulaw);
     let node_addr = s.node.sip_addr.to_string();
-    let mut ann_phone = Sipp::start(
+    let ann_phone = Sipp::start(
         &ann_dir,
         "ann",
         &[&s.ann.username, &s.ann.password, "102"],
@@ -319,23 +280,11 @@ async fn agents_call_each_other_by_short_number() {
             &s.ann.password,
             "-sf",
             scenario("agent_calls_out.xml").to_str().unwrap(),
-            "-i",
-            "127.0.0.1",
             "-p",
-            &free_port().to_string(),
-            "-mi",
-            "127.0.0.1",
-            "-mp",
             &free_port().to_string(),
         ],
     );
-    let ann_phone = tokio::task::spawn_blocking(move || {
-        ann_phone.wait_success(Duration::from_secs(30));
-        ann_phone
-    })
-    .await
-    .unwrap();
-    drop(ann_phone);
+    ann_phone.finished(Duration::from_secs(30)).await;
 
     let calls = wait_for_calls(&s.repos, &s.t, 1).await;
     let call = &calls[0];

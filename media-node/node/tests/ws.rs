@@ -106,7 +106,7 @@ async fn a_browser_agent_registers_over_websocket_and_takes_a_customers_call() {
     // A customer calls the company: the INVITE comes down the WebSocket.
     let carrier_dir = peer_dir(dir.path(), "carrier", 440.0, 8, Wav::Alaw);
     let node_addr = node.sip_addr.to_string();
-    let mut carrier = Sipp::start(
+    let carrier = Sipp::start(
         &carrier_dir,
         "carrier",
         &[TRUNK_NUMBER, "+79161234567"],
@@ -114,14 +114,8 @@ async fn a_browser_agent_registers_over_websocket_and_takes_a_customers_call() {
             &node_addr,
             "-sf",
             scenario("carrier_calls_in.xml").to_str().unwrap(),
-            "-i",
-            "127.0.0.1",
             "-p",
             &trunk_port.to_string(),
-            "-mi",
-            "127.0.0.1",
-            "-mp",
-            &free_port().to_string(),
         ],
     );
     let Message::Request(invite) = next_sip(&mut ws).await else {
@@ -215,13 +209,7 @@ async fn a_browser_agent_registers_over_websocket_and_takes_a_customers_call() {
     };
     assert_eq!(bye.method, callisto_sip::Method::Bye);
     send_raw(&mut ws, answer(&bye, 200, None)).await;
-    let carrier = tokio::task::spawn_blocking(move || {
-        carrier.wait_success(Duration::from_secs(20));
-        carrier
-    })
-    .await
-    .unwrap();
-    drop(carrier);
+    carrier.finished(Duration::from_secs(20)).await;
     let r = wait_for_calls(&repos, &t, 1).await.remove(0);
     assert_eq!(
         (r.direction, r.outcome),

@@ -193,6 +193,15 @@ impl Sipp {
         let child = Command::new("sipp")
             .current_dir(dir)
             .args(args)
+            // Everything on 127.0.0.1; media on a port of its own.
+            .args([
+                "-i",
+                "127.0.0.1",
+                "-mi",
+                "127.0.0.1",
+                "-mp",
+                &free_port().to_string(),
+            ])
             .args([
                 "-inf",
                 inf.to_str().unwrap(),
@@ -236,6 +245,14 @@ impl Sipp {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Waits (off the runtime) for the scenario to have run to its end; see
+    /// [`Sipp::wait_success`].
+    pub async fn finished(mut self, limit: Duration) {
+        tokio::task::spawn_blocking(move || self.wait_success(limit))
+            .await
+            .unwrap();
     }
 
     pub fn logs(&self) -> String {
