@@ -656,6 +656,11 @@ impl Engine {
         v
     }
 
+    /// The calling party of a call in progress, as its record will show it.
+    pub fn caller(&self, call: &CallId) -> Option<&str> {
+        self.calls.get(call).map(|c| c.info.from.as_str())
+    }
+
     /// The call a leg belongs to.
     pub fn call_of(&self, leg: LegId) -> Option<&CallId> {
         self.legs.get(&leg)

@@ -245,13 +245,7 @@ impl Ua {
             .endpoint
             .ids()
             .call_id(Some(&self.local.ip().to_string()));
-        let caller = self
-            .engine
-            .calls()
-            .into_iter()
-            .find(|c| c.call == call)
-            .map(|c| c.from)
-            .unwrap_or_default();
+        let caller = self.engine.caller(&call).unwrap_or_default().to_string();
         let (uri, from, to, peer, trunk) = match &target.dest {
             Dest::Trunk { number, caller_id } => {
                 let Some(t) = self.trunks.get(&tenant) else {

@@ -235,11 +235,19 @@ impl Ua {
                 None => return,
             },
         };
+        // Each agent's devices, looked up once: who is reachable, and where.
+        let mut devices: HashMap<UserId, Vec<Target>> = HashMap::new();
+        for a in &entry.agents {
+            let d = self.devices(&entry.tenant, &a.id);
+            if !d.is_empty() {
+                devices.insert(a.id.clone(), d);
+            }
+        }
         let reachable: Vec<UserId> = entry
             .agents
             .iter()
+            .filter(|a| devices.contains_key(&a.id))
             .map(|a| a.id.clone())
-            .filter(|u| !self.devices(&entry.tenant, u).is_empty())
             .collect();
         let dir = callisto_engine::Directory {
             tenant: Some(entry.tenant.clone()),
@@ -292,7 +300,8 @@ impl Ua {
             Ok(Route::Agents(users)) => {
                 let targets: Vec<Target> = users
                     .iter()
-                    .flat_map(|u| self.devices(&entry.tenant, u))
+                    .filter_map(|u| devices.remove(u))
+                    .flatten()
                     .collect();
                 let line = match caller {
                     Caller::Trunk => entry.trunk.as_ref().map(|t| t.name.clone()),
