@@ -242,7 +242,7 @@ pub enum EngineError {
 }
 
 /// A snapshot of a call in progress, for the control API.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CallView {
     pub call: CallId,
     pub tenant: TenantId,

@@ -16,8 +16,7 @@ mod ua;
 pub mod webrtc;
 mod ws;
 
-use callisto_domain::Millis;
-use callisto_domain::call::{CallId, Direction};
+use callisto_domain::call::CallId;
 use callisto_domain::ids::{TenantId, UserId};
 use callisto_engine::EngineConfig;
 use callisto_store::Stores;
@@ -110,17 +109,7 @@ pub struct WssConfig {
 }
 
 /// A call in progress, as the control API lists it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct CallInfo {
-    pub call: CallId,
-    pub tenant: TenantId,
-    pub direction: Direction,
-    pub from: String,
-    pub to: String,
-    pub agent: Option<UserId>,
-    pub started_at: Millis,
-    pub answered_at: Option<Millis>,
-}
+pub use callisto_engine::CallView as CallInfo;
 
 /// A call the platform places: the agent's phone (or registered devices)
 /// rings first, then the customer (PRODUCT B3, "via your phone").

@@ -66,22 +66,7 @@ impl Ua {
     pub(super) async fn on_control(&mut self, c: Control) {
         match c {
             Control::Calls(reply) => {
-                let calls = self
-                    .engine
-                    .calls()
-                    .into_iter()
-                    .map(|c| CallInfo {
-                        call: c.call,
-                        tenant: c.tenant,
-                        direction: c.direction,
-                        from: c.from,
-                        to: c.to,
-                        agent: c.agent,
-                        started_at: c.started_at,
-                        answered_at: c.answered_at,
-                    })
-                    .collect();
-                let _ = reply.send(calls);
+                let _ = reply.send(self.engine.calls());
             }
             Control::Hangup(call, reply) => {
                 let r = self

@@ -21,7 +21,7 @@ mod control;
 mod requests;
 mod responses;
 mod trunks;
-use crate::{CallInfo, Control, NodeConfig, Originate, OriginateError};
+use crate::{Control, NodeConfig, Originate, OriginateError};
 use callisto_domain::Millis;
 use callisto_domain::call::{CallId, Direction, RecordingRef};
 use callisto_domain::ids::{TenantId, UserId};
