@@ -121,16 +121,16 @@ pub fn spawn(setup: RelaySetup) -> Result<RelayHandle, BridgeError> {
                         if let Some((dest, len)) =
                             bridge.handle_packet(now, side, BROWSER, &rtp, &mut out)
                         {
-                            let pkt = out[..len].to_vec();
-                            deliver(&sockets, &mut webrtc, other, dest, &pkt, &mut datagrams).await;
+                            let pkt = &out[..len];
+                            deliver(&sockets, &mut webrtc, other, dest, pkt, &mut datagrams).await;
                         }
                     }
                 }
                 None => {
                     if let Some((dest, len)) = bridge.handle_packet(now, side, src, data, &mut out)
                     {
-                        let pkt = out[..len].to_vec();
-                        deliver(&sockets, &mut webrtc, other, dest, &pkt, &mut datagrams).await;
+                        let pkt = &out[..len];
+                        deliver(&sockets, &mut webrtc, other, dest, pkt, &mut datagrams).await;
                     }
                 }
             }
