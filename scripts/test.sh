@@ -10,6 +10,9 @@ bash scripts/install-browser-deps.sh
 venv_bin="$(bash scripts/install-test-deps.sh)"
 export PATH="$venv_bin:$PATH"
 
+# A full run builds once; incremental caches would only double the disk it needs.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 

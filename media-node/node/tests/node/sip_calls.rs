@@ -1,0 +1,306 @@
+//! Calls through a running node with real SIP peers (`sipp`) on 127.0.0.1:
+//! signalling, the media both ways (checked in the recording), and the call
+//! record and recording that land in the store.
+
+use crate::support;
+
+use callisto_domain::call::{Direction, HangupSide, Outcome};
+use callisto_domain::telephony::TrunkStatus;
+use callisto_media::tone::dominant_frequency;
+use callisto_store::Repos;
+use callisto_store::blob::BlobKey;
+use std::time::Duration;
+use support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_calls_out_through_the_trunk_and_the_call_is_recorded() {
+    agent_calls_out("u1").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_on_tcp_calls_out_the_same_way() {
+    agent_calls_out("t1").await;
+}
+
+/// An agent's phone (sipp, over UDP `u1` or TCP `t1`) registers, calls a
+/// customer through the trunk and hangs up after 3 s.
+async fn agent_calls_out(transport: &str) {
+    let Setup {
+        dir,
+        stores,
+        repos,
+        t,
+        ann,
+        trunk_port,
+        node,
+        ..
+    } = setup(false).await;
+
+    let agent_dir = peer_dir(dir.path(), "agent", 1000.0, 6, Wav::Ulaw);
+    let carrier_dir = peer_dir(dir.path(), "carrier", 440.0, 6, Wav::Ulaw);
+    let trunk_port_s = trunk_port.to_string();
+    let carrier = Sipp::start(
+        &carrier_dir,
+        "carrier",
+        &[],
+        &[
+            "-sf",
+            scenario("trunk_answers.xml").to_str().unwrap(),
+            "-p",
+            &trunk_port_s,
+        ],
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let node_addr = node.sip_addr.to_string();
+    let phone = Sipp::start(
+        &agent_dir,
+        "agent",
+        &[&ann.username, &ann.password, "89123456789"],
+        &[
+            &node_addr,
+            "-au",
+            &ann.username,
+            "-ap",
+            &ann.password,
+            "-sf",
+            scenario("agent_calls_out.xml").to_str().unwrap(),
+            "-p",
+            &free_port().to_string(),
+            "-t",
+            transport,
+        ],
+    );
+    phone.finished(Duration::from_secs(40)).await;
+    carrier.finished(Duration::from_secs(10)).await;
+
+    let calls = wait_for_calls(&repos, &t, 1).await;
+    let call = &calls[0];
+    assert_eq!(call.direction, Direction::Outbound);
+    assert_eq!(call.outcome, Outcome::Answered);
+    assert_eq!(call.hangup, HangupSide::Caller, "the agent hung up");
+    assert_eq!(call.agent.as_ref(), Some(&ann.user));
+    assert_eq!(
+        call.from, TRUNK_NUMBER,
+        "the customer sees the company's number"
+    );
+    assert_eq!(
+        call.to, "+79123456789",
+        "dialled as 8 912…, stored in E.164"
+    );
+    assert_eq!(call.line.as_deref(), Some("Main line"));
+    assert!(
+        (2_500..6_000).contains(&call.talk_ms()),
+        "talked {} ms",
+        call.talk_ms()
+    );
+    assert!(call.ring_ms() >= 400, "the carrier rang for 500 ms");
+
+    // The recording holds each party on its own channel: what the node received
+    // from the agent (left) and from the carrier (right).
+    let rec = call.recording.clone().expect("recorded");
+    let path = rec.key.strip_prefix("T#acme/").unwrap();
+    let blob = stores
+        .blobs
+        .get(&BlobKey::new(&t, path).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(blob.data.len() as u64, rec.bytes);
+    let (left, right) = wav_channels(&blob.data);
+    assert!(left.len() >= 8000 * 2, "{} samples", left.len());
+    let mid = left.len() / 2;
+    let f_left = dominant_frequency(&left[mid..mid + 4000], 8000);
+    let f_right = dominant_frequency(&right[mid..mid + 4000], 8000);
+    assert!((f_left - 1000.0).abs() < 25.0, "agent channel {f_left} Hz");
+    assert!(
+        (f_right - 440.0).abs() < 25.0,
+        "carrier channel {f_right} Hz"
+    );
+    node.shutdown().await;
+}
+
+/// The recording's two channels, fetched from the blob store.
+async fn recording(
+    stores: &callisto_store::Stores,
+    call: &callisto_domain::call::CallRecord,
+) -> (Vec<i16>, Vec<i16>) {
+    let rec = call.recording.clone().expect("recorded");
+    let path = rec.key.split_once('/').unwrap().1;
+    let blob = stores
+        .blobs
+        .get(&BlobKey::new(&call.tenant, path).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(blob.data.len() as u64, rec.bytes);
+    wav_channels(&blob.data)
+}
+
+fn tone_at(samples: &[i16]) -> f64 {
+    let mid = samples.len() / 2;
+    dominant_frequency(
+        &samples[mid.saturating_sub(2000)..(mid + 2000).min(samples.len())],
+        8000,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_calling_the_company_reaches_the_registered_agent_and_both_hear_each_other() {
+    let s = setup(false).await;
+    // Bob's softphone (baresip) registers and answers automatically.
+    let bob_dir = peer_dir(s.dir.path(), "bob", 1000.0, 8, Wav::Pcm16);
+    let phone = Baresip::start(&bob_dir, s.node.sip_addr, &s.bob);
+    phone.wait_for("200 OK", Duration::from_secs(10));
+
+    let carrier_dir = peer_dir(s.dir.path(), "carrier", 440.0, 8, Wav::Alaw);
+    let node_addr = s.node.sip_addr.to_string();
+    let carrier = Sipp::start(
+        &carrier_dir,
+        "carrier",
+        &[TRUNK_NUMBER, "+79161234567"],
+        &[
+            &node_addr,
+            "-sf",
+            scenario("carrier_calls_in.xml").to_str().unwrap(),
+            "-p",
+            &s.trunk_port.to_string(),
+        ],
+    );
+    carrier.finished(Duration::from_secs(30)).await;
+
+    let calls = wait_for_calls(&s.repos, &s.t, 1).await;
+    let call = &calls[0];
+    assert_eq!(call.direction, Direction::Inbound);
+    assert_eq!(call.outcome, Outcome::Answered);
+    assert_eq!(call.hangup, HangupSide::Caller, "the customer hung up");
+    assert_eq!(call.agent.as_ref(), Some(&s.bob.user), "bob answered");
+    assert_eq!(
+        (call.from.as_str(), call.to.as_str()),
+        ("+79161234567", TRUNK_NUMBER)
+    );
+    assert_eq!(call.line.as_deref(), Some("Main line"));
+
+    // The carrier spoke A-law, bob's phone took the node's PCMU offer: the
+    // recording and bob's ears both have the customer's tone.
+    let (left, right) = recording(&s.stores, call).await;
+    let (caller, agent) = (tone_at(&left), tone_at(&right));
+    assert!(
+        (caller - 440.0).abs() < 25.0,
+        "customer channel {caller} Hz"
+    );
+    assert!((agent - 1000.0).abs() < 25.0, "agent channel {agent} Hz");
+    let heard = phone.heard();
+    assert!(heard.len() >= 8000, "bob heard {} samples", heard.len());
+    let f = tone_at(&heard);
+    assert!((f - 440.0).abs() < 25.0, "bob heard {f} Hz");
+    s.node.shutdown().await;
+}
+
+/// The trunk's registration as the settings page shows it, once it settles.
+async fn trunk_status_after(repos: &Repos, t: &callisto_domain::ids::TenantId) -> TrunkStatus {
+    for _ in 0..100 {
+        match repos.telephony.trunk_status(t).await.unwrap() {
+            Some(s @ (TrunkStatus::Registered { .. } | TrunkStatus::Failed { .. })) => return s,
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    panic!("the trunk registration never settled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_registers_to_the_carrier_and_shows_why_when_it_cannot() {
+    for (password, expect_ok) in [("trunk-pass", true), ("wrong", false)] {
+        let s = setup(false).await;
+        let carrier_dir = s.dir.path().join("registrar");
+        std::fs::create_dir_all(&carrier_dir).unwrap();
+        let port = free_port();
+        let carrier = Sipp::start(
+            &carrier_dir,
+            "registrar",
+            &["acme-trunk", "trunk-pass"],
+            &[
+                "-sf",
+                scenario("carrier_registrar.xml").to_str().unwrap(),
+                "-p",
+                &port.to_string(),
+            ],
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut tr = trunk(port, true);
+        tr.password = password.into();
+        let v = s
+            .repos
+            .telephony
+            .trunk(&s.t)
+            .await
+            .unwrap()
+            .unwrap()
+            .version;
+        s.repos.telephony.save_trunk(&s.t, &tr, v).await.unwrap();
+        s.node.refresh().await.unwrap();
+        let status = trunk_status_after(&s.repos, &s.t).await;
+        if expect_ok {
+            assert!(
+                matches!(status, TrunkStatus::Registered { .. }),
+                "{status:?}"
+            );
+        } else {
+            assert_eq!(
+                status,
+                TrunkStatus::Failed {
+                    code: Some(403),
+                    reason: "Forbidden".into()
+                }
+            );
+        }
+        carrier.finished(Duration::from_secs(10)).await;
+        s.node.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_call_each_other_by_short_number() {
+    let s = setup(false).await;
+    // Bob (extension 102) on baresip answers; ann dials 102 from sipp.
+    let bob_dir = peer_dir(s.dir.path(), "bob", 1000.0, 8, Wav::Pcm16);
+    let bob_phone = Baresip::start(&bob_dir, s.node.sip_addr, &s.bob);
+    bob_phone.wait_for("200 OK", Duration::from_secs(10));
+    let ann_dir = peer_dir(s.dir.path(), "ann", 440.0, 8, Wav::Ulaw);
+    let node_addr = s.node.sip_addr.to_string();
+    let ann_phone = Sipp::start(
+        &ann_dir,
+        "ann",
+        &[&s.ann.username, &s.ann.password, "102"],
+        &[
+            &node_addr,
+            "-au",
+            &s.ann.username,
+            "-ap",
+            &s.ann.password,
+            "-sf",
+            scenario("agent_calls_out.xml").to_str().unwrap(),
+            "-p",
+            &free_port().to_string(),
+        ],
+    );
+    ann_phone.finished(Duration::from_secs(30)).await;
+
+    let calls = wait_for_calls(&s.repos, &s.t, 1).await;
+    let call = &calls[0];
+    assert_eq!(
+        (call.direction, call.outcome),
+        (Direction::Internal, Outcome::Answered)
+    );
+    assert_eq!(call.agent.as_ref(), Some(&s.ann.user), "the caller");
+    assert_eq!((call.from.as_str(), call.to.as_str()), ("101", "102"));
+    assert_eq!(call.line, None, "no trunk was used");
+    let (left, right) = recording(&s.stores, call).await;
+    let (ann_side, bob_side) = (tone_at(&left), tone_at(&right));
+    assert!((ann_side - 440.0).abs() < 25.0, "ann sent {ann_side} Hz");
+    assert!((bob_side - 1000.0).abs() < 25.0, "bob sent {bob_side} Hz");
+    let heard = bob_phone.heard();
+    assert!(heard.len() >= 8000, "bob heard {} samples", heard.len());
+    let f = tone_at(&heard);
+    assert!((f - 440.0).abs() < 25.0, "bob heard {f} Hz");
+    s.node.shutdown().await;
+}

@@ -1,0 +1,190 @@
+//! A browser leg against a real WebRTC peer (str0m playing the browser, in
+//! memory, on a virtual clock): ICE, DTLS and SRTP come up, the browser's
+//! audio reaches the bridge as plain RTP, and the bridge's RTP reaches the
+//! browser.
+
+use callisto_media::codec::CodecSpec;
+use callisto_media::rtp::{RtpHeader, RtpPacket};
+use callisto_node::webrtc::{WebRtcLeg, is_webrtc};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use str0m::media::{Direction, MediaKind, MediaTime, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+
+const NODE: &str = "127.0.0.1:40000";
+const BROWSER: &str = "127.0.0.1:50000";
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+struct Browser {
+    rtc: Rtc,
+    mid: Mid,
+    heard: Vec<Vec<u8>>,
+    connected: bool,
+    timeout: Instant,
+}
+
+impl Browser {
+    /// Drains the browser's output: datagrams go to `wire`.
+    fn drain(&mut self, wire: &mut Vec<(SocketAddr, Vec<u8>)>) {
+        loop {
+            match self.rtc.poll_output().unwrap() {
+                Output::Timeout(t) => {
+                    self.timeout = t;
+                    return;
+                }
+                Output::Transmit(t) => wire.push((t.destination, t.contents.to_vec())),
+                Output::Event(Event::Connected) => self.connected = true,
+                Output::Event(Event::MediaData(d)) => self.heard.push(d.data.to_vec()),
+                Output::Event(_) => {}
+            }
+        }
+    }
+
+    fn receive(&mut self, now: Instant, data: &[u8], wire: &mut Vec<(SocketAddr, Vec<u8>)>) {
+        let input = Input::Receive(
+            now,
+            Receive {
+                proto: Protocol::Udp,
+                source: addr(NODE),
+                destination: addr(BROWSER),
+                contents: data.try_into().unwrap(),
+            },
+        );
+        self.rtc.handle_input(input).unwrap();
+        self.drain(wire);
+    }
+}
+
+#[test]
+fn a_browser_call_comes_up_and_carries_audio_both_ways() {
+    let t0 = Instant::now();
+    let mut rtc = Rtc::builder()
+        .clear_codecs()
+        .enable_opus(true, false)
+        .enable_pcmu(true, false)
+        .build(t0);
+    rtc.add_local_candidate(Candidate::host(addr(BROWSER), "udp").unwrap());
+    let mut change = rtc.sdp_api();
+    let mid = change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
+    let (offer, pending) = change.apply().unwrap();
+    let offer = offer.to_sdp_string();
+    assert!(is_webrtc(&offer), "{offer}");
+
+    let (mut leg, answer) = WebRtcLeg::answer(t0, addr(NODE), &offer).unwrap();
+    let media = leg.media().expect("audio negotiated");
+    assert_eq!(
+        media.codec,
+        CodecSpec::Pcmu,
+        "the trunk's codec is preferred"
+    );
+    assert!(answer.contains("a=ice-lite"), "{answer}");
+    assert!(answer.contains("a=fingerprint:"), "{answer}");
+    rtc.sdp_api()
+        .accept_answer(
+            pending,
+            str0m::change::SdpAnswer::from_sdp_string(&answer).unwrap(),
+        )
+        .unwrap();
+    let mut browser = Browser {
+        rtc,
+        mid,
+        heard: Vec::new(),
+        connected: false,
+        timeout: t0,
+    };
+
+    // Run both on a virtual clock until DTLS is up, passing datagrams between them.
+    let mut now = t0;
+    let (mut to_node, mut to_browser) = (Vec::new(), Vec::new());
+    browser.drain(&mut to_node);
+    for _ in 0..2000 {
+        for (_, d) in std::mem::take(&mut to_node) {
+            leg.handle_datagram(now, addr(BROWSER), &d, &mut to_browser);
+        }
+        for (_, d) in std::mem::take(&mut to_browser) {
+            browser.receive(now, &d, &mut to_node);
+        }
+        if browser.connected && to_node.is_empty() && to_browser.is_empty() {
+            break;
+        }
+        now += Duration::from_millis(10);
+        if browser.timeout <= now {
+            browser.rtc.handle_input(Input::Timeout(now)).unwrap();
+            browser.drain(&mut to_node);
+        }
+        if leg.poll_timeout() <= now {
+            leg.handle_timeout(now, &mut to_browser);
+        }
+    }
+    assert!(browser.connected, "ICE and DTLS came up");
+
+    // The browser speaks: the bridge gets RTP with its payload.
+    let pt = browser
+        .rtc
+        .codec_config()
+        .iter()
+        .find(|p| p.spec().codec == str0m::format::Codec::PCMU)
+        .unwrap()
+        .pt();
+    for i in 0..5u64 {
+        let w = browser.rtc.writer(browser.mid).unwrap();
+        w.write(
+            pt,
+            now,
+            MediaTime::new(160 * i, str0m::media::Frequency::EIGHT_KHZ),
+            vec![i as u8; 160],
+        )
+        .unwrap();
+        browser.drain(&mut to_node);
+        // The browser's pacer lets packets go on its ticks.
+        for _ in 0..4 {
+            now += Duration::from_millis(5);
+            browser.rtc.handle_input(Input::Timeout(now)).unwrap();
+            browser.drain(&mut to_node);
+        }
+        for (_, d) in std::mem::take(&mut to_node) {
+            leg.handle_datagram(now, addr(BROWSER), &d, &mut to_browser);
+        }
+    }
+    let got: Vec<Vec<u8>> = leg.take_inbound().collect();
+    assert!(got.len() >= 4, "{} packets", got.len());
+    let p = RtpPacket::parse(&got[1]).unwrap();
+    assert_eq!(
+        (p.payload_type(), p.payload()[0], p.payload().len()),
+        (0, 1, 160)
+    );
+
+    // The bridge speaks: the browser hears it.
+    for i in 0..5u32 {
+        let mut pkt = vec![0u8; 12 + 160];
+        RtpHeader {
+            marker: false,
+            payload_type: 0,
+            sequence: i as u16,
+            timestamp: 160 * i,
+            ssrc: 9,
+            csrcs: &[],
+            extension: None,
+        }
+        .write(&[7u8; 160], 0, &mut pkt)
+        .unwrap();
+        leg.send_rtp(now, &pkt, &mut to_browser);
+        for (_, d) in std::mem::take(&mut to_browser) {
+            browser.receive(now, &d, &mut to_node);
+        }
+        now += Duration::from_millis(20);
+    }
+    assert!(!browser.heard.is_empty(), "the browser heard the bridge");
+    assert!(browser.heard.iter().all(|f| f.iter().all(|b| *b == 7)));
+    assert!(!leg.is_gone());
+}
+
+#[test]
+fn plain_offers_are_not_webrtc_and_garbage_is_refused() {
+    assert!(!is_webrtc("v=0\r\nm=audio 4000 RTP/AVP 0\r\n"));
+    assert!(WebRtcLeg::answer(Instant::now(), addr(NODE), "v=0\r\nnot sdp").is_err());
+}
