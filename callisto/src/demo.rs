@@ -245,6 +245,7 @@ async fn seed_base(state: &AppState, demo: &DemoFile) -> anyhow::Result<()> {
             deleted_at: None,
             deleted_by: None,
             last_call_at: None,
+            closed_in: vec![],
         };
         card.validate()
             .map_err(|e| anyhow::anyhow!("demo client {}: {}: {}", d.id, e.field, e.message))?;

@@ -317,6 +317,7 @@ mod tests {
             deleted_at: None,
             deleted_by: None,
             last_call_at: None,
+            closed_in: vec![],
         }
     }
 

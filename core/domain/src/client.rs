@@ -4,7 +4,7 @@
 
 use crate::Millis;
 use crate::access::Ownership;
-use crate::ids::{ClientId, GroupId, UserId};
+use crate::ids::{ClientId, GroupId, ScenarioId, UserId};
 use crate::user::FieldError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -64,6 +64,10 @@ pub struct Client {
     /// When somebody last called the client; `None`: not called yet (C7).
     #[serde(default)]
     pub last_call_at: Option<Millis>,
+    /// The scenarios a "done" result closed the client in: work lists of
+    /// those scenarios no longer offer the card (PRODUCT D2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub closed_in: Vec<ScenarioId>,
 }
 
 impl Client {
@@ -190,6 +194,7 @@ mod tests {
             deleted_at: None,
             deleted_by: None,
             last_call_at: None,
+            closed_in: vec![],
         }
     }
 
@@ -366,6 +371,7 @@ mod search_tests {
             deleted_at: None,
             deleted_by: None,
             last_call_at: None,
+            closed_in: vec![],
         }
     }
 

@@ -335,6 +335,7 @@ mod tests {
             deleted_at: None,
             deleted_by: None,
             last_call_at: None,
+            closed_in: vec![],
         }
     }
 
@@ -446,6 +447,7 @@ mod tests {
         }));
         let called = Client {
             last_call_at: Some(4_000),
+            closed_in: vec![],
             ..c.clone()
         };
         assert!(

@@ -754,6 +754,7 @@ pub fn row_to_cards(
         deleted_at: None,
         deleted_by: None,
         last_call_at: None,
+        closed_in: vec![],
     };
     let (org_id, contact_id) = ids;
     let mut organization = v
@@ -906,7 +907,8 @@ fn union(
 /// organization link) are filled from `incoming`; phones, e-mails and tags are unioned (base
 /// order first, then new values; tags compared case-insensitively) within the card limits,
 /// the values that do not fit are returned in [`MergeOutcome::dropped`]; custom fields fill
-/// missing keys. Name, responsible user, dates and the bin state stay the base's; `updated_at`
+/// missing keys; the scenarios either card is closed in and the later last call carry over.
+/// Name, responsible user, dates and the bin state stay the base's; `updated_at`
 /// is the caller's (it has the clock). Organizations merge with organizations and contacts
 /// with contacts; anything else is [`MergeError::KindMismatch`] and leaves `base` untouched.
 pub fn merge_into(base: &mut Client, incoming: &Client) -> Result<MergeOutcome, MergeError> {
@@ -977,6 +979,17 @@ pub fn merge_into(base: &mut Client, incoming: &Client) -> Result<MergeOutcome, 
             out.dropped.push(key.clone());
         }
     }
+    // The same client, so what was done with either card holds for the merged one.
+    for scenario in &incoming.closed_in {
+        if !base.closed_in.contains(scenario) {
+            crate::work_list::close_in(base, scenario);
+            changed = true;
+        }
+    }
+    if incoming.last_call_at > base.last_call_at {
+        base.last_call_at = incoming.last_call_at;
+        changed = true;
+    }
     out.changed = changed;
     Ok(out)
 }
@@ -1036,6 +1049,7 @@ pub fn import_duplicate(incoming: &Client, existing: &Client) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::ScenarioId;
 
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
@@ -1092,6 +1106,7 @@ mod tests {
             deleted_at: None,
             deleted_by: None,
             last_call_at: None,
+            closed_in: vec![],
         }
     }
 
@@ -1508,9 +1523,13 @@ mod tests {
         incoming.custom.insert("budget".into(), "2".into());
         incoming.custom.insert("source".into(), "выставка".into());
         incoming.responsible = UserId::parse("u2").unwrap();
+        incoming.closed_in = vec![ScenarioId::parse("s1").unwrap()];
+        incoming.last_call_at = Some(7);
 
         let out = merge_into(&mut base, &incoming).unwrap();
         assert!(out.changed);
+        assert_eq!(base.closed_in, [ScenarioId::parse("s1").unwrap()]);
+        assert_eq!(base.last_call_at, Some(7));
         assert!(out.dropped.is_empty());
         assert_eq!(base.name, "Base");
         assert_eq!(base.city.as_deref(), Some("Москва"));

@@ -22,6 +22,7 @@ pub mod script;
 pub mod telephony;
 pub mod throttle;
 pub mod user;
+pub mod work_list;
 
 /// Milliseconds since the Unix epoch. Every rule that depends on time takes it as input.
 pub type Millis = i64;

@@ -52,6 +52,7 @@ fn card(id: &str, responsible: &UserId, deleted_at: Option<i64>) -> Client {
         deleted_at,
         deleted_by: None,
         last_call_at: None,
+        closed_in: vec![],
     }
 }
 

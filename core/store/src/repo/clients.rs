@@ -23,7 +23,7 @@ pub struct Clients {
     pub(crate) items: Arc<dyn ItemStore>,
 }
 
-fn client_key(t: &TenantId, id: &ClientId) -> Key {
+pub(super) fn client_key(t: &TenantId, id: &ClientId) -> Key {
     tenant_key(t, format!("CLIENT#{id}"))
 }
 
@@ -150,7 +150,7 @@ pub struct CardUpdate<'a> {
 
 /// The operations of one card change: the card at its version, its history,
 /// and the lookups that come and go.
-fn update_ops(
+pub(super) fn update_ops(
     t: &TenantId,
     old: &Client,
     new: &Client,
@@ -192,6 +192,30 @@ const _: () = assert!(
     2 * (client::MAX_PHONES + client::MAX_EMAILS + client::MAX_SEARCH_TOKENS + 1) + 1 + 3
         <= crate::item::MAX_TRANSACT_OPS
 );
+
+/// What [`Clients::walk`] does with a card it read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Take,
+    Pass,
+    /// End the walk before this card (it is not counted as read).
+    Stop,
+}
+
+/// The outcome of [`Clients::walk`].
+#[derive(Debug, Clone, Default)]
+pub struct Walk {
+    /// The cards taken, each with the cursor just after it.
+    pub taken: Vec<(Client, String)>,
+    /// Where to continue; `None` at the end of the cards or after a stop.
+    pub cursor: Option<String>,
+    /// Cards read (taken, passed over, or in the recycle bin).
+    pub read: usize,
+    /// `step` ended the walk.
+    pub stopped: bool,
+    /// The last card read before the walk ended (not one it stopped before).
+    pub last: Option<ClientId>,
+}
 
 /// History entries and notifications written with a card change, atomically.
 #[derive(Debug, Clone, Default)]
@@ -438,47 +462,84 @@ impl Clients {
         &self,
         t: &TenantId,
         scope: &Scope,
-        mut cursor: Option<String>,
+        cursor: Option<String>,
         limit: usize,
         max_read: usize,
         keep: impl Fn(&Client) -> bool,
     ) -> Result<Listing<Client>, RepoError> {
+        let walk = self
+            .walk(t, scope, cursor, limit, max_read, |c| {
+                if keep(c) { Step::Take } else { Step::Pass }
+            })
+            .await?;
+        Ok(Listing {
+            items: walk.taken.into_iter().map(|(c, _)| c).collect(),
+            cursor: walk.cursor,
+        })
+    }
+
+    /// Live cards in the scope in id order after `cursor`, each handed to
+    /// `step`, which takes it, passes it over, or ends the walk before it.
+    /// Stops after `limit` taken cards or `max_read` cards read; see [`Walk`].
+    pub async fn walk(
+        &self,
+        t: &TenantId,
+        scope: &Scope,
+        mut cursor: Option<String>,
+        limit: usize,
+        max_read: usize,
+        mut step: impl FnMut(&Client) -> Step,
+    ) -> Result<Walk, RepoError> {
         let base = scope_query(t, scope);
-        let mut out = Vec::new();
-        let mut read = 0;
-        while read < max_read && out.len() < limit {
+        let mut walk = Walk::default();
+        while walk.read < max_read && walk.taken.len() < limit {
             let q = base
                 .clone()
-                .limit((max_read - read).min(SCAN_PAGE))
+                .limit((max_read - walk.read).min(SCAN_PAGE))
                 .after(cursor.take());
             let page = self.items.query(q).await?;
             for (i, item) in page.items.iter().enumerate() {
-                read += 1;
                 let card: Client = item.decode()?;
-                if !card.is_deleted() && keep(&card) {
-                    out.push(card);
-                    if out.len() == limit {
-                        let last = i + 1 == page.items.len();
-                        cursor = if last {
-                            page.cursor.clone()
-                        } else {
-                            Some(cursor_after(base.index, item))
-                        };
-                        return Ok(Listing { items: out, cursor });
+                if card.is_deleted() {
+                    walk.read += 1;
+                    continue;
+                }
+                let verdict = step(&card);
+                if verdict != Step::Stop {
+                    walk.last = Some(card.id.clone());
+                }
+                match verdict {
+                    Step::Stop => {
+                        walk.stopped = true;
+                        walk.cursor = None;
+                        return Ok(walk);
+                    }
+                    Step::Pass => walk.read += 1,
+                    Step::Take => {
+                        walk.read += 1;
+                        walk.taken.push((card, cursor_after(base.index, item)));
+                        if walk.taken.len() == limit {
+                            let last = i + 1 == page.items.len();
+                            walk.cursor = if last {
+                                page.cursor.clone()
+                            } else {
+                                Some(cursor_after(base.index, item))
+                            };
+                            return Ok(walk);
+                        }
                     }
                 }
             }
             match page.cursor {
                 Some(c) => cursor = Some(c),
                 None => {
-                    return Ok(Listing {
-                        items: out,
-                        cursor: None,
-                    });
+                    walk.cursor = None;
+                    return Ok(walk);
                 }
             }
         }
-        Ok(Listing { items: out, cursor })
+        walk.cursor = cursor;
+        Ok(walk)
     }
 
     /// Live contacts of an organization.

@@ -49,12 +49,13 @@ mod tags;
 mod telephony;
 mod tenants;
 mod users;
+mod work_lists;
 
 pub use auth::{LoginThrottles, OneTimeToken, RefreshToken, Tokens};
 pub use bulk::{BULK_QUEUE, BulkJobs};
 pub use call_results::CallResults;
 pub use calls::{Calls, call_id_time};
-pub use clients::{CardUpdate, Clients, Journal};
+pub use clients::{CardUpdate, Clients, Journal, Step, Walk};
 pub use duplicates::{DEDUP_QUEUE, Duplicates, GroupRecord, Resolution};
 pub use groups::Groups;
 pub use imports::{IMPORT_QUEUE, Imports, RejectedRow, import_source_key};
@@ -64,6 +65,7 @@ pub use tags::{TagEntry, Tags};
 pub use telephony::Telephony;
 pub use tenants::Tenants;
 pub use users::{DirectoryEntry, Users};
+pub use work_lists::{ListPosition, SavedResult, WorkLists};
 
 use crate::StoreError;
 use crate::item::{Item, ItemStore, Key};
@@ -123,6 +125,7 @@ pub struct Repos {
     pub call_results: CallResults,
     pub scenarios: Scenarios,
     pub questionnaires: Questionnaires,
+    pub work_lists: WorkLists,
 }
 
 impl Repos {
@@ -170,7 +173,10 @@ impl Repos {
             scenarios: Scenarios {
                 items: items.clone(),
             },
-            questionnaires: Questionnaires { items },
+            questionnaires: Questionnaires {
+                items: items.clone(),
+            },
+            work_lists: WorkLists { items },
         }
     }
 }

@@ -6,7 +6,7 @@ use callisto_store::Repos;
 use callisto_store::repo::Journal;
 use std::collections::BTreeMap;
 
-fn card(
+pub(crate) fn card(
     id: &str,
     kind: ClientKind,
     owner: &str,
@@ -40,6 +40,7 @@ fn card(
         deleted_at: None,
         deleted_by: None,
         last_call_at: None,
+        closed_in: vec![],
     }
 }
 

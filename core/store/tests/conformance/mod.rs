@@ -11,6 +11,7 @@ mod items;
 mod queue;
 mod repos;
 mod scenarios;
+mod work_lists;
 
 pub use blobs::*;
 pub use calls::*;
@@ -19,6 +20,7 @@ pub use items::*;
 pub use queue::*;
 pub use repos::*;
 pub use scenarios::*;
+pub use work_lists::*;
 
 use callisto_domain::ids::TenantId;
 use callisto_store::Stores;
@@ -65,6 +67,7 @@ macro_rules! conformance_cases {
             repo_trunk_settings_status_and_sip_credentials,
             repo_scenarios_keep_results_and_questionnaires_in_use,
             repo_questionnaire_answers_by_call_and_client,
+            repo_work_list_claims_and_saved_results,
         );
     };
     (@each $backend:path; $($case:ident),* $(,)?) => {

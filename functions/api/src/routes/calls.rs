@@ -59,6 +59,21 @@ pub struct CallView {
     pub hangup: String,
     pub cause: CauseView,
     pub has_recording: bool,
+    /// The result an agent saved for the call (one call's view only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<SavedResultView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SavedResultView {
+    pub scenario: String,
+    pub work_list: Option<String>,
+    pub result: String,
+    /// The result's name when it was saved.
+    pub result_name: String,
+    pub comment: Option<String>,
+    pub agent: String,
+    pub at: i64,
 }
 
 /// The serde name of a unit enum value (`"no_answer"`).
@@ -91,6 +106,7 @@ impl From<&CallRecord> for CallView {
                 reason: r.cause.reason.clone(),
             },
             has_recording: r.recording.is_some(),
+            result: None,
         }
     }
 }
@@ -280,7 +296,22 @@ pub async fn get_call(
     Path(id): Path<String>,
 ) -> Result<Json<CallView>, ApiError> {
     let record = visible_call(&state, &caller, &id).await?;
-    Ok(Json(CallView::from(&record)))
+    let mut view = CallView::from(&record);
+    let saved = state
+        .repos
+        .work_lists
+        .disposition(&caller.principal.tenant, &record.id)
+        .await?;
+    view.result = saved.map(|d| SavedResultView {
+        scenario: d.scenario.to_string(),
+        work_list: d.list.as_ref().map(ToString::to_string),
+        result: d.result.to_string(),
+        result_name: d.result_name,
+        comment: d.comment,
+        agent: d.agent.to_string(),
+        at: d.at,
+    });
+    Ok(Json(view))
 }
 
 /// The call's recording as a file (stereo WAV: the caller left, the callee

@@ -63,6 +63,10 @@ pub struct ClientView {
     pub updated_at: i64,
     /// Set while the card is in the recycle bin.
     pub deleted_at: Option<i64>,
+    /// When somebody last called the client.
+    pub last_call_at: Option<i64>,
+    /// Scenarios a "done" result closed the client in.
+    pub closed_in: Vec<String>,
 }
 
 impl From<&Client> for ClientView {
@@ -101,6 +105,8 @@ impl From<&Client> for ClientView {
             created_at: c.created_at,
             updated_at: c.updated_at,
             deleted_at: c.deleted_at,
+            last_call_at: c.last_call_at,
+            closed_in: c.closed_in.iter().map(ToString::to_string).collect(),
         }
     }
 }
@@ -448,6 +454,7 @@ pub async fn create_client(
         deleted_at: None,
         deleted_by: None,
         last_call_at: None,
+        closed_in: vec![],
     };
     apply(&state, &caller, &mut card, req.fields, &region).await?;
     let settings = state.repos.tenants.card_settings(&t).await?.value;
@@ -706,6 +713,7 @@ pub async fn restore_client(
         deleted_at: None,
         deleted_by: None,
         last_call_at: None,
+        closed_in: vec![],
         updated_at: now,
         ..old.clone()
     };

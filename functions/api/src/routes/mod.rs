@@ -12,10 +12,12 @@ mod imports;
 mod me;
 mod questionnaires;
 mod scenarios;
+mod screen_pop;
 mod selection;
 mod tags;
 mod telephony;
 mod users;
+mod work_lists;
 
 use crate::AppState;
 use axum::routing::{get, post};
@@ -37,9 +39,11 @@ pub use imports::*;
 pub use me::*;
 pub use questionnaires::*;
 pub use scenarios::*;
+pub use screen_pop::*;
 pub use tags::*;
 pub use telephony::*;
 pub use users::*;
+pub use work_lists::*;
 
 pub fn api() -> Router<AppState> {
     Router::new()
@@ -148,6 +152,19 @@ pub fn api() -> Router<AppState> {
                 .put(scenarios::put_scenario)
                 .delete(scenarios::delete_scenario),
         )
+        .route(
+            "/work-lists",
+            get(work_lists::list_work_lists).post(work_lists::create_work_list),
+        )
+        .route(
+            "/work-lists/{id}",
+            get(work_lists::get_work_list)
+                .put(work_lists::put_work_list)
+                .delete(work_lists::delete_work_list),
+        )
+        .route("/work-lists/{id}/next", post(work_lists::take_next))
+        .route("/work-lists/{id}/results", post(work_lists::save_result))
+        .route("/screen-pop", get(screen_pop::screen_pop))
         .route(
             "/questionnaires",
             get(questionnaires::list_questionnaires).post(questionnaires::create_questionnaire),

@@ -17,3 +17,4 @@ mod scenarios;
 mod socket;
 mod telephony;
 mod users;
+mod work_lists;

@@ -39,6 +39,7 @@ fn card(id: &str, kind: ClientKind, owner: &str, phones: &[&str], deleted: bool)
         deleted_at: deleted.then_some(5),
         deleted_by: None,
         last_call_at: None,
+        closed_in: vec![],
     }
 }
 

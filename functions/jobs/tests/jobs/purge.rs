@@ -43,6 +43,7 @@ async fn deleted_card(repos: &Repos, t: &TenantId, id: &str, deleted_at: Option<
         deleted_at,
         deleted_by: None,
         last_call_at: None,
+        closed_in: vec![],
     };
     repos
         .clients

@@ -76,6 +76,7 @@ fn contact(i: usize, owner: &UserId) -> anyhow::Result<Client> {
         deleted_at: None,
         deleted_by: None,
         last_call_at: None,
+        closed_in: vec![],
     })
 }
 
