@@ -54,6 +54,7 @@ fn word_pk(t: &TenantId, word: &str) -> String {
 
 /// Cards read per store query while scanning.
 const SCAN_PAGE: usize = 500;
+const FIRST_WALK_PAGE: usize = 16;
 
 /// The query that lists the cards a scope covers.
 pub(super) fn scope_query(t: &TenantId, scope: &Scope) -> Query {
@@ -492,11 +493,15 @@ impl Clients {
     ) -> Result<Walk, RepoError> {
         let base = scope_query(t, scope);
         let mut walk = Walk::default();
+        // Small reads first: a walk that wants one card often finds it among
+        // the first few; each further read doubles, up to a full page.
+        let mut page_size = limit.clamp(FIRST_WALK_PAGE, SCAN_PAGE);
         while walk.read < max_read && walk.taken.len() < limit {
             let q = base
                 .clone()
-                .limit((max_read - walk.read).min(SCAN_PAGE))
+                .limit((max_read - walk.read).min(page_size))
                 .after(cursor.take());
+            page_size = (page_size * 2).min(SCAN_PAGE);
             let page = self.items.query(q).await?;
             for (i, item) in page.items.iter().enumerate() {
                 let card: Client = item.decode()?;

@@ -30,6 +30,9 @@
 //! | questionnaire | `T#<t>` | `QUESTIONNAIRE#<q>` | |
 //! | questionnaire answers of a call | `T#<t>#ANSWERS#<q>` | `<call>` | gsi1 `T#<t>#ANSWERS#CLIENT#<c>` / `<q>#<call>` |
 //! | call record | `T#<t>#CALLS#<yyyy-mm>` (month of the id's ULID time) | `<call>` | gsi1 `T#<t>#CALLS#USER#<u>`, gsi2 `T#<t>#CALLS#CLIENT#<c>` / `<call>` |
+//! | work list, its place in the base | `T#<t>` | `WORKLIST#<l>`, `WLCURSOR#<l>` | |
+//! | card claim (held by an agent) | `T#<t>` | `CLAIM#<c>` | gsi1 `T#<t>#HOLD#<l>#<u>` / `<c>` |
+//! | result saved for a call | `T#<t>` | `CALLRES#<call>` | |
 //!
 //! Tenant items are addressed only through a `TenantId`. The `P#` platform
 //! partition holds what must be found before a tenant is known (log-in by

@@ -235,6 +235,27 @@ async fn scenario_from(
             Err(e) => return Err(e.into()),
         }
     }
+    // One number, one incoming scenario: the call would not know which to open.
+    if let Some(number) = &s.incoming_number {
+        let taken = state
+            .repos
+            .scenarios
+            .list(t)
+            .await?
+            .into_iter()
+            .find(|other| {
+                other.value.id != s.id && other.value.incoming_number.as_ref() == Some(number)
+            });
+        if let Some(other) = taken {
+            return Err(ApiError::invalid(
+                "incoming_number",
+                format!(
+                    "{number} already opens scenario {:?}; an incoming number belongs to one scenario",
+                    other.value.name
+                ),
+            ));
+        }
+    }
     Ok(s)
 }
 

@@ -37,8 +37,9 @@ use utoipa::ToSchema;
 /// Cards one "next" reads at most before answering; a list whose open cards
 /// are rare in the base answers `more: true` and the agent asks again.
 pub const NEXT_SCAN_BUDGET: usize = 20_000;
-/// Candidates read per store query while looking for the next card.
-const NEXT_PAGE: usize = 16;
+/// Candidates taken per walk: the first that can be claimed is handed out,
+/// so one is enough unless another agent claims it first.
+const NEXT_PAGE: usize = 1;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

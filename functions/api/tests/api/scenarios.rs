@@ -321,6 +321,27 @@ async fn scenarios_check_every_field_and_managers_read_their_own() {
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     assert_eq!(r.body["incoming_number"], "+74951234567");
     let inbound = id(&r);
+    // The number already opens "Inbound": a second scenario for it is refused.
+    let r = app
+        .post(
+            "/api/scenarios",
+            Some(&admin.access),
+            with(json!({"name": "Inbound 2", "direction": "incoming",
+                        "incoming_number": "+7 495 123 45 67", "result_required": false, "results": []})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.field()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "incoming_number"),
+        "{:?}",
+        r.body
+    );
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Inbound")
+    );
 
     // Managers read only the scenarios given to them; the head reads all.
     let names = |r: &Resp| -> Vec<String> {
