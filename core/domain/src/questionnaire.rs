@@ -146,6 +146,9 @@ pub struct AnswerSheet {
     pub questionnaire: QuestionnaireId,
     pub call: CallId,
     pub client: ClientId,
+    /// The scenario the agent worked by, when the call came from one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<ScenarioId>,
     pub status: AnswerStatus,
     pub answers: BTreeMap<QuestionId, Answer>,
     /// The agent on the call.

@@ -47,7 +47,7 @@ impl Modify for BearerAuth {
         routes::list_call_results, routes::create_call_result, routes::update_call_result, routes::delete_call_result,
         routes::list_scenarios, routes::create_scenario, routes::get_scenario, routes::put_scenario, routes::delete_scenario,
         routes::list_questionnaires, routes::create_questionnaire, routes::get_questionnaire, routes::put_questionnaire,
-        routes::delete_questionnaire, routes::save_answers, routes::export_answers,
+        routes::delete_questionnaire, routes::save_answers, routes::export_answers, routes::client_answers,
         routes::list_work_lists, routes::create_work_list, routes::get_work_list, routes::put_work_list,
         routes::delete_work_list, routes::take_next, routes::save_result, routes::screen_pop,
     )

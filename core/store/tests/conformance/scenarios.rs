@@ -201,6 +201,7 @@ fn sheet(q: &str, call: u64, client: &str, status: AnswerStatus) -> AnswerSheet 
         questionnaire: QuestionnaireId::parse(q).unwrap(),
         call: CallId::parse(id).unwrap(),
         client: ClientId::parse(client).unwrap(),
+        scenario: None,
         status,
         answers: BTreeMap::from([(QuestionId::parse("q1").unwrap(), Answer::One("Yes".into()))]),
         by: UserId::parse("ann").unwrap(),

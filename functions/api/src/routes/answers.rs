@@ -15,9 +15,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use callisto_domain::client::Client;
-use callisto_domain::ids::ClientId;
+use callisto_domain::ids::{ClientId, ScenarioId};
 use callisto_domain::phone::format_phone;
 use callisto_domain::questionnaire::{AnswerInput, AnswerSheet, AnswerStatus, check_call_id};
+use callisto_store::repo::RepoError;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use utoipa::{IntoParams, ToSchema};
@@ -29,6 +30,8 @@ pub struct AnswersRequest {
     pub call: String,
     /// The client card the call is with.
     pub client: String,
+    /// The scenario worked by (it must use this questionnaire).
+    pub scenario: Option<String>,
     /// `complete` (every required question answered), `refused` or `postponed`.
     pub status: String,
     /// By question id: a text (also a single choice or a date `YYYY-MM-DD`),
@@ -43,6 +46,7 @@ pub struct AnswersView {
     pub questionnaire: String,
     pub call: String,
     pub client: String,
+    pub scenario: Option<String>,
     pub status: String,
     /// By question id: a string, or a list of strings for a multiple choice.
     #[schema(value_type = Object)]
@@ -57,6 +61,7 @@ impl From<&AnswerSheet> for AnswersView {
             questionnaire: s.questionnaire.to_string(),
             call: s.call.to_string(),
             client: s.client.to_string(),
+            scenario: s.scenario.as_ref().map(ToString::to_string),
             status: s.status.as_str().into(),
             answers: serde_json::to_value(&s.answers).unwrap_or_default(),
             by: s.by.to_string(),
@@ -128,6 +133,26 @@ pub async fn save_answers(
             e
         }
     })?;
+    let scenario = match req.scenario.as_deref() {
+        None => None,
+        Some(raw) => {
+            let wrong = || {
+                ApiError::invalid(
+                    "scenario",
+                    format!(
+                        "there is no scenario {raw:?} using questionnaire {:?}",
+                        q.name
+                    ),
+                )
+            };
+            let id = ScenarioId::parse(raw).map_err(|_| wrong())?;
+            match state.repos.scenarios.get(t, &id).await {
+                Ok(s) if s.value.questionnaire.as_ref() == Some(&q.id) => Some(id),
+                Ok(_) | Err(RepoError::NotFound(_)) => return Err(wrong()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
     let mut inputs = BTreeMap::new();
     for (qid, v) in req.answers {
         let input = answer_input(&qid, v)?;
@@ -137,6 +162,7 @@ pub async fn save_answers(
         questionnaire: q.id.clone(),
         call,
         client: client.id,
+        scenario,
         status,
         answers: q.check_answers(status, inputs)?,
         by: caller.user.id.clone(),
@@ -292,4 +318,32 @@ pub async fn export_answers(
     let (resp, ext) = file_response("answers", "Answers", header, rows, xlsx).await?;
     tracing::info!(tenant = %t, user = %caller.user.id, rows = count, format = ext, "answers exported");
     Ok(resp)
+}
+
+/// A card's questionnaire answers, as its card shows them.
+#[utoipa::path(get, path = "/api/clients/{id}/answers", tag = "scenarios", security(("bearer" = [])),
+    params(("id" = String, Path, description = "client id")),
+    responses((status = 200, body = [AnswersView], description = "by questionnaire, then call (oldest first)"),
+              (status = 404, body = ErrorBody)))]
+pub async fn client_answers(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<AnswersView>>, ApiError> {
+    let (client, _) = visible(&state, &caller, &id).await?;
+    let t = &caller.principal.tenant;
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = state
+            .repos
+            .questionnaires
+            .client_answers(t, &client.id, cursor, 500)
+            .await?;
+        out.extend(page.items.iter().map(AnswersView::from));
+        match page.cursor {
+            Some(c) if out.len() < MAX_ANSWER_ROWS => cursor = Some(c),
+            _ => return Ok(Json(out)),
+        }
+    }
 }

@@ -113,6 +113,7 @@ pub fn api() -> Router<AppState> {
         .route("/tags", get(tags::list_tags))
         .route("/tags/{tag}", axum::routing::delete(tags::delete_tag))
         .route("/clients/{id}/history", get(clients::client_history))
+        .route("/clients/{id}/answers", get(answers::client_answers))
         .route("/clients/{id}/comments", post(clients::add_comment))
         .route(
             "/clients/{id}/history/{entry}",

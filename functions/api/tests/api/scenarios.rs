@@ -591,6 +591,7 @@ async fn questionnaires_take_answers_per_call_and_export_them() {
         (with(json!({"client": bob_card})), "client"),
         (with(json!({"client": "nobody"})), "client"),
         (with(json!({"extra": 1})), "extra"),
+        (with(json!({"scenario": "nonsense"})), "scenario"),
     ] {
         let r = answer(&ann.access, body.clone()).await;
         assert_invalid(&r, field, &body.to_string());
@@ -616,6 +617,23 @@ async fn questionnaires_take_answers_per_call_and_export_them() {
     assert_eq!(r.status, StatusCode::OK);
     let r = answer(&bob.access, json!({"call": CALL2, "client": bob_card, "status": "postponed", "answers": {"colour": "Red"}})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    // The card shows its client's answers; only to those who see the card.
+    let shown = app
+        .get(&format!("/api/clients/{ann_card}/answers"), &ann.access)
+        .await;
+    assert_eq!(shown.status, StatusCode::OK, "{:?}", shown.body);
+    let sheets = shown.body.as_array().unwrap();
+    assert_eq!(sheets.len(), 1, "{:?}", shown.body);
+    assert_eq!(
+        (&sheets[0]["call"], &sheets[0]["status"]),
+        (&json!(CALL1), &json!("complete"))
+    );
+    assert_eq!(
+        app.get(&format!("/api/clients/{ann_card}/answers"), &bob.access)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     let r = app.post(&apath, Some(&other.access), full.clone()).await;
     assert_eq!(
         r.status,
@@ -722,6 +740,14 @@ async fn questionnaires_take_answers_per_call_and_export_them() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    // Answers name the scenario worked by, when it uses the questionnaire.
+    let a = answer(&ann.access, with(json!({"scenario": id(&r)}))).await;
+    assert_eq!(
+        (a.status, &a.body["scenario"]),
+        (StatusCode::OK, &r.body["id"]),
+        "{:?}",
+        a.body
+    );
     let r = delete(&app, &qpath, &admin.access).await;
     assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "in_use"));
     assert!(
