@@ -17,16 +17,22 @@ pub enum ActivityKind {
     Deleted,
     Restored,
     Comment,
+    /// An event (call back, meeting, e-mail) was planned on the card (C13).
+    EventCreated,
+    /// An event on the card was marked done (C13).
+    EventDone,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 6] = [
+    pub const ALL: [ActivityKind; 8] = [
         ActivityKind::Created,
         ActivityKind::Updated,
         ActivityKind::ResponsibleChanged,
         ActivityKind::Deleted,
         ActivityKind::Restored,
         ActivityKind::Comment,
+        ActivityKind::EventCreated,
+        ActivityKind::EventDone,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +43,8 @@ impl ActivityKind {
             ActivityKind::Deleted => "deleted",
             ActivityKind::Restored => "restored",
             ActivityKind::Comment => "comment",
+            ActivityKind::EventCreated => "event_created",
+            ActivityKind::EventDone => "event_done",
         }
     }
 

@@ -72,6 +72,7 @@ id_type!(QuestionnaireId, "questionnaire");
 id_type!(QuestionId, "question");
 id_type!(EmailTemplateId, "e-mail template");
 id_type!(MailAccountId, "mail account");
+id_type!(EventId, "event");
 
 #[cfg(test)]
 mod tests {
