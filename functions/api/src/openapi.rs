@@ -48,6 +48,9 @@ impl Modify for BearerAuth {
         routes::list_scenarios, routes::create_scenario, routes::get_scenario, routes::put_scenario, routes::delete_scenario,
         routes::list_questionnaires, routes::create_questionnaire, routes::get_questionnaire, routes::put_questionnaire,
         routes::delete_questionnaire, routes::save_answers, routes::export_answers,
+        routes::create_event, routes::get_event, routes::update_event, routes::mark_event_done,
+        routes::delete_event, routes::calendar, routes::client_events,
+        routes::get_my_state, routes::put_my_state, routes::list_agent_states, routes::agent_state_history,
     )
 )]
 struct ApiDoc;

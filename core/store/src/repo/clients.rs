@@ -23,7 +23,7 @@ pub struct Clients {
     pub(crate) items: Arc<dyn ItemStore>,
 }
 
-fn client_key(t: &TenantId, id: &ClientId) -> Key {
+pub(super) fn client_key(t: &TenantId, id: &ClientId) -> Key {
     tenant_key(t, format!("CLIENT#{id}"))
 }
 
@@ -208,7 +208,7 @@ impl Journal {
         }
     }
 
-    fn ops(&self, t: &TenantId) -> Result<Vec<WriteOp>, StoreError> {
+    pub(crate) fn ops(&self, t: &TenantId) -> Result<Vec<WriteOp>, StoreError> {
         self.ops_with(t, Condition::NotExists)
     }
 

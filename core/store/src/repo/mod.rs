@@ -30,17 +30,22 @@
 //! | questionnaire | `T#<t>` | `QUESTIONNAIRE#<q>` | |
 //! | questionnaire answers of a call | `T#<t>#ANSWERS#<q>` | `<call>` | gsi1 `T#<t>#ANSWERS#CLIENT#<c>` / `<q>#<call>` |
 //! | call record | `T#<t>#CALLS#<yyyy-mm>` (month of the id's ULID time) | `<call>` | gsi1 `T#<t>#CALLS#USER#<u>`, gsi2 `T#<t>#CALLS#CLIENT#<c>` / `<call>` |
+//! | event | `T#<t>` | `EVENT#<e>` | gsi1 `T#<t>#EVENTS#CLIENT#<c>`, gsi2 `T#<t>#EVENTS#USER#<assignee>`, gsi3 `T#<t>#EVENTS#REMIND` (open, not reminded) / `<due-at>#<e>` |
+//! | agent state | `T#<t>` | `AGENTSTATE#<u>` | |
+//! | agent state change | `T#<t>#STATEHIST#<u>` | `<at>#<version>` | |
 //!
 //! Tenant items are addressed only through a `TenantId`. The `P#` platform
 //! partition holds what must be found before a tenant is known (log-in by
 //! e-mail); it stores pointers and counters, never tenant data.
 
+mod agent_states;
 mod auth;
 mod bulk;
 mod call_results;
 mod calls;
 mod clients;
 mod duplicates;
+mod events;
 mod groups;
 mod imports;
 mod questionnaires;
@@ -50,12 +55,14 @@ mod telephony;
 mod tenants;
 mod users;
 
+pub use agent_states::AgentStates;
 pub use auth::{LoginThrottles, OneTimeToken, RefreshToken, Tokens};
 pub use bulk::{BULK_QUEUE, BulkJobs};
 pub use call_results::CallResults;
 pub use calls::{Calls, call_id_time};
 pub use clients::{CardUpdate, Clients, Journal};
 pub use duplicates::{DEDUP_QUEUE, Duplicates, GroupRecord, Resolution};
+pub use events::Events;
 pub use groups::Groups;
 pub use imports::{IMPORT_QUEUE, Imports, RejectedRow, import_source_key};
 pub use questionnaires::Questionnaires;
@@ -123,6 +130,8 @@ pub struct Repos {
     pub call_results: CallResults,
     pub scenarios: Scenarios,
     pub questionnaires: Questionnaires,
+    pub events: Events,
+    pub agent_states: AgentStates,
 }
 
 impl Repos {
@@ -170,7 +179,13 @@ impl Repos {
             scenarios: Scenarios {
                 items: items.clone(),
             },
-            questionnaires: Questionnaires { items },
+            questionnaires: Questionnaires {
+                items: items.clone(),
+            },
+            events: Events {
+                items: items.clone(),
+            },
+            agent_states: AgentStates { items },
         }
     }
 }
