@@ -315,3 +315,21 @@ async fn agent_state_changes_are_checked_recorded_and_wrap_up_ends_by_itself() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn openapi_documents_events_and_agent_state() {
+    let app = App::new();
+    let r = app.call(Method::GET, "/api/openapi.json", None, None).await;
+    let paths = r.body["paths"].as_object().unwrap();
+    for p in [
+        "/api/events",
+        "/api/events/{id}",
+        "/api/events/{id}/done",
+        "/api/clients/{id}/events",
+        "/api/me/state",
+        "/api/agents/states",
+        "/api/agents/{id}/state-history",
+    ] {
+        assert!(paths.contains_key(p), "{p} missing from OpenAPI");
+    }
+}
