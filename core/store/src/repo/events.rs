@@ -7,7 +7,7 @@
 //! open and its assignee not yet reminded, gsi3 `T#<t>#EVENTS#REMIND` (what
 //! the reminder job reads up to `now + lead`). Creating and closing an event
 //! write the card's history entry (and the assignee's notification) in the
-//! event's transaction.
+//! event's transaction; purging a card from the bin removes its events.
 
 use super::clients::client_key;
 use super::{
@@ -60,6 +60,11 @@ fn event_item(t: &TenantId, e: &Event) -> Result<Item, StoreError> {
         item = item.with_index(Index::Gsi3, Key::new(remind_pk(t), sk));
     }
     Ok(item)
+}
+
+/// The query of a card's events (their index entries carry the events' keys).
+pub(super) fn of_client_query(t: &TenantId, client: &ClientId) -> Query {
+    Query::index(Index::Gsi1, client_pk(t, client), SortKey::All)
 }
 
 impl Events {
@@ -154,9 +159,7 @@ impl Events {
         cursor: Option<String>,
         limit: usize,
     ) -> Result<Listing<Event>, RepoError> {
-        let q = Query::index(Index::Gsi1, client_pk(t, client), SortKey::All)
-            .limit(limit)
-            .after(cursor);
+        let q = of_client_query(t, client).limit(limit).after(cursor);
         listing(self.items.as_ref(), q).await
     }
 
