@@ -7,6 +7,7 @@
 mod blobs;
 mod calls;
 mod clients;
+mod events;
 mod items;
 mod queue;
 mod repos;
@@ -15,6 +16,7 @@ mod scenarios;
 pub use blobs::*;
 pub use calls::*;
 pub use clients::*;
+pub use events::*;
 pub use items::*;
 pub use queue::*;
 pub use repos::*;
@@ -65,6 +67,8 @@ macro_rules! conformance_cases {
             repo_trunk_settings_status_and_sip_credentials,
             repo_scenarios_keep_results_and_questionnaires_in_use,
             repo_questionnaire_answers_by_call_and_client,
+            repo_events_by_card_calendar_and_reminder_index,
+            repo_agent_states_and_history,
         );
     };
     (@each $backend:path; $($case:ident),* $(,)?) => {
