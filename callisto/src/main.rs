@@ -68,6 +68,11 @@ async fn serve(cfg: config::ServeConfig) -> anyhow::Result<()> {
             )
         })?;
     tokio::spawn(scheduled_jobs(state.repos.clone()));
+    tokio::spawn(reminder_job(
+        state.repos.clone(),
+        state.outbox.clone(),
+        state.config.event_lead_ms,
+    ));
     tokio::spawn(import_worker(state.repos.clone(), state.stores.clone()));
     tokio::spawn(bulk_worker(state.repos.clone(), state.stores.clone()));
     tokio::spawn(dedup_worker(state.repos.clone(), state.stores.clone()));
@@ -136,6 +141,28 @@ async fn scheduled_jobs(repos: callisto_store::Repos) {
                 "scheduled jobs done"
             ),
             Err(e) => tracing::error!(error = %e, "scheduled jobs failed; retrying in an hour"),
+        }
+    }
+}
+
+/// The event reminders (C13), every 30 seconds: each run reminds only the
+/// events newly due, so running often costs one index read per company.
+async fn reminder_job(
+    repos: callisto_store::Repos,
+    outbox: Arc<dyn callisto_store::outbox::Outbox>,
+    lead: i64,
+) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+    loop {
+        tick.tick().await;
+        let reminders = callisto_jobs::Reminders {
+            outbox: outbox.as_ref(),
+            lead,
+        };
+        if let Err(e) =
+            callisto_jobs::reminders::remind_all(&repos, reminders, SystemClock.now_ms()).await
+        {
+            tracing::error!(error = %e, "event reminders failed; retrying in 30 seconds");
         }
     }
 }

@@ -19,10 +19,14 @@ pub enum ActivityKind {
     Comment,
     /// An agent saved a call result from a work list (E1).
     CallResult,
+    /// An event (call back, meeting, e-mail) was planned on the card (C13).
+    EventCreated,
+    /// An event on the card was marked done (C13).
+    EventDone,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 7] = [
+    pub const ALL: [ActivityKind; 9] = [
         ActivityKind::Created,
         ActivityKind::Updated,
         ActivityKind::ResponsibleChanged,
@@ -30,6 +34,8 @@ impl ActivityKind {
         ActivityKind::Restored,
         ActivityKind::Comment,
         ActivityKind::CallResult,
+        ActivityKind::EventCreated,
+        ActivityKind::EventDone,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -41,6 +47,8 @@ impl ActivityKind {
             ActivityKind::Restored => "restored",
             ActivityKind::Comment => "comment",
             ActivityKind::CallResult => "call_result",
+            ActivityKind::EventCreated => "event_created",
+            ActivityKind::EventDone => "event_done",
         }
     }
 

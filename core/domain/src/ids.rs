@@ -73,6 +73,7 @@ id_type!(QuestionId, "question");
 id_type!(EmailTemplateId, "e-mail template");
 id_type!(MailAccountId, "mail account");
 id_type!(WorkListId, "work list");
+id_type!(EventId, "event");
 
 #[cfg(test)]
 mod tests {

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod activity;
+pub mod agent_state;
 pub mod bulk;
 pub mod call;
 pub mod call_result;
@@ -10,6 +11,7 @@ pub mod card_settings;
 pub mod client;
 pub mod duplicates;
 pub mod email;
+pub mod event;
 pub mod filter;
 pub mod ids;
 pub mod import;

@@ -50,6 +50,9 @@ impl Modify for BearerAuth {
         routes::delete_questionnaire, routes::save_answers, routes::export_answers, routes::client_answers,
         routes::list_work_lists, routes::create_work_list, routes::get_work_list, routes::put_work_list,
         routes::delete_work_list, routes::take_next, routes::save_result, routes::screen_pop,
+        routes::create_event, routes::get_event, routes::update_event, routes::mark_event_done,
+        routes::delete_event, routes::calendar, routes::client_events,
+        routes::get_my_state, routes::put_my_state, routes::list_agent_states, routes::agent_state_history,
     )
 )]
 struct ApiDoc;

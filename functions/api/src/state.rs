@@ -21,6 +21,9 @@ pub struct ApiConfig {
     /// The digest realm of agents' SIP accounts. Their stored HA1 values are
     /// bound to it: changing it invalidates every SIP password.
     pub sip_realm: String,
+    /// How long before its time an event counts as due (PRODUCT C13); the
+    /// reminder job uses its own setting of the same meaning.
+    pub event_lead_ms: i64,
 }
 
 impl ApiConfig {
@@ -34,6 +37,7 @@ impl ApiConfig {
             public_url: public_url.into(),
             body_limit: 1024 * 1024,
             sip_realm: "callisto".into(),
+            event_lead_ms: callisto_domain::event::DEFAULT_LEAD_MS,
         }
     }
 }

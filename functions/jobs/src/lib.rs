@@ -1,5 +1,5 @@
 //! Work that runs outside a request: on a schedule (the daily recycle-bin
-//! purge of PRODUCT C11) and from queues (imports, bulk actions). Locally
+//! purge of PRODUCT C11, the event reminders of C13) and from queues (imports, bulk actions). Locally
 //! `callisto serve` runs it in-process; on AWS the `callisto-jobs` Lambda runs
 //! [`run_due`] once a minute from an EventBridge schedule.
 
@@ -12,6 +12,9 @@ use callisto_store::repo::RepoError;
 pub mod bulk;
 pub mod duplicates;
 pub mod import;
+pub mod reminders;
+
+pub use reminders::Reminders;
 
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
@@ -114,18 +117,21 @@ pub struct DueReport {
     pub bulk: usize,
     /// Duplicate-search messages taken off the queue and finished.
     pub duplicates: usize,
+    /// Events whose assignees were reminded.
+    pub reminded: usize,
     /// The jobs that failed this pass (each is logged). A queued message that
     /// failed comes back after its visibility timeout and resumes.
     pub failed: Vec<&'static str>,
 }
 
-/// Every job once: the scheduled work (cheap when nothing is due), then the
-/// import, bulk and duplicate-search queues, drained side by side so a long
+/// Every job once: the scheduled work (cheap when nothing is due), the event
+/// reminders, then the import, bulk and duplicate-search queues, drained side by side so a long
 /// import does not hold the others up. A new message is taken only while `more()` holds.
 /// One job failing does not stop the others.
 pub async fn run_due(
     repos: &Repos,
     stores: &callisto_store::Stores,
+    reminders: Reminders<'_>,
     now: impl Fn() -> Millis,
     more: impl Fn() -> bool,
 ) -> DueReport {
@@ -135,6 +141,13 @@ pub async fn run_due(
         Err(e) => {
             tracing::error!(job = "scheduled", error = %e, "job failed");
             report.failed.push("scheduled");
+        }
+    }
+    match reminders::remind_all(repos, reminders, now()).await {
+        Ok(n) => report.reminded = n,
+        Err(e) => {
+            tracing::error!(job = "reminders", error = %e, "job failed");
+            report.failed.push("reminders");
         }
     }
     let (imports, bulk, duplicates) = tokio::join!(

@@ -95,13 +95,26 @@ pub struct JobsConfig {
     pub store: StoreChoice,
     /// Set by the Lambda service; when absent the binary runs every job once and exits.
     pub lambda_runtime_api: Option<String>,
+    /// How long before its time an event's assignee is reminded
+    /// (`CALLISTO_REMINDER_LEAD_MINUTES`, 15 by default).
+    pub reminder_lead_ms: i64,
 }
 
 impl JobsConfig {
     pub fn from_env() -> anyhow::Result<JobsConfig> {
+        let reminder_lead_ms = match std::env::var("CALLISTO_REMINDER_LEAD_MINUTES") {
+            Err(_) => callisto_domain::event::DEFAULT_LEAD_MS,
+            Ok(v) => {
+                let minutes: u32 = v.trim().parse().with_context(|| {
+                    format!("CALLISTO_REMINDER_LEAD_MINUTES must be a whole number of minutes, not {v:?}")
+                })?;
+                i64::from(minutes) * 60_000
+            }
+        };
         Ok(JobsConfig {
             store: StoreChoice::from_env()?,
             lambda_runtime_api: std::env::var("AWS_LAMBDA_RUNTIME_API").ok(),
+            reminder_lead_ms,
         })
     }
 

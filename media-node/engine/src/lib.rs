@@ -10,4 +10,4 @@ pub use engine::{
     CallSummary, CallView, Command, Dest, Engine, EngineConfig, EngineError, IncomingCall, LegId,
     OriginatedCall, Plan, Target,
 };
-pub use route::{Caller, Directory, Refusal, Route, TrunkLine, route};
+pub use route::{Away, Caller, Directory, Refusal, Route, TrunkLine, away, route};

@@ -1,6 +1,10 @@
 //! Where a new call goes: a pure decision over a snapshot of the tenant's
-//! telephony directory, so every rule is testable without a network.
+//! telephony directory, so every rule is testable without a network. Calls
+//! are offered only to available agents (PRODUCT E4): the snapshot lists who
+//! is away ([`away`] of each agent's state at the time of the call).
 
+use callisto_domain::Millis;
+use callisto_domain::agent_state::AgentState;
 use callisto_domain::ids::{TenantId, UserId};
 use callisto_domain::phone::normalize_phone;
 
@@ -16,6 +20,35 @@ pub struct Directory {
     pub extensions: Vec<(String, UserId)>,
     /// Agents with at least one live registration (or browser session).
     pub reachable: Vec<UserId>,
+    /// Agents who take no calls now, and why; everyone else is available.
+    pub away: Vec<(UserId, Away)>,
+}
+
+/// Why an agent takes no calls now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Away {
+    /// Do not disturb: a call for them gets "busy".
+    DoNotDisturb,
+    /// Not ready, wrapping up or offline: a call for them gets "temporarily unavailable".
+    NotReady,
+}
+
+/// Why an agent in `state` takes no calls at `now`, if they don't: a wrap-up
+/// whose time is up is available again.
+pub fn away(state: &AgentState, now: Millis) -> Option<Away> {
+    match state.at(now) {
+        AgentState::Available => None,
+        AgentState::Dnd => Some(Away::DoNotDisturb),
+        AgentState::NotReady { .. } | AgentState::WrapUp { .. } | AgentState::Offline => {
+            Some(Away::NotReady)
+        }
+    }
+}
+
+impl Directory {
+    fn away(&self, u: &UserId) -> Option<Away> {
+        self.away.iter().find(|(a, _)| a == u).map(|(_, why)| *why)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +89,10 @@ pub enum Refusal {
     UnknownExtension(String),
     #[error("nobody can take the call now")]
     NobodyAvailable,
+    #[error("the agent at {0} does not want to be disturbed")]
+    DoNotDisturb(String),
+    #[error("the agent at {0} is not ready for calls")]
+    NotReady(String),
 }
 
 impl Refusal {
@@ -64,7 +101,8 @@ impl Refusal {
             Refusal::BadNumber(_) => (484, "Address Incomplete"),
             Refusal::NoTrunk => (403, "No Trunk Configured"),
             Refusal::UnknownExtension(_) => (404, "Not Found"),
-            Refusal::NobodyAvailable => (480, "Temporarily Unavailable"),
+            Refusal::NobodyAvailable | Refusal::NotReady(_) => (480, "Temporarily Unavailable"),
+            Refusal::DoNotDisturb(_) => (486, "Busy Here"),
         }
     }
 }
@@ -77,16 +115,26 @@ pub fn route(dir: &Directory, caller: &Caller, dialled: &str) -> Result<Route, R
         if !dir.reachable.contains(user) {
             return Err(Refusal::NobodyAvailable);
         }
-        return Ok(Route::Agents(vec![user.clone()]));
+        return match dir.away(user) {
+            None => Ok(Route::Agents(vec![user.clone()])),
+            Some(Away::DoNotDisturb) => Err(Refusal::DoNotDisturb(dialled.to_string())),
+            Some(Away::NotReady) => Err(Refusal::NotReady(dialled.to_string())),
+        };
     }
     match caller {
         Caller::Trunk => {
             // A call for the company's number (or any DID of the trunk) rings
-            // every reachable agent; queues and menus come with incoming lines.
-            if dir.reachable.is_empty() {
+            // every reachable, available agent; queues and menus come with incoming lines.
+            let available: Vec<UserId> = dir
+                .reachable
+                .iter()
+                .filter(|u| dir.away(u).is_none())
+                .cloned()
+                .collect();
+            if available.is_empty() {
                 Err(Refusal::NobodyAvailable)
             } else {
-                Ok(Route::Agents(dir.reachable.clone()))
+                Ok(Route::Agents(available))
             }
         }
         Caller::Agent(_) => {
@@ -124,6 +172,7 @@ mod tests {
             }),
             extensions: vec![("101".into(), user("ann")), ("102".into(), user("bob"))],
             reachable: vec![user("ann"), user("bob")],
+            away: vec![],
         }
     }
 
@@ -187,5 +236,43 @@ mod tests {
             route(&dir(), &Caller::Trunk, "101"),
             Ok(Route::Agents(vec![user("ann")]))
         );
+    }
+
+    #[test]
+    fn calls_are_offered_only_to_available_agents() {
+        let now = 1_000_000;
+        let wrap = AgentState::WrapUp {
+            until: now + 30_000,
+        };
+        assert_eq!(away(&wrap, now), Some(Away::NotReady));
+        assert_eq!(away(&wrap, now + 30_000), None, "wrap-up ends by itself");
+        assert_eq!(away(&AgentState::Dnd, now), Some(Away::DoNotDisturb));
+        assert_eq!(away(&AgentState::Offline, now), Some(Away::NotReady));
+
+        let ann_dnd = Directory {
+            away: vec![(user("ann"), Away::DoNotDisturb)],
+            ..dir()
+        };
+        assert_eq!(
+            route(&ann_dnd, &Caller::Trunk, "+74951234567"),
+            Ok(Route::Agents(vec![user("bob")]))
+        );
+        let r = route(&ann_dnd, &Caller::Agent(user("bob")), "101");
+        assert_eq!(r, Err(Refusal::DoNotDisturb("101".into())));
+        assert_eq!(r.unwrap_err().sip_status(), (486, "Busy Here"));
+
+        let nobody = Directory {
+            away: vec![
+                (user("ann"), Away::DoNotDisturb),
+                (user("bob"), Away::NotReady),
+            ],
+            ..dir()
+        };
+        let r = route(&nobody, &Caller::Trunk, "+74951234567");
+        assert_eq!(r, Err(Refusal::NobodyAvailable));
+        assert_eq!(r.unwrap_err().sip_status().0, 480);
+        let r = route(&nobody, &Caller::Agent(user("ann")), "102");
+        assert_eq!(r, Err(Refusal::NotReady("102".into())));
+        assert_eq!(r.unwrap_err().sip_status().0, 480);
     }
 }

@@ -2,11 +2,12 @@
 //! and the call record each call ends with.
 #![allow(clippy::unwrap_used)]
 
+use callisto_domain::agent_state::AgentState;
 use callisto_domain::call::{CallId, Direction, HangupSide, Outcome};
 use callisto_domain::ids::{TenantId, UserId};
 use callisto_engine::{
-    CallSummary, Command, Dest, Engine, EngineConfig, IncomingCall, LegId, OriginatedCall, Plan,
-    Target,
+    CallSummary, Caller as RouteCaller, Command, Dest, Directory, Engine, EngineConfig,
+    IncomingCall, LegId, OriginatedCall, Plan, Refusal, Route, Target, away, route,
 };
 
 const T0: i64 = 1_796_000_000_000;
@@ -413,4 +414,88 @@ fn a_forced_hang_up_ends_the_call_and_unknown_legs_are_ignored() {
     e.handle_hangup(T0 + 6_000, b, true);
     e.handle_answered(T0 + 6_000, LegId(999));
     assert_eq!(drain(&mut e), vec![Command::Hangup { leg: LegId(999) }]);
+}
+
+/// The tenant's directory as the node builds it at `now`: Ann and Bob are
+/// registered; who is away comes from their stored states at that moment.
+fn directory_at(now: i64, states: &[(&str, AgentState)]) -> Directory {
+    Directory {
+        tenant: TenantId::parse("t").ok(),
+        phone_region: "RU".into(),
+        trunk: None,
+        extensions: vec![("101".into(), user("ann")), ("102".into(), user("bob"))],
+        reachable: vec![user("ann"), user("bob")],
+        away: states
+            .iter()
+            .filter_map(|(u, s)| away(s, now).map(|why| (user(u), why)))
+            .collect(),
+    }
+}
+
+/// What the node does with a route: dial the agents' devices or refuse.
+fn plan(r: Result<Route, Refusal>) -> Plan {
+    match r {
+        Ok(Route::Agents(users)) => Plan::Dial {
+            targets: users.iter().map(|u| device(u.as_str())).collect(),
+        },
+        Ok(Route::Trunk { number, .. }) => Plan::Dial {
+            targets: vec![trunk_target(&number)],
+        },
+        Err(refusal) => {
+            let (code, reason) = refusal.sip_status();
+            Plan::Refuse {
+                code,
+                reason: reason.into(),
+            }
+        }
+    }
+}
+
+#[test]
+fn calls_reach_only_available_agents_and_a_wrap_up_ends_on_time() {
+    let states = [
+        ("ann", AgentState::WrapUp { until: T0 + 30_000 }),
+        ("bob", AgentState::Dnd),
+    ];
+    // A customer calls while Ann wraps up and Bob is in DND: nobody takes it.
+    let mut e = Engine::new(EngineConfig::default());
+    let r = route(
+        &directory_at(T0, &states),
+        &RouteCaller::Trunk,
+        "+74951234567",
+    );
+    let a = e
+        .handle_incoming(T0, incoming(Direction::Inbound, None, plan(r)))
+        .unwrap();
+    let cmds = drain(&mut e);
+    assert!(matches!(&cmds[0], Command::Reject { leg, code: 480, .. } if *leg == a));
+    assert_eq!(ended(&cmds).cause.code, 480);
+
+    // Ann calls Bob's short number: busy, he does not want to be disturbed.
+    let r = route(
+        &directory_at(T0 + 1_000, &states),
+        &RouteCaller::Agent(user("ann")),
+        "102",
+    );
+    assert_eq!(r.clone().unwrap_err().sip_status(), (486, "Busy Here"));
+
+    // Thirty seconds on, Ann's wrap-up is over by itself and the next call rings her only.
+    let later = T0 + 30_000;
+    let r = route(
+        &directory_at(later, &states),
+        &RouteCaller::Trunk,
+        "+74951234567",
+    );
+    let mut e = Engine::new(EngineConfig::default());
+    e.handle_incoming(later, incoming(Direction::Inbound, None, plan(r)))
+        .unwrap();
+    let cmds = drain(&mut e);
+    let rung: Vec<_> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            Command::Originate { target, .. } => target.user.clone(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rung, vec![user("ann")]);
 }

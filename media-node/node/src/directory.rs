@@ -1,10 +1,14 @@
 //! What the node knows of each tenant when a SIP message arrives: its trunk,
-//! its agents with their short numbers and SIP credentials. Read from the
-//! store and kept for a short while, so a burst of REGISTERs or INVITEs costs
-//! one read per tenant, and a change made in the web app reaches the node
-//! within `max_age`.
+//! its agents with their short numbers, SIP credentials and states (PRODUCT
+//! E4). Read from the store and kept for a short while, so a burst of
+//! REGISTERs or INVITEs costs one read per tenant, and a change made in the
+//! web app reaches the node within `max_age` (`NodeConfig::directory_max_age`,
+//! 5 s by default): an agent who goes to DND may still be offered a call for
+//! that long. A wrap-up's end needs no reload: the state is judged at the
+//! time of each call.
 
 use callisto_domain::Millis;
+use callisto_domain::agent_state::AgentState;
 use callisto_domain::ids::{TenantId, UserId};
 use callisto_domain::telephony::{SipCredentials, Trunk};
 use callisto_domain::user::{User, UserStatus};
@@ -21,6 +25,8 @@ pub struct TenantEntry {
     /// Active users only: blocked and deleted users cannot register or be reached.
     pub agents: Vec<User>,
     pub credentials: HashMap<UserId, SipCredentials>,
+    /// Agents' stored states; an agent not listed is available.
+    pub states: HashMap<UserId, AgentState>,
     pub loaded_at: Millis,
 }
 
@@ -135,12 +141,20 @@ async fn load(repos: &Repos, t: &TenantId, now: Millis) -> Result<TenantEntry, R
         .into_iter()
         .filter(|(u, _)| agents.iter().any(|a| &a.id == u))
         .collect();
+    let states = repos
+        .agent_states
+        .all(t)
+        .await?
+        .into_iter()
+        .map(|s| (s.user, s.state))
+        .collect();
     Ok(TenantEntry {
         tenant: t.clone(),
         phone_region: tenant.phone_region,
         trunk,
         agents,
         credentials,
+        states,
         loaded_at: now,
     })
 }

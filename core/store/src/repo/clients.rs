@@ -233,7 +233,7 @@ impl Journal {
         }
     }
 
-    fn ops(&self, t: &TenantId) -> Result<Vec<WriteOp>, StoreError> {
+    pub(crate) fn ops(&self, t: &TenantId) -> Result<Vec<WriteOp>, StoreError> {
         self.ops_with(t, Condition::NotExists)
     }
 
@@ -394,27 +394,16 @@ impl Clients {
         }
     }
 
-    /// Removes a card for good, with its lookup entries and history
-    /// (recycle-bin purge). History goes first: if the purge is interrupted,
-    /// the card is still in the bin and the next run finishes it.
+    /// Removes a card for good, with its lookup entries, history and events
+    /// (recycle-bin purge). History and events go first: if the purge is
+    /// interrupted, the card is still in the bin and the next run finishes it.
     pub async fn purge(&self, t: &TenantId, c: &Client, version: u64) -> Result<(), RepoError> {
-        loop {
-            let page = self
-                .items
-                .query(Query::table(history_pk(t, &c.id), SortKey::All).limit(100))
-                .await?;
-            if page.items.is_empty() {
-                break;
-            }
-            let ops = page
-                .items
-                .into_iter()
-                .map(|i| WriteOp::Delete {
-                    key: i.key,
-                    condition: Condition::None,
-                })
-                .collect();
-            self.items.transact(ops).await?;
+        let queries = [
+            Query::table(history_pk(t, &c.id), SortKey::All),
+            super::events::of_client_query(t, &c.id),
+        ];
+        for q in queries {
+            self.delete_all(q).await?;
         }
         let mut ops = vec![WriteOp::Delete {
             key: client_key(t, &c.id),
@@ -430,6 +419,26 @@ impl Clients {
             Err(StoreError::ConditionFailed(_)) => Err(RepoError::Stale("client")),
             other => Ok(other?),
         }
+    }
+
+    /// Deletes every item a query finds, a hundred per transaction.
+    async fn delete_all(&self, q: Query) -> Result<(), RepoError> {
+        loop {
+            let page = self.items.query(q.clone().limit(100)).await?;
+            if page.items.is_empty() {
+                break;
+            }
+            let ops = page
+                .items
+                .into_iter()
+                .map(|i| WriteOp::Delete {
+                    key: i.key,
+                    condition: Condition::None,
+                })
+                .collect();
+            self.items.transact(ops).await?;
+        }
+        Ok(())
     }
 
     /// Live cards the scope may see, newest id last (ids are ULIDs).

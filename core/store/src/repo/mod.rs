@@ -33,17 +33,22 @@
 //! | work list, its place in the base | `T#<t>` | `WORKLIST#<l>`, `WLCURSOR#<l>` | |
 //! | card claim (held by an agent) | `T#<t>` | `CLAIM#<c>` | gsi1 `T#<t>#HOLD#<l>#<u>` / `<c>` |
 //! | result saved for a call | `T#<t>` | `CALLRES#<call>` | |
+//! | event | `T#<t>` | `EVENT#<e>` | gsi1 `T#<t>#EVENTS#CLIENT#<c>`, gsi2 `T#<t>#EVENTS#USER#<assignee>`, gsi3 `T#<t>#EVENTS#REMIND` (open, not reminded) / `<due-at>#<e>` |
+//! | agent state | `T#<t>` | `AGENTSTATE#<u>` | |
+//! | agent state change | `T#<t>#STATEHIST#<u>` | `<at>#<version>` | |
 //!
 //! Tenant items are addressed only through a `TenantId`. The `P#` platform
 //! partition holds what must be found before a tenant is known (log-in by
 //! e-mail); it stores pointers and counters, never tenant data.
 
+mod agent_states;
 mod auth;
 mod bulk;
 mod call_results;
 mod calls;
 mod clients;
 mod duplicates;
+mod events;
 mod groups;
 mod imports;
 mod questionnaires;
@@ -54,12 +59,14 @@ mod tenants;
 mod users;
 mod work_lists;
 
+pub use agent_states::AgentStates;
 pub use auth::{LoginThrottles, OneTimeToken, RefreshToken, Tokens};
 pub use bulk::{BULK_QUEUE, BulkJobs};
 pub use call_results::CallResults;
 pub use calls::{Calls, call_id_time};
 pub use clients::{CardUpdate, Clients, Journal, Step, Walk};
 pub use duplicates::{DEDUP_QUEUE, Duplicates, GroupRecord, Resolution};
+pub use events::Events;
 pub use groups::Groups;
 pub use imports::{IMPORT_QUEUE, Imports, RejectedRow, import_source_key};
 pub use questionnaires::Questionnaires;
@@ -129,6 +136,8 @@ pub struct Repos {
     pub scenarios: Scenarios,
     pub questionnaires: Questionnaires,
     pub work_lists: WorkLists,
+    pub events: Events,
+    pub agent_states: AgentStates,
 }
 
 impl Repos {
@@ -179,7 +188,13 @@ impl Repos {
             questionnaires: Questionnaires {
                 items: items.clone(),
             },
-            work_lists: WorkLists { items },
+            work_lists: WorkLists {
+                items: items.clone(),
+            },
+            events: Events {
+                items: items.clone(),
+            },
+            agent_states: AgentStates { items },
         }
     }
 }

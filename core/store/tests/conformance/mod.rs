@@ -7,6 +7,7 @@
 mod blobs;
 mod calls;
 mod clients;
+mod events;
 mod items;
 mod queue;
 mod repos;
@@ -16,6 +17,7 @@ mod work_lists;
 pub use blobs::*;
 pub use calls::*;
 pub use clients::*;
+pub use events::*;
 pub use items::*;
 pub use queue::*;
 pub use repos::*;
@@ -68,6 +70,8 @@ macro_rules! conformance_cases {
             repo_scenarios_keep_results_and_questionnaires_in_use,
             repo_questionnaire_answers_by_call_and_client,
             repo_work_list_claims_and_saved_results,
+            repo_events_by_card_calendar_and_reminder_index,
+            repo_agent_states_and_history,
         );
     };
     (@each $backend:path; $($case:ident),* $(,)?) => {

@@ -806,7 +806,8 @@ fn change_journal(caller: &Caller, old: &Client, new: &Client) -> Result<Journal
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActivityView {
     pub id: String,
-    /// `created`, `updated`, `responsible_changed`, `deleted`, `restored` or `comment`.
+    /// `created`, `updated`, `responsible_changed`, `deleted`, `restored`, `comment`,
+    /// `event_created` or `event_done`.
     pub kind: String,
     pub at: i64,
     pub by: String,

@@ -1,3 +1,4 @@
+mod agents;
 mod answers;
 mod auth;
 mod bulk;
@@ -6,6 +7,7 @@ mod calls;
 mod clients;
 mod company;
 mod duplicates;
+mod events;
 mod export;
 mod groups;
 mod imports;
@@ -25,6 +27,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+pub use agents::*;
 pub use answers::*;
 pub use auth::*;
 pub use bulk::*;
@@ -33,6 +36,7 @@ pub use calls::*;
 pub use clients::*;
 pub use company::*;
 pub use duplicates::*;
+pub use events::*;
 pub use export::*;
 pub use groups::*;
 pub use imports::*;
@@ -59,6 +63,24 @@ pub fn api() -> Router<AppState> {
         .route("/auth/logout", post(auth::logout))
         .route("/me", get(me::get_me).patch(me::update_me))
         .route("/me/password", post(me::change_password))
+        .route(
+            "/me/state",
+            get(agents::get_my_state).put(agents::put_my_state),
+        )
+        .route("/agents/states", get(agents::list_agent_states))
+        .route(
+            "/agents/{id}/state-history",
+            get(agents::agent_state_history),
+        )
+        .route("/events", get(events::calendar).post(events::create_event))
+        .route(
+            "/events/{id}",
+            get(events::get_event)
+                .patch(events::update_event)
+                .delete(events::delete_event),
+        )
+        .route("/events/{id}/done", post(events::mark_event_done))
+        .route("/clients/{id}/events", get(events::client_events))
         .route("/me/sip", get(telephony::get_my_sip))
         .route("/me/sip-password", post(telephony::reset_my_sip_password))
         .route(

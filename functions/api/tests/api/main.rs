@@ -11,6 +11,7 @@ mod calls;
 mod card_settings;
 mod clients;
 mod duplicates;
+mod events;
 mod filters;
 mod imports;
 mod scenarios;

@@ -4,7 +4,9 @@ use crate::support;
 
 use callisto_domain::bulk::{BulkAction, BulkId, BulkJob, BulkStatus, Selection};
 use callisto_domain::ids::TenantId;
+use callisto_jobs::Reminders;
 use callisto_store::Repos;
+use callisto_store::outbox::FolderOutbox;
 use callisto_store::repo::BULK_QUEUE;
 
 #[tokio::test]
@@ -28,14 +30,19 @@ async fn takes_no_new_message_once_told_to_stop_and_drains_the_queue_otherwise()
     repos.bulk.create(&t, &job).await.unwrap();
     stores.queue.send(BULK_QUEUE, &t, "b1").await.unwrap();
     let now = || 1_000;
+    let outbox = FolderOutbox::new(dir.path().join("outbox"), "x@y.z");
+    let reminders = Reminders {
+        outbox: &outbox,
+        lead: 0,
+    };
 
-    let report = callisto_jobs::run_due(&repos, &stores, now, || false).await;
+    let report = callisto_jobs::run_due(&repos, &stores, reminders, now, || false).await;
     assert_eq!((report.scheduled.tenants, report.bulk), (1, 0));
     assert!(report.failed.is_empty());
     let status = repos.bulk.get(&t, &id).await.unwrap().value.status;
     assert_eq!(status, BulkStatus::Queued);
 
-    let report = callisto_jobs::run_due(&repos, &stores, now, || true).await;
+    let report = callisto_jobs::run_due(&repos, &stores, reminders, now, || true).await;
     assert_eq!((report.imports, report.bulk), (0, 1));
     assert!(report.failed.is_empty());
     let status = repos.bulk.get(&t, &id).await.unwrap().value.status;

@@ -10,3 +10,4 @@ mod duplicates;
 mod import;
 mod import_chunks;
 mod purge;
+mod reminders;

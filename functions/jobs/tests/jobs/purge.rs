@@ -3,7 +3,8 @@
 use crate::support;
 
 use callisto_domain::client::{BIN_RETENTION_MS, Client, ClientKind};
-use callisto_domain::ids::{ClientId, TenantId, UserId};
+use callisto_domain::event::{Event, EventKind};
+use callisto_domain::ids::{ClientId, EventId, TenantId, UserId};
 use callisto_store::Repos;
 use callisto_store::repo::Journal;
 use std::collections::BTreeMap;
@@ -52,6 +53,23 @@ async fn deleted_card(repos: &Repos, t: &TenantId, id: &str, deleted_at: Option<
         .unwrap();
 }
 
+/// A call back planned on card `card`.
+fn event(card: &str) -> Event {
+    Event {
+        id: EventId::parse(format!("ev-{card}")).unwrap(),
+        kind: EventKind::CallBack,
+        client: ClientId::parse(card).unwrap(),
+        due_at: DAY,
+        assignee: UserId::parse("u1").unwrap(),
+        author: UserId::parse("u1").unwrap(),
+        note: String::new(),
+        done_at: None,
+        reminded_at: None,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
 #[tokio::test]
 async fn purges_cards_binned_thirty_days_ago_in_every_tenant_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
@@ -64,6 +82,14 @@ async fn purges_cards_binned_thirty_days_ago_in_every_tenant_and_nothing_else() 
     deleted_card(&repos, &a, "recent", Some(now - DAY)).await;
     deleted_card(&repos, &a, "live", None).await;
     deleted_card(&repos, &b, "old-b", Some(now - BIN_RETENTION_MS - DAY)).await;
+    for card in ["old", "recent"] {
+        let e = event(card);
+        repos
+            .events
+            .create(&a, &e, &Journal::default())
+            .await
+            .unwrap();
+    }
 
     let report = callisto_jobs::run_scheduled(&repos, now).await.unwrap();
     assert_eq!((report.tenants, report.purged), (2, 2));
@@ -92,6 +118,21 @@ async fn purges_cards_binned_thirty_days_ago_in_every_tenant_and_nothing_else() 
             .unwrap(),
         vec![ClientId::parse("live").unwrap()]
     );
+    // The purged card took its events with it.
+    let events_of = |id: &str| {
+        let (repos, a, id) = (repos.clone(), a.clone(), ClientId::parse(id).unwrap());
+        async move {
+            repos
+                .events
+                .of_client(&a, &id, None, 10)
+                .await
+                .unwrap()
+                .items
+                .len()
+        }
+    };
+    assert_eq!((events_of("old").await, events_of("recent").await), (0, 1));
+    assert!(repos.events.get(&a, &event("old").id).await.is_err());
     // Running again finds nothing more to do.
     assert_eq!(
         callisto_jobs::run_scheduled(&repos, now)

@@ -1,12 +1,12 @@
 //! The work outside requests on AWS Lambda: invoked once a minute by an
 //! EventBridge schedule, each invocation runs every job once
-//! ([`callisto_jobs::run_due`]: the scheduled purge, then the import, bulk and
+//! ([`callisto_jobs::run_due`]: the scheduled purge, the event reminders, then the import, bulk and
 //! duplicate-search queues), as `callisto serve` does in-process. Without
 //! `AWS_LAMBDA_RUNTIME_API` it runs the jobs once and exits (non-zero if one
 //! failed), e.g. over an embedded data folder with `CALLISTO_STORE=embedded`.
 
 use callisto_api::{Clock, SystemClock};
-use callisto_jobs::DueReport;
+use callisto_jobs::{DueReport, Reminders};
 use callisto_lambda::JobsConfig;
 use callisto_store::{Repos, Stores};
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -28,13 +28,18 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let config = JobsConfig::from_env()?;
     let (stores, repos) = config.open().await?;
+    let outbox = config.store.outbox(&stores);
+    let reminders = Reminders {
+        outbox: outbox.as_ref(),
+        lead: config.reminder_lead_ms,
+    };
     match &config.lambda_runtime_api {
         Some(_) => {
             let handler = service_fn(|event: LambdaEvent<serde_json::Value>| {
                 let deadline = event.context.deadline();
                 let (repos, stores) = (&repos, &stores);
                 async move {
-                    let report = run(repos, stores, Some(deadline)).await;
+                    let report = run(repos, stores, reminders, Some(deadline)).await;
                     if report.failed.is_empty() {
                         Ok(summary(&report))
                     } else {
@@ -51,7 +56,7 @@ async fn main() -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!(e))
         }
         None => {
-            let report = run(&repos, &stores, None).await;
+            let report = run(&repos, &stores, reminders, None).await;
             anyhow::ensure!(
                 report.failed.is_empty(),
                 "jobs failed: {}",
@@ -64,19 +69,26 @@ async fn main() -> anyhow::Result<()> {
 
 /// Every job once; with a deadline, no new message is taken within
 /// [`STOP_BEFORE`] of it.
-async fn run(repos: &Repos, stores: &Stores, deadline: Option<SystemTime>) -> DueReport {
+async fn run(
+    repos: &Repos,
+    stores: &Stores,
+    reminders: Reminders<'_>,
+    deadline: Option<SystemTime>,
+) -> DueReport {
     let more = || match deadline {
         Some(d) => d
             .duration_since(SystemTime::now())
             .is_ok_and(|left| left > STOP_BEFORE),
         None => true,
     };
-    let report = callisto_jobs::run_due(repos, stores, || SystemClock.now_ms(), more).await;
+    let report =
+        callisto_jobs::run_due(repos, stores, reminders, || SystemClock.now_ms(), more).await;
     tracing::info!(
         tenants = report.scheduled.tenants,
         purged = report.scheduled.purged,
         imports = report.imports,
         bulk = report.bulk,
+        reminded = report.reminded,
         failed = ?report.failed,
         "jobs run"
     );
@@ -89,5 +101,6 @@ fn summary(report: &DueReport) -> serde_json::Value {
         "purged": report.scheduled.purged,
         "imports": report.imports,
         "bulk": report.bulk,
+        "reminded": report.reminded,
     })
 }

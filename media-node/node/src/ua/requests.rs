@@ -258,6 +258,13 @@ impl Ua {
             }),
             extensions: entry.extensions(),
             reachable,
+            away: entry
+                .states
+                .iter()
+                .filter_map(|(u, s)| {
+                    callisto_engine::away(s, wall_ms()).map(|why| (u.clone(), why))
+                })
+                .collect(),
         };
         let route = callisto_engine::route(&dir, &caller, &dialled);
         let (direction, from_party, agent) = match &caller {

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod agent_state;
 mod bad_input;
 mod bridge;
 mod browser;
