@@ -37,6 +37,7 @@ fn card(id: &str) -> Client {
         deleted_at: None,
         deleted_by: None,
         last_call_at: None,
+        closed_in: vec![],
     }
 }
 

@@ -22,14 +22,18 @@ use callisto_domain::access::{Permission, Scope};
 use callisto_domain::activity::{Activity, ActivityKind};
 use callisto_domain::call_result::ResultKind;
 use callisto_domain::client::Client;
+use callisto_domain::event::{Event, EventKind, check_due_at, created_entry};
 use callisto_domain::filter::{DayWindow, FilterContext};
+use callisto_domain::ids::EventId;
 use callisto_domain::ids::{CallId, CallResultId, ClientId, ScenarioId, WorkListId};
 use callisto_domain::scenario::Scenario;
 use callisto_domain::work_list::{
     CallDisposition, Claim, DEFAULT_CALLING_HOURS, DEFAULT_RETRY_AFTER_MIN,
     MAX_RESULT_COMMENT_CHARS, Skip, Skipped, WorkList, close_in,
 };
-use callisto_store::repo::{Journal, ListPosition, RepoError, SavedResult, Step, Versioned};
+use callisto_store::repo::{
+    Events, Journal, ListPosition, RepoError, SavedResult, Step, Versioned,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
@@ -586,7 +590,9 @@ pub async fn save_result(
                 "the call-back time has passed",
             ));
         }
-        (_, at) => at,
+        (ResultKind::CallLater, Some(at)) => Some(check_due_at("call_back_at", at)?),
+        // Only "call later" plans a call back.
+        (_, _) => None,
     };
     let call = match req.call.as_deref() {
         None => None,
@@ -658,6 +664,27 @@ pub async fn save_result(
             agent: caller.user.id.clone(),
             at: now,
         });
+        // "Call later" plans the call back for the agent, in the same transaction.
+        let extra = match call_back_at {
+            Some(due_at) => {
+                let event = Event {
+                    id: EventId::parse(new_id()).map_err(ApiError::internal)?,
+                    kind: EventKind::CallBack,
+                    client: client.clone(),
+                    due_at,
+                    assignee: caller.user.id.clone(),
+                    author: caller.user.id.clone(),
+                    note: comment.clone().unwrap_or_else(|| result.name.clone()),
+                    done_at: None,
+                    reminded_at: None,
+                    created_at: now,
+                    updated_at: now,
+                };
+                let entry = created_entry(&event, new_activity_id());
+                Events::create_ops(&t, &event, &Journal::activity(entry))?
+            }
+            None => vec![],
+        };
         let saved = state
             .repos
             .work_lists
@@ -670,7 +697,7 @@ pub async fn save_result(
                     journal: &journal,
                     disposition: disposition.as_ref(),
                     claim: claim.as_ref(),
-                    extra: vec![],
+                    extra,
                 },
             )
             .await;

@@ -475,6 +475,22 @@ async fn a_result_is_checked_and_lands_on_the_call_record() {
     assert_eq!(shown.body["result"]["result_name"], "Call later");
     assert_eq!(shown.body["result"]["comment"], "after lunch");
     assert_eq!(shown.body["result"]["work_list"], list.as_str());
+    // "Call later" planned the call back for Ann at the time she gave.
+    let events = o
+        .app
+        .get(&format!("/api/clients/{client}/events"), &o.ann.access)
+        .await;
+    assert_eq!(events.status, StatusCode::OK, "{:?}", events.body);
+    let planned = events
+        .body
+        .as_array()
+        .or_else(|| events.body["items"].as_array())
+        .unwrap();
+    assert_eq!(planned.len(), 1, "{:?}", events.body);
+    assert_eq!(planned[0]["kind"], "call_back");
+    assert_eq!(planned[0]["due_at"], now + 3_600_000);
+    assert_eq!(planned[0]["assignee"], o.ann.user_id.as_str());
+    assert_eq!(planned[0]["note"], "after lunch");
 }
 
 #[tokio::test]

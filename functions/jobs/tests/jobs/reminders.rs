@@ -45,6 +45,7 @@ async fn card(repos: &Repos, t: &TenantId, id: &str) -> ClientId {
         deleted_at: None,
         deleted_by: None,
         last_call_at: None,
+        closed_in: vec![],
     };
     repos
         .clients
