@@ -17,16 +17,19 @@ pub enum ActivityKind {
     Deleted,
     Restored,
     Comment,
+    /// An e-mail sent from the card (D3): `details` has `subject`, `to` and `mail`.
+    Email,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 6] = [
+    pub const ALL: [ActivityKind; 7] = [
         ActivityKind::Created,
         ActivityKind::Updated,
         ActivityKind::ResponsibleChanged,
         ActivityKind::Deleted,
         ActivityKind::Restored,
         ActivityKind::Comment,
+        ActivityKind::Email,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +40,7 @@ impl ActivityKind {
             ActivityKind::Deleted => "deleted",
             ActivityKind::Restored => "restored",
             ActivityKind::Comment => "comment",
+            ActivityKind::Email => "email",
         }
     }
 

@@ -72,6 +72,8 @@ id_type!(QuestionnaireId, "questionnaire");
 id_type!(QuestionId, "question");
 id_type!(EmailTemplateId, "e-mail template");
 id_type!(MailAccountId, "mail account");
+id_type!(AttachmentId, "attachment");
+id_type!(MailId, "mail");
 
 #[cfg(test)]
 mod tests {

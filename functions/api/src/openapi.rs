@@ -48,6 +48,12 @@ impl Modify for BearerAuth {
         routes::list_scenarios, routes::create_scenario, routes::get_scenario, routes::put_scenario, routes::delete_scenario,
         routes::list_questionnaires, routes::create_questionnaire, routes::get_questionnaire, routes::put_questionnaire,
         routes::delete_questionnaire, routes::save_answers, routes::export_answers,
+        routes::list_mail_accounts, routes::create_mail_account, routes::get_mail_account, routes::put_mail_account,
+        routes::delete_mail_account, routes::test_mail_account, routes::get_mail_signature, routes::put_mail_signature,
+        routes::list_email_templates, routes::create_email_template, routes::get_email_template,
+        routes::put_email_template, routes::delete_email_template,
+        routes::add_attachment, routes::get_attachment, routes::delete_attachment,
+        routes::send_email, routes::get_email, routes::list_client_emails,
     )
 )]
 struct ApiDoc;

@@ -150,7 +150,7 @@ pub struct CardUpdate<'a> {
 
 /// The operations of one card change: the card at its version, its history,
 /// and the lookups that come and go.
-fn update_ops(
+pub(super) fn update_ops(
     t: &TenantId,
     old: &Client,
     new: &Client,

@@ -29,6 +29,10 @@
 //! | scenario | `T#<t>` | `SCENARIO#<s>` | |
 //! | questionnaire | `T#<t>` | `QUESTIONNAIRE#<q>` | |
 //! | questionnaire answers of a call | `T#<t>#ANSWERS#<q>` | `<call>` | gsi1 `T#<t>#ANSWERS#CLIENT#<c>` / `<q>#<call>` |
+//! | mail account (SMTP) | `T#<t>` | `MAILACCOUNT#<a>` | |
+//! | e-mail template | `T#<t>` | `EMAILTEMPLATE#<e>` | |
+//! | a user's mail signature | `T#<t>` | `MAILSIG#<u>` | |
+//! | mail sent from a card | `T#<t>` | `MAIL#<m>` | gsi1 `T#<t>#MAILS#CLIENT#<c>` / `<m>` |
 //! | call record | `T#<t>#CALLS#<yyyy-mm>` (month of the id's ULID time) | `<call>` | gsi1 `T#<t>#CALLS#USER#<u>`, gsi2 `T#<t>#CALLS#CLIENT#<c>` / `<call>` |
 //!
 //! Tenant items are addressed only through a `TenantId`. The `P#` platform
@@ -43,6 +47,7 @@ mod clients;
 mod duplicates;
 mod groups;
 mod imports;
+mod mail;
 mod questionnaires;
 mod scenarios;
 mod tags;
@@ -58,6 +63,7 @@ pub use clients::{CardUpdate, Clients, Journal};
 pub use duplicates::{DEDUP_QUEUE, Duplicates, GroupRecord, Resolution};
 pub use groups::Groups;
 pub use imports::{IMPORT_QUEUE, Imports, RejectedRow, import_source_key};
+pub use mail::{Mail, SEND_QUEUE, attachment_key};
 pub use questionnaires::Questionnaires;
 pub use scenarios::Scenarios;
 pub use tags::{TagEntry, Tags};
@@ -123,6 +129,7 @@ pub struct Repos {
     pub call_results: CallResults,
     pub scenarios: Scenarios,
     pub questionnaires: Questionnaires,
+    pub mail: Mail,
 }
 
 impl Repos {
@@ -170,7 +177,10 @@ impl Repos {
             scenarios: Scenarios {
                 items: items.clone(),
             },
-            questionnaires: Questionnaires { items },
+            questionnaires: Questionnaires {
+                items: items.clone(),
+            },
+            mail: Mail { items },
         }
     }
 }

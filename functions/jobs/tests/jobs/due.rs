@@ -28,14 +28,17 @@ async fn takes_no_new_message_once_told_to_stop_and_drains_the_queue_otherwise()
     repos.bulk.create(&t, &job).await.unwrap();
     stores.queue.send(BULK_QUEUE, &t, "b1").await.unwrap();
     let now = || 1_000;
+    let mail = callisto_jobs::mail::MailJobs::new(
+        callisto_store::sealed::SealingKey::derive(&[7; 32]).unwrap(),
+    );
 
-    let report = callisto_jobs::run_due(&repos, &stores, now, || false).await;
+    let report = callisto_jobs::run_due(&repos, &stores, &mail, now, || false).await;
     assert_eq!((report.scheduled.tenants, report.bulk), (1, 0));
     assert!(report.failed.is_empty());
     let status = repos.bulk.get(&t, &id).await.unwrap().value.status;
     assert_eq!(status, BulkStatus::Queued);
 
-    let report = callisto_jobs::run_due(&repos, &stores, now, || true).await;
+    let report = callisto_jobs::run_due(&repos, &stores, &mail, now, || true).await;
     assert_eq!((report.imports, report.bulk), (0, 1));
     assert!(report.failed.is_empty());
     let status = repos.bulk.get(&t, &id).await.unwrap().value.status;

@@ -1,12 +1,13 @@
 //! The work outside requests on AWS Lambda: invoked once a minute by an
 //! EventBridge schedule, each invocation runs every job once
-//! ([`callisto_jobs::run_due`]: the scheduled purge, then the import, bulk and
-//! duplicate-search queues), as `callisto serve` does in-process. Without
+//! ([`callisto_jobs::run_due`]: the scheduled purge, then the import, bulk,
+//! duplicate-search and mail queues), as `callisto serve` does in-process. Without
 //! `AWS_LAMBDA_RUNTIME_API` it runs the jobs once and exits (non-zero if one
 //! failed), e.g. over an embedded data folder with `CALLISTO_STORE=embedded`.
 
 use callisto_api::{Clock, SystemClock};
 use callisto_jobs::DueReport;
+use callisto_jobs::mail::MailJobs;
 use callisto_lambda::JobsConfig;
 use callisto_store::{Repos, Stores};
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -28,13 +29,14 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let config = JobsConfig::from_env()?;
     let (stores, repos) = config.open().await?;
+    let mail = config.mail_jobs()?;
     match &config.lambda_runtime_api {
         Some(_) => {
             let handler = service_fn(|event: LambdaEvent<serde_json::Value>| {
                 let deadline = event.context.deadline();
-                let (repos, stores) = (&repos, &stores);
+                let (repos, stores, mail) = (&repos, &stores, &mail);
                 async move {
-                    let report = run(repos, stores, Some(deadline)).await;
+                    let report = run(repos, stores, mail, Some(deadline)).await;
                     if report.failed.is_empty() {
                         Ok(summary(&report))
                     } else {
@@ -51,7 +53,7 @@ async fn main() -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!(e))
         }
         None => {
-            let report = run(&repos, &stores, None).await;
+            let report = run(&repos, &stores, &mail, None).await;
             anyhow::ensure!(
                 report.failed.is_empty(),
                 "jobs failed: {}",
@@ -64,19 +66,25 @@ async fn main() -> anyhow::Result<()> {
 
 /// Every job once; with a deadline, no new message is taken within
 /// [`STOP_BEFORE`] of it.
-async fn run(repos: &Repos, stores: &Stores, deadline: Option<SystemTime>) -> DueReport {
+async fn run(
+    repos: &Repos,
+    stores: &Stores,
+    mail: &MailJobs,
+    deadline: Option<SystemTime>,
+) -> DueReport {
     let more = || match deadline {
         Some(d) => d
             .duration_since(SystemTime::now())
             .is_ok_and(|left| left > STOP_BEFORE),
         None => true,
     };
-    let report = callisto_jobs::run_due(repos, stores, || SystemClock.now_ms(), more).await;
+    let report = callisto_jobs::run_due(repos, stores, mail, || SystemClock.now_ms(), more).await;
     tracing::info!(
         tenants = report.scheduled.tenants,
         purged = report.scheduled.purged,
         imports = report.imports,
         bulk = report.bulk,
+        mails = report.mails,
         failed = ?report.failed,
         "jobs run"
     );
@@ -89,5 +97,6 @@ fn summary(report: &DueReport) -> serde_json::Value {
         "purged": report.scheduled.purged,
         "imports": report.imports,
         "bulk": report.bulk,
+        "mails": report.mails,
     })
 }
