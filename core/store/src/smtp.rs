@@ -4,8 +4,8 @@
 //! or just quits, and says at which stage a failure happened.
 
 use callisto_domain::mail::{BodyFormat, MailAuth, MailSecurity};
-use lettre::message::header::ContentType;
-use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
@@ -129,16 +129,27 @@ impl OutgoingMessage {
         } else {
             let mut parts = MultiPart::mixed().singlepart(text);
             for a in &self.attachments {
-                let ct = ContentType::parse(&a.content_type).unwrap_or(
-                    ContentType::parse("application/octet-stream")
-                        .map_err(|e| bad(e.to_string()))?,
-                );
-                parts = parts.singlepart(Attachment::new(a.name.clone()).body(a.data.clone(), ct));
+                let ct = match ContentType::parse(&a.content_type) {
+                    Ok(ct) => ct,
+                    Err(_) => octet_stream()?,
+                };
+                // Always base64: files are bytes, and an automatic choice may
+                // send control characters as 7bit and break the message.
+                let body = Body::new_with_encoding(a.data.clone(), ContentTransferEncoding::Base64)
+                    .map_err(|_| bad(format!("attachment {:?} cannot be encoded", a.name)))?;
+                parts = parts.singlepart(Attachment::new(a.name.clone()).body(body, ct));
             }
             builder.multipart(parts)
         };
         message.map_err(|e| bad(e.to_string()))
     }
+}
+
+fn octet_stream() -> Result<ContentType, SmtpError> {
+    ContentType::parse("application/octet-stream").map_err(|e| SmtpError {
+        stage: SmtpStage::Message,
+        detail: e.to_string(),
+    })
 }
 
 /// Connects, upgrades, logs in; the open session.

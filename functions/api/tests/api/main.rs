@@ -13,6 +13,7 @@ mod clients;
 mod duplicates;
 mod filters;
 mod imports;
+mod mail;
 mod scenarios;
 mod socket;
 mod telephony;
