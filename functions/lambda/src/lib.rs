@@ -70,7 +70,7 @@ impl HttpConfig {
             .decode(required("CALLISTO_JWT_SECRET")?.trim())
             .context("CALLISTO_JWT_SECRET must be base64")?;
         let mut api = ApiConfig::new(secret, required("CALLISTO_PUBLIC_URL")?);
-        api.mail_secret = mail_secret()?;
+        api.mail_secret = mail_secret(required("CALLISTO_MAIL_KEY")?)?;
         Ok(HttpConfig {
             store,
             api,
@@ -93,9 +93,9 @@ impl HttpConfig {
 
 /// `CALLISTO_MAIL_KEY`: the secret SMTP passwords are sealed with (base64,
 /// at least 32 bytes), the same for the HTTP and the jobs function.
-fn mail_secret() -> anyhow::Result<Vec<u8>> {
+fn mail_secret(b64: String) -> anyhow::Result<Vec<u8>> {
     let secret = base64::engine::general_purpose::STANDARD
-        .decode(required("CALLISTO_MAIL_KEY")?.trim())
+        .decode(b64.trim())
         .context("CALLISTO_MAIL_KEY must be base64")?;
     anyhow::ensure!(
         secret.len() >= 32,
@@ -118,7 +118,7 @@ impl JobsConfig {
     pub fn from_env() -> anyhow::Result<JobsConfig> {
         Ok(JobsConfig {
             store: StoreChoice::from_env()?,
-            mail_secret: mail_secret()?,
+            mail_secret: mail_secret(required("CALLISTO_MAIL_KEY")?)?,
             lambda_runtime_api: std::env::var("AWS_LAMBDA_RUNTIME_API").ok(),
         })
     }
