@@ -3,7 +3,7 @@
 //! connection, goes through greeting/EHLO, STARTTLS or TLS, AUTH, then sends
 //! or just quits, and says at which stage a failure happened.
 
-use callisto_domain::mail::{BodyFormat, MailAuth, MailSecurity};
+use callisto_domain::mail::{BodyFormat, MailAccount, MailAuth, MailSecurity};
 use lettre::message::header::{ContentTransferEncoding, ContentType};
 use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
@@ -28,6 +28,25 @@ pub struct SmtpServer {
     pub password: Option<String>,
     /// The domain given in EHLO (the sender address's domain).
     pub hello: String,
+}
+
+impl SmtpServer {
+    /// The session settings of `account`, its password already opened.
+    pub fn for_account(account: &MailAccount, password: Option<String>) -> SmtpServer {
+        SmtpServer {
+            host: account.host.clone(),
+            port: account.port,
+            security: account.security,
+            auth: account.auth,
+            login: account.login.clone(),
+            password,
+            hello: account
+                .from_address
+                .rsplit_once('@')
+                .map_or("localhost", |(_, d)| d)
+                .to_string(),
+        }
+    }
 }
 
 impl fmt::Debug for SmtpServer {

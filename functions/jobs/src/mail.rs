@@ -146,21 +146,8 @@ async fn prepare(
         })?),
         None => None,
     };
-    let hello = account
-        .from_address
-        .rsplit_once('@')
-        .map_or("localhost", |(_, d)| d)
-        .to_string();
     Ok(Prepared {
-        server: SmtpServer {
-            host: account.host.clone(),
-            port: account.port,
-            security: account.security,
-            auth: account.auth,
-            login: account.login.clone(),
-            password,
-            hello,
-        },
+        server: SmtpServer::for_account(&account, password),
         message: OutgoingMessage {
             from_address: account.from_address.clone(),
             from_name: account.from_name.clone(),

@@ -208,11 +208,12 @@ impl Mail {
         ))
     }
 
-    pub async fn create_mail(&self, t: &TenantId, m: &OutgoingMail) -> Result<(), RepoError> {
-        self.items
+    /// Saves a new mail; returns its version.
+    pub async fn create_mail(&self, t: &TenantId, m: &OutgoingMail) -> Result<u64, RepoError> {
+        Ok(self
+            .items
             .put(Self::mail_item(t, m)?, Condition::NotExists)
-            .await?;
-        Ok(())
+            .await?)
     }
 
     pub async fn mail(

@@ -155,7 +155,7 @@ pub async fn send_email(
         sent_at: None,
     };
     // Saved before it is queued, so the worker always finds it.
-    state.repos.mail.create_mail(t, &mail).await?;
+    let version = state.repos.mail.create_mail(t, &mail).await?;
     if let Err(e) = state
         .stores
         .queue
@@ -163,7 +163,7 @@ pub async fn send_email(
         .await
     {
         mail.give_up("the mail could not be queued; send it again".into());
-        state.repos.mail.save_mail(t, &mail, 1).await?;
+        state.repos.mail.save_mail(t, &mail, version).await?;
         return Err(ApiError::internal(e));
     }
     Ok((StatusCode::ACCEPTED, Json(EmailView::from(&mail))))

@@ -337,19 +337,7 @@ pub(crate) fn smtp_server(
         ),
         None => None,
     };
-    Ok(SmtpServer {
-        host: a.host.clone(),
-        port: a.port,
-        security: a.security,
-        auth: a.auth,
-        login: a.login.clone(),
-        password,
-        hello: a
-            .from_address
-            .rsplit_once('@')
-            .map_or("localhost", |(_, d)| d)
-            .to_string(),
-    })
+    Ok(SmtpServer::for_account(a, password))
 }
 
 /// "Test connection": connects, greets (EHLO), upgrades (STARTTLS/TLS) and
