@@ -837,3 +837,33 @@ async fn scenarios_refer_only_to_existing_templates_and_company_accounts() {
         assert_eq!(r.status, StatusCode::NO_CONTENT, "{path}: {:?}", r.body);
     }
 }
+
+#[tokio::test]
+async fn a_mail_whose_card_was_deleted_fails_at_once_and_is_kept() {
+    let app = App::new();
+    let admin = app.company("boss@acme.ru").await;
+    let acc = account(&app, &admin, account_body(2525, "sales", "pw")).await;
+    let e = template(&app, &admin, "s", "b").await;
+    let card = ivan(&app, &admin).await;
+    let r = app
+        .post(
+            &format!("/api/clients/{card}/emails"),
+            Some(&admin.access),
+            json!({"template": e, "account": acc}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    let mail = id(&r);
+    let r = delete(&app, &format!("/api/clients/{card}"), &admin.access).await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+
+    assert_eq!(drain(&app).await, 1, "finished: nothing left to retry");
+    let r = app.get(&format!("/api/emails/{mail}"), &admin.access).await;
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["last_error"].as_str()),
+        (Some("failed"), Some("the card was deleted")),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(drain(&app).await, 0, "its message was acknowledged");
+}

@@ -319,7 +319,7 @@ async fn cold_start(bin: &std::path::Path, run: usize, timeout: Duration) -> any
         .env("AWS_LAMBDA_LOG_STREAM_NAME", format!("bench/run-{run}"))
         .env("CALLISTO_STORE", "embedded")
         .env("CALLISTO_DATA", dir.path().join("data"))
-        .env("CALLISTO_JWT_SECRET", secret)
+        .env("CALLISTO_JWT_SECRET", &secret)
         .env("CALLISTO_MAIL_KEY", secret)
         .env("CALLISTO_PUBLIC_URL", "http://127.0.0.1")
         .stdin(Stdio::null())
