@@ -698,7 +698,7 @@ async fn refused_authentication_is_named_and_the_mail_is_kept_and_retried() {
 }
 
 #[tokio::test]
-async fn a_closed_port_is_named_as_the_connection() {
+async fn connection_failures_name_their_stage() {
     let app = App::new();
     let admin = app.company("boss@acme.ru").await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -706,10 +706,10 @@ async fn a_closed_port_is_named_as_the_connection() {
         .local_addr()
         .unwrap()
         .port();
-    let acc = account(&app, &admin, account_body(port, "sales", "pw")).await;
+    let closed = account(&app, &admin, account_body(port, "sales", "pw")).await;
     let r = app
         .post(
-            &format!("/api/mail-accounts/{acc}/test"),
+            &format!("/api/mail-accounts/{closed}/test"),
             Some(&admin.access),
             json!({}),
         )
@@ -725,6 +725,55 @@ async fn a_closed_port_is_named_as_the_connection() {
             .as_str()
             .unwrap()
             .starts_with("cannot connect")
+    );
+
+    // STARTTLS required but not offered: refused, never sent in clear.
+    let sink = SmtpSink::start(None);
+    let mut body = account_body(sink.port, "sales", "pw");
+    body["security"] = json!("starttls");
+    let plain = account(&app, &admin, body).await;
+    let r = app
+        .post(
+            &format!("/api/mail-accounts/{plain}/test"),
+            Some(&admin.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_GATEWAY, "smtp_starttls"),
+        "{:?}",
+        r.body
+    );
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("STARTTLS failed")
+    );
+
+    // AUTH configured but the server offers none.
+    let no_auth = account(&app, &admin, account_body(sink.port, "sales", "pw")).await;
+    let r = app
+        .post(
+            &format!("/api/mail-accounts/{no_auth}/test"),
+            Some(&admin.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_GATEWAY, "smtp_auth"),
+        "{:?}",
+        r.body
+    );
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not offer AUTH PLAIN"),
+        "{:?}",
+        r.body
     );
 }
 
