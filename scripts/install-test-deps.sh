@@ -2,7 +2,8 @@
 # Installs what the tests need beyond Rust, idempotently, from the package
 # registries only: a Python virtualenv (outside the clone, so it is reused)
 # with moto_server (DynamoDB/S3/SQS for the AWS backend's tests) and cfn-lint
-# (offline validation of infra/). Prints the virtualenv's bin folder last.
+# (offline validation of infra/), and aiosmtpd (the SMTP server the mail
+# tests send to). Prints the virtualenv's bin folder last.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -33,4 +34,5 @@ fi
 for tool in moto_server cfn-lint; do
   [ -x "$venv/bin/$tool" ] || { echo "$tool missing from $venv after install" >&2; exit 1; }
 done
+"$venv/bin/python" -c "import aiosmtpd" 2>/dev/null || { echo "aiosmtpd missing from $venv after install" >&2; exit 1; }
 echo "$venv/bin"

@@ -36,6 +36,9 @@ pub struct ServeArgs {
     /// Access-token signing key (base64, ≥ 32 bytes). Default: generated once and kept in DATA/keys/jwt.key.
     #[arg(long, env = "CALLISTO_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+    /// Secret SMTP passwords are sealed with (base64, ≥ 32 bytes). Default: generated once and kept in DATA/keys/mail.key.
+    #[arg(long, env = "CALLISTO_MAIL_KEY", hide_env_values = true)]
+    pub mail_key: Option<String>,
     /// Where the media node takes SIP over UDP (agents' phones, the trunk).
     #[arg(long, env = "CALLISTO_SIP", default_value = "127.0.0.1:5060")]
     pub sip: SocketAddr,
@@ -87,6 +90,16 @@ impl ServeConfig {
                 .context("CALLISTO_JWT_SECRET must be base64")?,
             None => persistent_secret(&args.data.join("keys").join("jwt.key"))?,
         };
+        let mail_secret = match &args.mail_key {
+            Some(b64) => base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .context("CALLISTO_MAIL_KEY must be base64")?,
+            None => persistent_secret(&args.data.join("keys").join("mail.key"))?,
+        };
+        anyhow::ensure!(
+            mail_secret.len() >= 32,
+            "CALLISTO_MAIL_KEY must be at least 32 bytes"
+        );
         let public_url = args
             .public_url
             .clone()
@@ -133,7 +146,10 @@ impl ServeConfig {
             data_dir: args.data,
             listen: args.listen,
             demo_file,
-            api: ApiConfig::new(secret, public_url),
+            api: ApiConfig {
+                mail_secret,
+                ..ApiConfig::new(secret, public_url)
+            },
             node,
             node_token,
         })

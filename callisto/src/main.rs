@@ -76,6 +76,14 @@ async fn serve(cfg: config::ServeConfig) -> anyhow::Result<()> {
     tokio::spawn(import_worker(state.repos.clone(), state.stores.clone()));
     tokio::spawn(bulk_worker(state.repos.clone(), state.stores.clone()));
     tokio::spawn(dedup_worker(state.repos.clone(), state.stores.clone()));
+    let mail_jobs = callisto_jobs::mail::MailJobs::new(callisto_store::sealed::SealingKey::derive(
+        &cfg.api.mail_secret,
+    )?);
+    tokio::spawn(mail_worker(
+        state.repos.clone(),
+        state.stores.clone(),
+        mail_jobs,
+    ));
     let app = web::with_spa(
         router(state).nest(
             "/node",
@@ -111,7 +119,7 @@ async fn serve(cfg: config::ServeConfig) -> anyhow::Result<()> {
         cfg.data_dir.join("keys").join("node.token").display()
     );
     println!(
-        "  mail:       {} (every mail the product sends lands here)",
+        "  mail:       {} (the product's own mail; companies' mail goes through their SMTP accounts)",
         cfg.data_dir.join("outbox").display()
     );
     if let Some(demo) = &demo {
@@ -207,6 +215,24 @@ async fn dedup_worker(repos: callisto_store::Repos, stores: callisto_store::Stor
         {
             // The message stays on the queue and comes back after its visibility timeout.
             tracing::error!(error = %e, "duplicate search failed; it will be retried");
+        }
+    }
+}
+
+/// Sends the mails queued from cards, polling the queue every second.
+async fn mail_worker(
+    repos: callisto_store::Repos,
+    stores: callisto_store::Stores,
+    jobs: callisto_jobs::mail::MailJobs,
+) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        if let Err(e) =
+            callisto_jobs::mail::drain_mail(&repos, &stores, &jobs, || SystemClock.now_ms()).await
+        {
+            // The message stays on the queue and comes back after its visibility timeout.
+            tracing::error!(error = %e, "mail job failed; it will be retried");
         }
     }
 }

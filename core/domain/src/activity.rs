@@ -23,10 +23,12 @@ pub enum ActivityKind {
     EventCreated,
     /// An event on the card was marked done (C13).
     EventDone,
+    /// An e-mail sent from the card (D3): `details` has `subject`, `to` and `mail`.
+    Email,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 9] = [
+    pub const ALL: [ActivityKind; 10] = [
         ActivityKind::Created,
         ActivityKind::Updated,
         ActivityKind::ResponsibleChanged,
@@ -36,6 +38,7 @@ impl ActivityKind {
         ActivityKind::CallResult,
         ActivityKind::EventCreated,
         ActivityKind::EventDone,
+        ActivityKind::Email,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +52,7 @@ impl ActivityKind {
             ActivityKind::CallResult => "call_result",
             ActivityKind::EventCreated => "event_created",
             ActivityKind::EventDone => "event_done",
+            ActivityKind::Email => "email",
         }
     }
 

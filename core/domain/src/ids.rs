@@ -74,6 +74,8 @@ id_type!(EmailTemplateId, "e-mail template");
 id_type!(MailAccountId, "mail account");
 id_type!(WorkListId, "work list");
 id_type!(EventId, "event");
+id_type!(AttachmentId, "attachment");
+id_type!(MailId, "mail");
 
 #[cfg(test)]
 mod tests {

@@ -16,6 +16,7 @@ pub mod filter;
 pub mod ids;
 pub mod import;
 pub mod import_job;
+pub mod mail;
 pub mod password;
 pub mod phone;
 pub mod questionnaire;

@@ -2,8 +2,8 @@
 //! the results to choose from afterwards, the questionnaire to fill, the mail
 //! to send — and who works by it.
 //!
-//! The e-mail template and the mail account are kept as ids only: templates
-//! and accounts (D3) come later, so only their form is checked now.
+//! The e-mail template and the mail account (D3, `mail.rs`) are referred to
+//! by id; that they exist is checked where the scenario is saved.
 
 use crate::Millis;
 use crate::access::{Ownership, Principal};
@@ -71,7 +71,8 @@ impl Scenario {
     /// Checks what can be checked without the store and writes the fields
     /// canonically: trimmed name and comments, the number in E.164 (read with
     /// the company's `phone_region`), the script sanitised. That the results,
-    /// the questionnaire and the managers exist is the caller's to check.
+    /// the questionnaire, the e-mail template, the mail account and the
+    /// managers exist is the caller's to check.
     pub fn normalize(&mut self, phone_region: &str) -> Result<(), FieldError> {
         self.name = text("name", &self.name, MAX_SCENARIO_NAME_CHARS)?;
         if self.managers.len() > MAX_MANAGERS {

@@ -22,6 +22,8 @@ pub mod item;
 pub mod outbox;
 pub mod queue;
 pub mod repo;
+pub mod sealed;
+pub mod smtp;
 mod stores;
 
 pub use blob::BlobStore;

@@ -53,6 +53,12 @@ impl Modify for BearerAuth {
         routes::create_event, routes::get_event, routes::update_event, routes::mark_event_done,
         routes::delete_event, routes::calendar, routes::client_events,
         routes::get_my_state, routes::put_my_state, routes::list_agent_states, routes::agent_state_history,
+        routes::list_mail_accounts, routes::create_mail_account, routes::get_mail_account, routes::put_mail_account,
+        routes::delete_mail_account, routes::test_mail_account, routes::get_mail_signature, routes::put_mail_signature,
+        routes::list_email_templates, routes::create_email_template, routes::get_email_template,
+        routes::put_email_template, routes::delete_email_template,
+        routes::add_attachment, routes::get_attachment, routes::delete_attachment,
+        routes::send_email, routes::get_email, routes::list_client_emails,
     )
 )]
 struct ApiDoc;

@@ -1,7 +1,8 @@
 use crate::Clock;
-use crate::auth::jwt::JwtKeys;
+use crate::auth::jwt::{JwtKeys, WeakSecret};
 use crate::auth::password::PasswordHasher;
 use callisto_store::outbox::Outbox;
+use callisto_store::sealed::SealingKey;
 use callisto_store::{Repos, Stores};
 use std::sync::Arc;
 
@@ -24,11 +25,16 @@ pub struct ApiConfig {
     /// How long before its time an event counts as due (PRODUCT C13); the
     /// reminder job uses its own setting of the same meaning.
     pub event_lead_ms: i64,
+    /// The secret SMTP passwords are sealed with (at least 32 bytes; the key
+    /// is derived from it with HKDF, decision 012). `new` starts it as the
+    /// JWT secret; the binaries set their own.
+    pub mail_secret: Vec<u8>,
 }
 
 impl ApiConfig {
     pub fn new(jwt_secret: Vec<u8>, public_url: impl Into<String>) -> ApiConfig {
         ApiConfig {
+            mail_secret: jwt_secret.clone(),
             jwt_secret,
             issuer: "callisto".into(),
             audience: "callisto-api".into(),
@@ -51,17 +57,20 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     pub(crate) jwt: Arc<JwtKeys>,
     pub(crate) hasher: PasswordHasher,
+    /// Seals and opens SMTP passwords.
+    pub(crate) sealing: Arc<SealingKey>,
 }
 
 impl AppState {
-    /// Fails if the JWT secret is shorter than 32 bytes.
+    /// Fails if the JWT secret or the mail secret is shorter than 32 bytes.
     pub fn new(
         stores: Stores,
         outbox: Arc<dyn Outbox>,
         clock: Arc<dyn Clock>,
         config: ApiConfig,
-    ) -> Result<AppState, crate::auth::jwt::WeakSecret> {
+    ) -> Result<AppState, WeakSecret> {
         let jwt = Arc::new(JwtKeys::new(&config)?);
+        let sealing = Arc::new(SealingKey::derive(&config.mail_secret).map_err(|_| WeakSecret)?);
         Ok(AppState {
             repos: Repos::new(stores.items.clone()),
             stores,
@@ -70,6 +79,7 @@ impl AppState {
             config: Arc::new(config),
             jwt,
             hasher: PasswordHasher::new(),
+            sealing,
         })
     }
 

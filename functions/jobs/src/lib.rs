@@ -1,5 +1,6 @@
 //! Work that runs outside a request: on a schedule (the daily recycle-bin
-//! purge of PRODUCT C11, the event reminders of C13) and from queues (imports, bulk actions). Locally
+//! purge of PRODUCT C11, the event reminders of C13) and from queues (imports,
+//! bulk actions, duplicate searches, mail sent from cards). Locally
 //! `callisto serve` runs it in-process; on AWS the `callisto-jobs` Lambda runs
 //! [`run_due`] once a minute from an EventBridge schedule.
 
@@ -12,6 +13,7 @@ use callisto_store::repo::RepoError;
 pub mod bulk;
 pub mod duplicates;
 pub mod import;
+pub mod mail;
 pub mod reminders;
 
 pub use reminders::Reminders;
@@ -119,19 +121,22 @@ pub struct DueReport {
     pub duplicates: usize,
     /// Events whose assignees were reminded.
     pub reminded: usize,
+    /// Mails sent or failed for good.
+    pub mails: usize,
     /// The jobs that failed this pass (each is logged). A queued message that
     /// failed comes back after its visibility timeout and resumes.
     pub failed: Vec<&'static str>,
 }
 
 /// Every job once: the scheduled work (cheap when nothing is due), the event
-/// reminders, then the import, bulk and duplicate-search queues, drained side by side so a long
+/// reminders, then the import, bulk, duplicate-search and mail queues, drained side by side so a long
 /// import does not hold the others up. A new message is taken only while `more()` holds.
 /// One job failing does not stop the others.
 pub async fn run_due(
     repos: &Repos,
     stores: &callisto_store::Stores,
     reminders: Reminders<'_>,
+    mail: &mail::MailJobs,
     now: impl Fn() -> Millis,
     more: impl Fn() -> bool,
 ) -> DueReport {
@@ -150,15 +155,17 @@ pub async fn run_due(
             report.failed.push("reminders");
         }
     }
-    let (imports, bulk, duplicates) = tokio::join!(
+    let (imports, bulk, duplicates, mails) = tokio::join!(
         import::drain_imports_while(repos, stores, &now, &more),
         bulk::drain_bulk_while(repos, stores, &now, &more),
         duplicates::drain_duplicates_while(repos, stores, &now, &more),
+        mail::drain_mail_while(repos, stores, mail, &now, &more),
     );
     for (job, result, count) in [
         ("imports", imports, &mut report.imports),
         ("bulk", bulk, &mut report.bulk),
         ("duplicates", duplicates, &mut report.duplicates),
+        ("mails", mails, &mut report.mails),
     ] {
         match result {
             Ok(n) => *count = n,

@@ -69,9 +69,11 @@ impl HttpConfig {
         let secret = base64::engine::general_purpose::STANDARD
             .decode(required("CALLISTO_JWT_SECRET")?.trim())
             .context("CALLISTO_JWT_SECRET must be base64")?;
+        let mut api = ApiConfig::new(secret, required("CALLISTO_PUBLIC_URL")?);
+        api.mail_secret = mail_secret(required("CALLISTO_MAIL_KEY")?)?;
         Ok(HttpConfig {
             store,
-            api: ApiConfig::new(secret, required("CALLISTO_PUBLIC_URL")?),
+            api,
             lambda_runtime_api: std::env::var("AWS_LAMBDA_RUNTIME_API").ok(),
             listen: std::env::var("CALLISTO_LISTEN").unwrap_or_else(|_| "127.0.0.1:8081".into()),
         })
@@ -89,10 +91,25 @@ impl HttpConfig {
     }
 }
 
+/// `CALLISTO_MAIL_KEY`: the secret SMTP passwords are sealed with (base64,
+/// at least 32 bytes), the same for the HTTP and the jobs function.
+fn mail_secret(b64: String) -> anyhow::Result<Vec<u8>> {
+    let secret = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .context("CALLISTO_MAIL_KEY must be base64")?;
+    anyhow::ensure!(
+        secret.len() >= 32,
+        "CALLISTO_MAIL_KEY must be at least 32 bytes"
+    );
+    Ok(secret)
+}
+
 /// The typed config of the `callisto-jobs` binary, read once from the environment.
 #[derive(Debug, Clone)]
 pub struct JobsConfig {
     pub store: StoreChoice,
+    /// See [`mail_secret`].
+    pub mail_secret: Vec<u8>,
     /// Set by the Lambda service; when absent the binary runs every job once and exits.
     pub lambda_runtime_api: Option<String>,
     /// How long before its time an event's assignee is reminded
@@ -113,9 +130,17 @@ impl JobsConfig {
         };
         Ok(JobsConfig {
             store: StoreChoice::from_env()?,
+            mail_secret: mail_secret(required("CALLISTO_MAIL_KEY")?)?,
             lambda_runtime_api: std::env::var("AWS_LAMBDA_RUNTIME_API").ok(),
             reminder_lead_ms,
         })
+    }
+
+    /// What the mail worker needs: the key that opens SMTP passwords.
+    pub fn mail_jobs(&self) -> anyhow::Result<callisto_jobs::mail::MailJobs> {
+        let key = callisto_store::sealed::SealingKey::derive(&self.mail_secret)
+            .map_err(|e| anyhow::anyhow!("CALLISTO_MAIL_KEY: {e}"))?;
+        Ok(callisto_jobs::mail::MailJobs::new(key))
     }
 
     /// The storage ports and the repositories over them.

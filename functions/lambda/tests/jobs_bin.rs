@@ -118,6 +118,9 @@ async fn prepare(data: &Path) {
     stores.queue.send(BULK_QUEUE, &t, "b1").await.unwrap();
 }
 
+/// Base64 of 32 bytes: the secret SMTP passwords are sealed with.
+const MAIL_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+
 fn run_jobs(env: &[(&str, &Path)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_callisto-jobs"));
     // Nothing from the caller's environment (no AWS_LAMBDA_RUNTIME_API, no CALLISTO_*).
@@ -136,6 +139,7 @@ async fn runs_the_due_jobs_once_over_an_embedded_store_and_exits() {
     let out = run_jobs(&[
         ("CALLISTO_STORE", Path::new("embedded")),
         ("CALLISTO_DATA", dir.path()),
+        ("CALLISTO_MAIL_KEY", Path::new(MAIL_KEY)),
     ]);
     let logs =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
@@ -177,6 +181,18 @@ async fn runs_the_due_jobs_once_over_an_embedded_store_and_exits() {
         .await
         .unwrap();
     assert!(left.is_empty(), "messages left on the bulk queue: {left:?}");
+}
+
+#[test]
+fn a_missing_mail_key_fails_at_start_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_jobs(&[
+        ("CALLISTO_STORE", Path::new("embedded")),
+        ("CALLISTO_DATA", dir.path()),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("CALLISTO_MAIL_KEY"), "stderr: {stderr}");
 }
 
 #[test]
@@ -264,6 +280,7 @@ async fn under_lambda_takes_no_new_message_when_the_deadline_is_near() {
         .env("RUST_LOG", "info")
         .env("CALLISTO_STORE", "embedded")
         .env("CALLISTO_DATA", dir.path())
+        .env("CALLISTO_MAIL_KEY", MAIL_KEY)
         .env("AWS_LAMBDA_RUNTIME_API", &api)
         .env("AWS_LAMBDA_FUNCTION_NAME", "jobs")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")

@@ -29,6 +29,10 @@
 //! | scenario | `T#<t>` | `SCENARIO#<s>` | |
 //! | questionnaire | `T#<t>` | `QUESTIONNAIRE#<q>` | |
 //! | questionnaire answers of a call | `T#<t>#ANSWERS#<q>` | `<call>` | gsi1 `T#<t>#ANSWERS#CLIENT#<c>` / `<q>#<call>` |
+//! | mail account (SMTP) | `T#<t>` | `MAILACCOUNT#<a>` | |
+//! | e-mail template | `T#<t>` | `EMAILTEMPLATE#<e>` | |
+//! | a user's mail signature | `T#<t>` | `MAILSIG#<u>` | |
+//! | mail sent from a card | `T#<t>` | `MAIL#<m>` | gsi1 `T#<t>#MAILS#CLIENT#<c>` / `<m>` |
 //! | call record | `T#<t>#CALLS#<yyyy-mm>` (month of the id's ULID time) | `<call>` | gsi1 `T#<t>#CALLS#USER#<u>`, gsi2 `T#<t>#CALLS#CLIENT#<c>` / `<call>` |
 //! | work list, its place in the base | `T#<t>` | `WORKLIST#<l>`, `WLCURSOR#<l>` | |
 //! | card claim (held by an agent) | `T#<t>` | `CLAIM#<c>` | gsi1 `T#<t>#HOLD#<l>#<u>` / `<c>` |
@@ -51,6 +55,7 @@ mod duplicates;
 mod events;
 mod groups;
 mod imports;
+mod mail;
 mod questionnaires;
 mod scenarios;
 mod tags;
@@ -69,6 +74,7 @@ pub use duplicates::{DEDUP_QUEUE, Duplicates, GroupRecord, Resolution};
 pub use events::Events;
 pub use groups::Groups;
 pub use imports::{IMPORT_QUEUE, Imports, RejectedRow, import_source_key};
+pub use mail::{Mail, SEND_QUEUE, attachment_key};
 pub use questionnaires::Questionnaires;
 pub use scenarios::Scenarios;
 pub use tags::{TagEntry, Tags};
@@ -138,6 +144,7 @@ pub struct Repos {
     pub work_lists: WorkLists,
     pub events: Events,
     pub agent_states: AgentStates,
+    pub mail: Mail,
 }
 
 impl Repos {
@@ -194,7 +201,11 @@ impl Repos {
             events: Events {
                 items: items.clone(),
             },
-            agent_states: AgentStates { items },
+            agent_states: AgentStates {
+                items: items.clone(),
+            },
+
+            mail: Mail { items },
         }
     }
 }

@@ -1,13 +1,17 @@
 use super::call_results::{all_of, result_key};
+use super::mail::{account_key, template_key};
 use super::questionnaires::questionnaire_key;
 use super::{RepoError, Versioned, encode, tenant_key, versioned};
 use crate::StoreError;
 use crate::item::{Condition, ItemStore, Key, WriteOp};
 use callisto_domain::ids::{ScenarioId, TenantId};
+use callisto_domain::mail::{EmailTemplate, MailAccount};
+use callisto_domain::questionnaire::Questionnaire;
 use callisto_domain::scenario::Scenario;
 use std::sync::Arc;
 
-/// Scenarios (D1). Each result and questionnaire a scenario refers to lists
+/// Scenarios (D1). Each result, questionnaire, e-mail template and mail
+/// account a scenario refers to lists
 /// the scenario in its `used_by`, written in the scenario's own transaction
 /// with the version read, so a result or questionnaire is never deleted while
 /// a scenario refers to it.
@@ -109,28 +113,83 @@ impl Scenarios {
         if old_q != new_q {
             for (q, uses) in [(old_q, false), (new_q, true)] {
                 let Some(q) = q else { continue };
-                let key = questionnaire_key(t, q);
-                let Some(item) = self.items.get(&key).await? else {
-                    if uses {
-                        return Err(RepoError::NotFound("questionnaire"));
-                    }
-                    continue;
-                };
-                let mut questionnaire: callisto_domain::questionnaire::Questionnaire =
-                    item.decode()?;
-                mark(&mut questionnaire.used_by, id, uses);
-                ops.push(WriteOp::Put {
-                    item: encode(key, &questionnaire)?,
-                    condition: Condition::Version(item.version),
-                });
+                self.mark_user(
+                    &mut ops,
+                    questionnaire_key(t, q),
+                    "questionnaire",
+                    id,
+                    uses,
+                    |q: &mut Questionnaire| &mut q.used_by,
+                )
+                .await?;
+            }
+        }
+        let old_e = old.and_then(|s| s.email_template.as_ref());
+        let new_e = new.and_then(|s| s.email_template.as_ref());
+        if old_e != new_e {
+            for (e, uses) in [(old_e, false), (new_e, true)] {
+                let Some(e) = e else { continue };
+                self.mark_user(
+                    &mut ops,
+                    template_key(t, e),
+                    "e-mail template",
+                    id,
+                    uses,
+                    |e: &mut EmailTemplate| &mut e.used_by,
+                )
+                .await?;
+            }
+        }
+        let old_a = old.and_then(|s| s.mail_account.as_ref());
+        let new_a = new.and_then(|s| s.mail_account.as_ref());
+        if old_a != new_a {
+            for (a, uses) in [(old_a, false), (new_a, true)] {
+                let Some(a) = a else { continue };
+                self.mark_user(
+                    &mut ops,
+                    account_key(t, a),
+                    "mail account",
+                    id,
+                    uses,
+                    |a: &mut MailAccount| &mut a.used_by,
+                )
+                .await?;
             }
         }
         Ok(ops)
     }
 
+    /// Adds to `ops` the write that marks (`uses`) or unmarks scenario `id`
+    /// in the `used_by` of the item at `key`, conditional on its version. A
+    /// referred item that does not exist is `NotFound(what)`.
+    async fn mark_user<T: serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        ops: &mut Vec<WriteOp>,
+        key: Key,
+        what: &'static str,
+        id: &ScenarioId,
+        uses: bool,
+        used_by: impl Fn(&mut T) -> &mut Vec<ScenarioId>,
+    ) -> Result<(), RepoError> {
+        let Some(item) = self.items.get(&key).await? else {
+            return if uses {
+                Err(RepoError::NotFound(what))
+            } else {
+                Ok(())
+            };
+        };
+        let mut value: T = item.decode()?;
+        mark(used_by(&mut value), id, uses);
+        ops.push(WriteOp::Put {
+            item: encode(key, &value)?,
+            condition: Condition::Version(item.version),
+        });
+        Ok(())
+    }
+
     /// Creates the scenario (`version` 0) or replaces it if it is still at
-    /// `version`; returns the new version. A result or questionnaire it
-    /// refers to that does not exist is `NotFound`.
+    /// `version`; returns the new version. A result, questionnaire, e-mail
+    /// template or mail account it refers to that does not exist is `NotFound`.
     pub async fn save(
         &self,
         t: &TenantId,

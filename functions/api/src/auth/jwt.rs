@@ -10,7 +10,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, erro
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
-#[error("the JWT secret must be at least 32 bytes")]
+#[error("the JWT secret and the mail secret must be at least 32 bytes")]
 pub struct WeakSecret;
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -7,10 +7,13 @@ mod calls;
 mod clients;
 mod company;
 mod duplicates;
+mod email_templates;
+mod emails;
 mod events;
 mod export;
 mod groups;
 mod imports;
+mod mail_accounts;
 mod me;
 mod questionnaires;
 mod scenarios;
@@ -36,10 +39,13 @@ pub use calls::*;
 pub use clients::*;
 pub use company::*;
 pub use duplicates::*;
+pub use email_templates::*;
+pub use emails::*;
 pub use events::*;
 pub use export::*;
 pub use groups::*;
 pub use imports::*;
+pub use mail_accounts::*;
 pub use me::*;
 pub use questionnaires::*;
 pub use scenarios::*;
@@ -202,6 +208,49 @@ pub fn api() -> Router<AppState> {
             "/questionnaires/{id}/answers",
             get(answers::export_answers).post(answers::save_answers),
         )
+        .route(
+            "/mail-accounts",
+            get(mail_accounts::list_mail_accounts).post(mail_accounts::create_mail_account),
+        )
+        .route(
+            "/mail-accounts/{id}",
+            get(mail_accounts::get_mail_account)
+                .put(mail_accounts::put_mail_account)
+                .delete(mail_accounts::delete_mail_account),
+        )
+        .route(
+            "/mail-accounts/{id}/test",
+            post(mail_accounts::test_mail_account),
+        )
+        .route(
+            "/me/mail-signature",
+            get(mail_accounts::get_mail_signature).put(mail_accounts::put_mail_signature),
+        )
+        .route(
+            "/email-templates",
+            get(email_templates::list_email_templates).post(email_templates::create_email_template),
+        )
+        .route(
+            "/email-templates/{id}",
+            get(email_templates::get_email_template)
+                .put(email_templates::put_email_template)
+                .delete(email_templates::delete_email_template),
+        )
+        .route(
+            "/email-templates/{id}/attachments",
+            post(email_templates::add_attachment).layer(axum::extract::DefaultBodyLimit::max(
+                callisto_domain::mail::MAX_ATTACHMENT_BYTES as usize,
+            )),
+        )
+        .route(
+            "/email-templates/{id}/attachments/{attachment}",
+            get(email_templates::get_attachment).delete(email_templates::delete_attachment),
+        )
+        .route(
+            "/clients/{id}/emails",
+            get(emails::list_client_emails).post(emails::send_email),
+        )
+        .route("/emails/{id}", get(emails::get_email))
         .route("/duplicates", post(duplicates::start_duplicate_search))
         .route("/duplicates/{id}", get(duplicates::get_duplicate_search))
         .route(

@@ -54,9 +54,9 @@ pub struct ScenarioRequest {
     #[serde(default)]
     pub auto_dial: bool,
     pub questionnaire: Option<String>,
-    /// Kept as an id; e-mail templates come with D3, so only its form is checked.
+    /// An e-mail template id (`GET /api/email-templates`).
     pub email_template: Option<String>,
-    /// Kept as an id; mail accounts come with D3, so only its form is checked.
+    /// A company mail account id (`GET /api/mail-accounts`) the template is sent through.
     pub mail_account: Option<String>,
     /// PUT: the version read; a scenario changed since is refused (409 `stale`).
     pub version: Option<u64>,
@@ -134,7 +134,8 @@ fn unknown(field: &str, what: &str, id: &str) -> ApiError {
 }
 
 /// The scenario a request describes, every field checked: its form first,
-/// then that the managers, results and questionnaire are the company's.
+/// then that the managers, results, questionnaire, e-mail template and mail
+/// account are the company's.
 async fn scenario_from(
     state: &AppState,
     caller: &Caller,
@@ -231,6 +232,30 @@ async fn scenario_from(
             Ok(_) => {}
             Err(RepoError::NotFound(_)) => {
                 return Err(unknown("questionnaire", "questionnaire", q.as_str()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if let Some(e) = &s.email_template {
+        match state.repos.mail.template(t, e).await {
+            Ok(_) => {}
+            Err(RepoError::NotFound(_)) => {
+                return Err(unknown("email_template", "e-mail template", e.as_str()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if let Some(a) = &s.mail_account {
+        match state.repos.mail.account(t, a).await {
+            Ok(acc) if acc.value.owner.is_none() => {}
+            Ok(_) => {
+                return Err(ApiError::invalid(
+                    "mail_account",
+                    "a scenario sends through a company account, not a user's own",
+                ));
+            }
+            Err(RepoError::NotFound(_)) => {
+                return Err(unknown("mail_account", "mail account", a.as_str()));
             }
             Err(e) => return Err(e.into()),
         }
@@ -378,6 +403,14 @@ async fn save(
         Err(RepoError::NotFound("questionnaire")) => Err(ApiError::invalid(
             "questionnaire",
             "the questionnaire was deleted meanwhile",
+        )),
+        Err(RepoError::NotFound("e-mail template")) => Err(ApiError::invalid(
+            "email_template",
+            "the e-mail template was deleted meanwhile",
+        )),
+        Err(RepoError::NotFound("mail account")) => Err(ApiError::invalid(
+            "mail_account",
+            "the mail account was deleted meanwhile",
         )),
         other => Ok(other?),
     }

@@ -14,6 +14,7 @@ mod duplicates;
 mod events;
 mod filters;
 mod imports;
+mod mail;
 mod scenarios;
 mod socket;
 mod telephony;

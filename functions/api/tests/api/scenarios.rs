@@ -206,6 +206,25 @@ async fn scenarios_check_every_field_and_managers_read_their_own() {
         .await;
     assert_eq!(q.status, StatusCode::CREATED, "{:?}", q.body);
     let q = id(&q);
+    let tpl = app
+        .post(
+            "/api/email-templates",
+            Some(&admin.access),
+            json!({"name": "Offer", "subject": "Offer for %FIRM_NAME%"}),
+        )
+        .await;
+    assert_eq!(tpl.status, StatusCode::CREATED, "{:?}", tpl.body);
+    let tpl = id(&tpl);
+    let mailbox = app
+        .post(
+            "/api/mail-accounts",
+            Some(&admin.access),
+            json!({"name": "Sales", "from_address": "sales@acme.ru", "host": "smtp.acme.ru",
+                   "port": 587, "security": "starttls", "auth": "none"}),
+        )
+        .await;
+    assert_eq!(mailbox.status, StatusCode::CREATED, "{:?}", mailbox.body);
+    let mailbox = id(&mailbox);
 
     let good = json!({
         "name": "Cold calls",
@@ -216,8 +235,8 @@ async fn scenarios_check_every_field_and_managers_read_their_own() {
         "result_required": true,
         "auto_dial": true,
         "questionnaire": q,
-        "email_template": "tpl-1",
-        "mail_account": "sales_box"
+        "email_template": tpl,
+        "mail_account": mailbox
     });
     let with = |patch: Value| {
         let mut b = good.clone();
@@ -308,7 +327,7 @@ async fn scenarios_check_every_field_and_managers_read_their_own() {
     );
     assert_eq!(
         (&r.body["email_template"], &r.body["mail_account"]),
-        (&json!("tpl-1"), &json!("sales_box"))
+        (&json!(tpl), &json!(mailbox))
     );
     let r = app
         .post(

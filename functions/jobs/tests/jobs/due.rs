@@ -35,14 +35,17 @@ async fn takes_no_new_message_once_told_to_stop_and_drains_the_queue_otherwise()
         outbox: &outbox,
         lead: 0,
     };
+    let mail = callisto_jobs::mail::MailJobs::new(
+        callisto_store::sealed::SealingKey::derive(&[7; 32]).unwrap(),
+    );
 
-    let report = callisto_jobs::run_due(&repos, &stores, reminders, now, || false).await;
+    let report = callisto_jobs::run_due(&repos, &stores, reminders, &mail, now, || false).await;
     assert_eq!((report.scheduled.tenants, report.bulk), (1, 0));
     assert!(report.failed.is_empty());
     let status = repos.bulk.get(&t, &id).await.unwrap().value.status;
     assert_eq!(status, BulkStatus::Queued);
 
-    let report = callisto_jobs::run_due(&repos, &stores, reminders, now, || true).await;
+    let report = callisto_jobs::run_due(&repos, &stores, reminders, &mail, now, || true).await;
     assert_eq!((report.imports, report.bulk), (0, 1));
     assert!(report.failed.is_empty());
     let status = repos.bulk.get(&t, &id).await.unwrap().value.status;

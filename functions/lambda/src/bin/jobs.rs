@@ -1,11 +1,12 @@
 //! The work outside requests on AWS Lambda: invoked once a minute by an
 //! EventBridge schedule, each invocation runs every job once
-//! ([`callisto_jobs::run_due`]: the scheduled purge, the event reminders, then the import, bulk and
-//! duplicate-search queues), as `callisto serve` does in-process. Without
+//! ([`callisto_jobs::run_due`]: the scheduled purge, the event reminders, then the import, bulk,
+//! duplicate-search and mail queues), as `callisto serve` does in-process. Without
 //! `AWS_LAMBDA_RUNTIME_API` it runs the jobs once and exits (non-zero if one
 //! failed), e.g. over an embedded data folder with `CALLISTO_STORE=embedded`.
 
 use callisto_api::{Clock, SystemClock};
+use callisto_jobs::mail::MailJobs;
 use callisto_jobs::{DueReport, Reminders};
 use callisto_lambda::JobsConfig;
 use callisto_store::{Repos, Stores};
@@ -33,13 +34,14 @@ async fn main() -> anyhow::Result<()> {
         outbox: outbox.as_ref(),
         lead: config.reminder_lead_ms,
     };
+    let mail = config.mail_jobs()?;
     match &config.lambda_runtime_api {
         Some(_) => {
             let handler = service_fn(|event: LambdaEvent<serde_json::Value>| {
                 let deadline = event.context.deadline();
-                let (repos, stores) = (&repos, &stores);
+                let (repos, stores, mail) = (&repos, &stores, &mail);
                 async move {
-                    let report = run(repos, stores, reminders, Some(deadline)).await;
+                    let report = run(repos, stores, reminders, mail, Some(deadline)).await;
                     if report.failed.is_empty() {
                         Ok(summary(&report))
                     } else {
@@ -56,7 +58,7 @@ async fn main() -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!(e))
         }
         None => {
-            let report = run(&repos, &stores, reminders, None).await;
+            let report = run(&repos, &stores, reminders, &mail, None).await;
             anyhow::ensure!(
                 report.failed.is_empty(),
                 "jobs failed: {}",
@@ -73,6 +75,7 @@ async fn run(
     repos: &Repos,
     stores: &Stores,
     reminders: Reminders<'_>,
+    mail: &MailJobs,
     deadline: Option<SystemTime>,
 ) -> DueReport {
     let more = || match deadline {
@@ -81,14 +84,22 @@ async fn run(
             .is_ok_and(|left| left > STOP_BEFORE),
         None => true,
     };
-    let report =
-        callisto_jobs::run_due(repos, stores, reminders, || SystemClock.now_ms(), more).await;
+    let report = callisto_jobs::run_due(
+        repos,
+        stores,
+        reminders,
+        mail,
+        || SystemClock.now_ms(),
+        more,
+    )
+    .await;
     tracing::info!(
         tenants = report.scheduled.tenants,
         purged = report.scheduled.purged,
         imports = report.imports,
         bulk = report.bulk,
         reminded = report.reminded,
+        mails = report.mails,
         failed = ?report.failed,
         "jobs run"
     );
@@ -102,5 +113,6 @@ fn summary(report: &DueReport) -> serde_json::Value {
         "imports": report.imports,
         "bulk": report.bulk,
         "reminded": report.reminded,
+        "mails": report.mails,
     })
 }

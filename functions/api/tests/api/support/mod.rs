@@ -1,3 +1,5 @@
+pub mod smtp;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
