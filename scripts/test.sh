@@ -8,6 +8,7 @@ echo "== installing test dependencies"
 bash scripts/install-system-deps.sh test
 bash scripts/install-browser-deps.sh
 venv_bin="$(bash scripts/install-test-deps.sh)"
+bash scripts/build-web.sh
 export PATH="$venv_bin:$PATH"
 
 # A full run builds once; incremental caches would only double the disk it needs.

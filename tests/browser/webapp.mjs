@@ -1,0 +1,185 @@
+#!/usr/bin/env node
+// The web app in a real browser: Debian's chromium, driven by playwright-core,
+// against a running `callisto serve` with the demo company. Walks what a
+// person does first: the login page in the browser's language, a wrong
+// password, the demo administrator's contact list and its search, the switch
+// to English, then a new company's sign-up, its mailed link and its empty list.
+// Saves screenshots and prints one JSON line with the load figures.
+//
+//   node webapp.mjs --url http://127.0.0.1:PORT --outbox DATA/outbox --shots DIR
+//
+// Exit codes: 0 every step passed; 1 a step failed (the JSON says which);
+// 2 bad arguments or missing browser/packages.
+import { parseArgs } from 'node:util';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const result = { ok: false, step: null, error: null, load: null };
+const emit = () => process.stdout.write(JSON.stringify(result) + '\n');
+
+let args;
+try {
+  ({ values: args } = parseArgs({
+    options: {
+      url: { type: 'string' },
+      outbox: { type: 'string' },
+      shots: { type: 'string' },
+      chromium: { type: 'string', default: '/usr/bin/chromium' },
+    },
+  }));
+  if (!args.url || !args.outbox || !args.shots) throw new Error('--url, --outbox and --shots are required');
+} catch (e) {
+  result.error = String(e.message ?? e);
+  emit();
+  process.exit(2);
+}
+
+let chromium;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch {
+  result.error = 'playwright-core is missing: run scripts/install-browser-deps.sh';
+  emit();
+  process.exit(2);
+}
+
+mkdirSync(args.shots, { recursive: true });
+const profile = mkdtempSync(join(tmpdir(), 'callisto-webapp-'));
+let context;
+
+function expect(cond, what) {
+  if (!cond) throw new Error(what);
+}
+
+async function step(name, f) {
+  result.step = name;
+  await f();
+}
+
+/** The confirmation link of the newest mail to `to` in the outbox folder. */
+function mailedLink(to) {
+  const mails = readdirSync(args.outbox)
+    .map((f) => join(args.outbox, f))
+    .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs)
+    .map((f) => readFileSync(f, 'utf8'))
+    .filter((m) => m.includes(`To: ${to}`));
+  const link = mails.at(-1)?.match(/https?:\/\/\S+\/confirm\?token=\S+/)?.[0];
+  expect(link, `no confirmation link mailed to ${to}`);
+  return link;
+}
+
+try {
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: args.chromium,
+    headless: true,
+    locale: 'ru-RU',
+    viewport: { width: 1280, height: 800 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(10000);
+
+  await step('first load shows the Russian login page', async () => {
+    const started = Date.now();
+    await page.goto(args.url + '/');
+    await page.getByRole('heading', { name: 'Вход' }).waitFor();
+    const interactiveMs = Date.now() - started;
+    expect(new URL(page.url()).pathname === '/login', `landed on ${page.url()}`);
+    const bytes = await page.evaluate(() =>
+      performance
+        .getEntriesByType('resource')
+        .filter((r) => /\.(js|css)$/.test(new URL(r.name).pathname))
+        .reduce((sum, r) => sum + r.encodedBodySize, 0),
+    );
+    result.load = { interactiveMs, jsCssBytesOnWire: bytes };
+    await page.screenshot({ path: join(args.shots, 'login.png') });
+  });
+
+  await step('a wrong password is refused with the API message', async () => {
+    await page.locator('input[name=email]').fill('admin@demo.callisto.local');
+    await page.locator('input[name=password]').fill('wrong-password');
+    await page.getByRole('button', { name: 'Войти' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    expect((await alert.textContent()).length > 0, 'empty error');
+    expect(new URL(page.url()).pathname === '/login', 'left the login page');
+  });
+
+  await step('the demo administrator sees the demo contacts', async () => {
+    await page.locator('input[name=password]').fill('Demo12345');
+    await page.getByRole('button', { name: 'Войти' }).click();
+    await page.getByRole('heading', { name: 'Контакты' }).waitFor();
+    await page.locator('table.contacts tbody tr').first().waitFor();
+    const rows = await page.locator('table.contacts tbody tr').count();
+    expect(rows >= 10, `only ${rows} contacts listed`);
+    await page.screenshot({ path: join(args.shots, 'contacts.png') });
+  });
+
+  await step('search narrows the list to the matching card', async () => {
+    await page.getByRole('searchbox').fill('Григорьев');
+    await page.waitForFunction(() => document.querySelectorAll('table.contacts tbody tr').length === 1);
+    const row = await page.locator('table.contacts tbody tr').first().textContent();
+    expect(row.includes('Григорьев') && row.includes('+7 495 120-00-01'), `found ${row}`);
+  });
+
+  await step('a section not built yet says so', async () => {
+    await page.getByRole('link', { name: 'Обзвон' }).click();
+    await page.getByText('Ещё не готово').waitFor();
+  });
+
+  await step('the language switches to English and stays', async () => {
+    await page.getByRole('button', { name: 'English' }).click();
+    await page.getByRole('link', { name: 'Contacts' }).click();
+    await page.getByRole('heading', { name: 'Contacts' }).waitFor();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Contacts' }).waitFor();
+    await page.screenshot({ path: join(args.shots, 'contacts-en.png') });
+  });
+
+  await step('a new company signs up, confirms by the mailed link and logs in', async () => {
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('heading', { name: 'Log in' }).waitFor();
+    await page.getByRole('link', { name: /Sign up/ }).click();
+    const email = `owner${Date.now()}@newco.test`;
+    await page.locator('input[name=company_name]').fill('NewCo');
+    await page.locator('input[name=email]').fill(email);
+    await page.locator('input[name=password]').fill('short');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    // The API names the field at fault; the form shows it next to that field.
+    await page.locator('.field-error[data-field=password]').waitFor();
+    await page.locator('input[name=password]').fill('Newco-password-1');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.getByRole('status').filter({ hasText: email }).waitFor();
+    await page.goto(mailedLink(email));
+    await page.getByText('Your e-mail is confirmed').waitFor();
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.locator('input[name=email]').fill(email);
+    await page.locator('input[name=password]').fill('Newco-password-1');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByText('No contacts match.').waitFor();
+  });
+
+  result.step = null;
+  result.ok = true;
+} catch (e) {
+  result.error = String(e.message ?? e).split('\n')[0];
+  try {
+    const page = context?.pages()[0];
+    if (page) await page.screenshot({ path: join(args.shots, 'failure.png') });
+  } catch {}
+} finally {
+  await context?.close().catch(() => {});
+  rmSync(profile, { recursive: true, force: true });
+}
+emit();
+process.exit(result.ok ? 0 : 1);

@@ -1,0 +1,56 @@
+import { render, type JSX } from "preact";
+import { useEffect } from "preact/hooks";
+import { onSessionChange, signedIn } from "./api";
+import { lang, t } from "./i18n";
+import { Layout } from "./Layout";
+import { Confirm } from "./pages/Confirm";
+import { Contacts } from "./pages/Contacts";
+import { Login } from "./pages/Login";
+import { Pending } from "./pages/Pending";
+import { Signup } from "./pages/Signup";
+import { navigate, path } from "./router";
+import { signal, useSignal } from "./signal";
+import "./style.css";
+
+const session = signal(signedIn());
+onSessionChange(() => session.set(signedIn()));
+
+const PUBLIC: Record<string, () => JSX.Element> = {
+  "/login": () => <Login />,
+  "/signup": () => <Signup />,
+  "/confirm": () => <Confirm />,
+};
+
+const INSIDE: Record<string, () => JSX.Element> = {
+  "/contacts": () => <Contacts />,
+  "/calling": () => <Pending title={t("nav.calling")} />,
+  "/team": () => <Pending title={t("nav.team")} />,
+  "/scenarios": () => <Pending title={t("nav.scenarios")} />,
+  "/reports": () => <Pending title={t("nav.reports")} />,
+};
+
+/** Where the app goes instead of `here`, if it may not stay. */
+function redirect(here: string, inside: boolean): string | null {
+  if (here === "/confirm") return null; // a mailed link works either way
+  if (!inside) return PUBLIC[here] ? null : "/login";
+  return INSIDE[here] ? null : "/contacts";
+}
+
+function App() {
+  const here = useSignal(path);
+  const inside = useSignal(session);
+  useSignal(lang);
+
+  const to = redirect(here, inside);
+  useEffect(() => {
+    if (to) navigate(to);
+  }, [to]);
+  if (to) return null;
+
+  const page = PUBLIC[here];
+  if (page) return <main class="public">{page()}</main>;
+  return <Layout>{INSIDE[here]()}</Layout>;
+}
+
+document.documentElement.lang = lang.get();
+render(<App />, document.getElementById("app")!);
