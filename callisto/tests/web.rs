@@ -4,6 +4,8 @@
 //! itself is tests/browser/webapp.mjs (playwright-core driving Debian's
 //! chromium); its screenshots land in the target folder's tmp/web-screenshots.
 
+#![allow(clippy::unwrap_used)]
+
 use std::net::{TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
