@@ -1,6 +1,6 @@
 //! "Next card" latency over a large work list (PRODUCT E1) on the embedded
 //! store, through the API router as the web app calls it. Seeds N contact
-//! cards (half tagged `spring`; 70% Moscow, 20% Novosibirsk, 10% Vladivostok
+//! cards (about one in `--every`, default 2, tagged `spring`; 70% Moscow, 20% Novosibirsk, 10% Vladivostok
 //! numbers), makes a scenario and a work list (tag `spring`, calling hours
 //! 09:00-21:00), and at 14:30 Moscow time (21:30 in Vladivostok: those cards
 //! are outside their hours) an agent takes `--takes` cards in turn, saving a
@@ -30,6 +30,10 @@ struct Args {
     /// Cards the agent takes (each: "next", then a saved result).
     #[arg(long, default_value_t = 2_000)]
     takes: usize,
+    /// About one card in this many is tagged `spring` (in the list), spread
+    /// over the base independently of the number's region.
+    #[arg(long, default_value_t = 2)]
+    every: usize,
 }
 
 /// 2026-09-22 14:30 in Moscow (11:30 UTC).
@@ -90,7 +94,7 @@ impl Api {
     }
 }
 
-fn contact(i: usize, owner: &UserId) -> anyhow::Result<Client> {
+fn contact(i: usize, every: usize, owner: &UserId) -> anyhow::Result<Client> {
     let phone = match i % 10 {
         0 => format!("+7423{:07}", i % 10_000_000),
         1 | 2 => format!("+7383{:07}", i % 10_000_000),
@@ -112,7 +116,7 @@ fn contact(i: usize, owner: &UserId) -> anyhow::Result<Client> {
         website: None,
         inn: None,
         description: None,
-        tags: if i.is_multiple_of(2) {
+        tags: if (i.wrapping_mul(2_654_435_761) >> 7).is_multiple_of(every) {
             vec!["spring".into()]
         } else {
             vec!["autumn".into()]
@@ -156,6 +160,10 @@ async fn main() -> anyhow::Result<()> {
     anyhow::ensure!(
         (1..=20_000).contains(&args.takes),
         "--takes must be 1..=20000"
+    );
+    anyhow::ensure!(
+        (1..=1_000).contains(&args.every),
+        "--every must be 1..=1000"
     );
     let dir = tempfile::tempdir()?;
     let stores = callisto_store::embedded::open(&dir.path().join("store"))?;
@@ -231,7 +239,7 @@ async fn main() -> anyhow::Result<()> {
     let seed_start = Instant::now();
     let mut ops = Vec::with_capacity(MAX_TRANSACT_OPS);
     for i in 0..args.cards {
-        let c = contact(i, &me)?;
+        let c = contact(i, args.every, &me)?;
         let sk = format!("CLIENT#{}", c.id);
         let item = Item::new(
             Key::new(format!("T#{tenant}"), sk.clone()),
@@ -309,8 +317,9 @@ async fn main() -> anyhow::Result<()> {
         save_times.push(start.elapsed());
     }
     println!(
-        "next-card-load  cards={}  seeded in {:.1} s  takes={}  passed over outside their hours={}  peak_rss={} MiB",
+        "next-card-load  cards={}  in the list: about 1 in {}  seeded in {:.1} s  takes={}  passed over outside their hours={}  peak_rss={} MiB",
         args.cards,
+        args.every,
         seed_secs,
         args.takes,
         outside_hours,
