@@ -2,8 +2,8 @@
 // The web app in a real browser: Debian's chromium, driven by playwright-core,
 // against a running `callisto serve` with the demo company. Walks what a
 // person does first: the login page in the browser's language, a wrong
-// password, the demo administrator's contact list and its search, the switch
-// to English, then a new company's sign-up, its mailed link and its empty list.
+// password, the demo administrator's contact list and its search, a work list
+// (card, script, result, next card), the switch to English, then a new company's sign-up, its mailed link and its empty list.
 // Saves screenshots and prints one JSON line with the load figures.
 //
 //   node webapp.mjs --url http://127.0.0.1:PORT --outbox DATA/outbox --shots DIR
@@ -55,6 +55,44 @@ function expect(cond, what) {
 async function step(name, f) {
   result.step = name;
   await f();
+}
+
+/** The administrator's set-up of a list through the API: two results, a
+ * scenario with a script, and a list of the wholesale ("опт") clients callable
+ * at any hour, so the walk does not depend on the time it runs at. */
+async function workListThroughApi() {
+  const call = async (method, path, body, token) => {
+    const r = await fetch(args.url + path, {
+      method,
+      headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      body: body && JSON.stringify(body),
+    });
+    const value = await r.json();
+    expect(r.ok, `${method} ${path}: ${r.status} ${JSON.stringify(value)}`);
+    return value;
+  };
+  const login = await call('POST', '/api/auth/login', { email: 'admin@demo.callisto.local', password: 'Demo12345' });
+  const token = login.access_token;
+  const agreed = await call('POST', '/api/call-results', { name: 'Согласен', kind: 'done' }, token);
+  const later = await call('POST', '/api/call-results', { name: 'Перезвонить позже', kind: 'call_later' }, token);
+  const scenario = await call(
+    'POST',
+    '/api/scenarios',
+    {
+      name: 'Опт: весна',
+      managers: [login.user.id],
+      direction: 'outgoing',
+      script: '<h2>Приветствие</h2><p>Представьтесь и спросите, кто отвечает за закупки.</p>',
+      results: [{ result: agreed.id }, { result: later.id }],
+    },
+    token,
+  );
+  await call(
+    'POST',
+    '/api/work-lists',
+    { name: 'Оптовики', scenario: scenario.id, filter: { tags: 'опт' }, calling_hours: '00:00-24:00' },
+    token,
+  );
 }
 
 /** The confirmation link of the newest mail to `to` in the outbox folder. */
@@ -132,8 +170,29 @@ try {
     expect(row.includes('Григорьев') && row.includes('+7 495 120-00-01'), `found ${row}`);
   });
 
-  await step('a section not built yet says so', async () => {
+  await step('an agent works a list: the card with the script, a result, the next card', async () => {
+    await workListThroughApi();
     await page.getByRole('link', { name: 'Обзвон' }).click();
+    await page.getByRole('button', { name: 'Оптовики' }).click();
+    const first = page.locator('article.client h2');
+    await first.waitFor();
+    const firstName = await first.textContent();
+    await page.getByText('Представьтесь и спросите').waitFor();
+    await page.screenshot({ path: join(args.shots, 'calling.png') });
+    // "Call later" without a time: the API names the field and the form shows it there.
+    await page.getByLabel('Перезвонить позже').check();
+    await page.getByRole('button', { name: 'Сохранить и дальше' }).click();
+    await page.locator('.field-error[data-field=call_back_at]').waitFor();
+    await page.getByLabel('Согласен').check();
+    await page.getByRole('button', { name: 'Сохранить и дальше' }).click();
+    await page.waitForFunction(
+      (name) => document.querySelector('article.client h2')?.textContent !== name,
+      firstName,
+    );
+  });
+
+  await step('a section not built yet says so', async () => {
+    await page.getByRole('link', { name: 'Отчёты' }).click();
     await page.getByText('Ещё не готово').waitFor();
   });
 

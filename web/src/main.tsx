@@ -3,6 +3,7 @@ import { useEffect } from "preact/hooks";
 import { onSessionChange, signedIn } from "./api";
 import { lang, t } from "./i18n";
 import { Layout } from "./Layout";
+import { Calling } from "./pages/Calling";
 import { Confirm } from "./pages/Confirm";
 import { Contacts } from "./pages/Contacts";
 import { Login } from "./pages/Login";
@@ -23,7 +24,7 @@ const PUBLIC: Record<string, () => JSX.Element> = {
 
 const INSIDE: Record<string, () => JSX.Element> = {
   "/contacts": () => <Contacts />,
-  "/calling": () => <Pending title={t("nav.calling")} />,
+  "/calling": () => <Calling />,
   "/team": () => <Pending title={t("nav.team")} />,
   "/scenarios": () => <Pending title={t("nav.scenarios")} />,
   "/reports": () => <Pending title={t("nav.reports")} />,
