@@ -148,6 +148,11 @@ impl ServeConfig {
             demo_file,
             api: ApiConfig {
                 mail_secret,
+                // Browsers on an https page may only use WSS.
+                sip_websocket: Some(match &node.wss {
+                    Some(wss) => format!("wss://{}", wss.addr),
+                    None => format!("ws://{}", args.sip_ws),
+                }),
                 ..ApiConfig::new(secret, public_url)
             },
             node,

@@ -1,6 +1,7 @@
 //! The web app in a real browser against `callisto serve` as a person starts
 //! it: the built app (web/dist, made by scripts/build-web.sh), the demo
-//! company, the API and the media node on free 127.0.0.1 ports. The walk
+//! company, the API and the media node on free 127.0.0.1 ports, and a sipp
+//! carrier as the company's trunk that answers the agent's call. The walk
 //! itself is tests/browser/webapp.mjs (playwright-core driving Debian's
 //! chromium); its screenshots land in the target folder's tmp/web-screenshots.
 
@@ -31,10 +32,10 @@ fn udp_port() -> u16 {
         .port()
 }
 
-/// `callisto serve`, stopped when dropped.
-struct Serve(Child);
+/// A child process (`callisto serve`, sipp), stopped when dropped.
+struct Running(Child);
 
-impl Drop for Serve {
+impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
@@ -42,7 +43,7 @@ impl Drop for Serve {
 }
 
 #[test]
-fn a_person_logs_in_searches_contacts_switches_language_and_signs_up_a_company() {
+fn a_person_logs_in_searches_calls_from_a_work_list_switches_language_and_signs_up() {
     let web = root().join("web/dist");
     assert!(
         web.join("index.html").is_file(),
@@ -55,11 +56,30 @@ fn a_person_logs_in_searches_contacts_switches_language_and_signs_up_a_company()
         "the browser harness is not installed: run scripts/install-browser-deps.sh"
     );
 
+    assert!(
+        Command::new("sipp").arg("-v").output().is_ok(),
+        "sipp is not installed: run scripts/install-system-deps.sh test"
+    );
+
     let data = tempfile::tempdir().unwrap();
+    // The company's carrier: sipp answers one call (its built-in UAS) and
+    // hangs up when the agent does.
+    let carrier = udp_port();
+    let _carrier = Running(
+        Command::new("sipp")
+            .current_dir(data.path())
+            .args(["-sn", "uas", "-i", "127.0.0.1", "-p", &carrier.to_string()])
+            .args(["-mi", "127.0.0.1", "-mp", &udp_port().to_string()])
+            .args(["-m", "1", "-nostdin", "-timeout", "120s"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let port = tcp_port();
     let url = format!("http://127.0.0.1:{port}");
     let log = std::fs::File::create(data.path().join("serve.log")).unwrap();
-    let _serve = Serve(
+    let _serve = Running(
         Command::new(env!("CARGO_BIN_EXE_callisto"))
             .current_dir(root())
             .args(["serve", "--data"])
@@ -92,6 +112,7 @@ fn a_person_logs_in_searches_contacts_switches_language_and_signs_up_a_company()
         .arg(data.path().join("data/outbox"))
         .arg("--shots")
         .arg(&shots)
+        .args(["--carrier", &carrier.to_string()])
         .env("TMPDIR", data.path())
         .stdin(Stdio::null())
         .output()
@@ -115,9 +136,17 @@ fn a_person_logs_in_searches_contacts_switches_language_and_signs_up_a_company()
         shots.display(),
         serve_log(data.path())
     );
+    assert!(
+        report["call"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("answered")),
+        "the call from the card: {}",
+        report["call"]
+    );
     println!(
-        "web app load: {} (screenshots in {})",
+        "web app load: {}; call: {} (screenshots in {})",
         report["load"],
+        report["call"],
         shots.display()
     );
 }

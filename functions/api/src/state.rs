@@ -22,6 +22,9 @@ pub struct ApiConfig {
     /// The digest realm of agents' SIP accounts. Their stored HA1 values are
     /// bound to it: changing it invalidates every SIP password.
     pub sip_realm: String,
+    /// Where browsers reach the media node's SIP over (secure) WebSocket, e.g.
+    /// `ws://127.0.0.1:5066`; `None` when no node takes browsers.
+    pub sip_websocket: Option<String>,
     /// How long before its time an event counts as due (PRODUCT C13); the
     /// reminder job uses its own setting of the same meaning.
     pub event_lead_ms: i64,
@@ -43,6 +46,7 @@ impl ApiConfig {
             public_url: public_url.into(),
             body_limit: 1024 * 1024,
             sip_realm: "callisto".into(),
+            sip_websocket: None,
             event_lead_ms: callisto_domain::event::DEFAULT_LEAD_MS,
         }
     }

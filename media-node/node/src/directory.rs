@@ -85,6 +85,24 @@ impl Directory {
         }
     }
 
+    /// The tenant's entry read again now, unless the cached one is younger
+    /// than `min_age` (which bounds the store reads a flood of bad requests
+    /// can cause); `None` for an unknown tenant.
+    pub async fn reload(
+        &mut self,
+        t: &TenantId,
+        now: Millis,
+        min_age: Millis,
+    ) -> Result<Option<Arc<TenantEntry>>, RepoError> {
+        if let Some(e) = self.tenants.get(t)
+            && now - e.loaded_at < min_age
+        {
+            return Ok(Some(e.clone()));
+        }
+        self.tenants.remove(t);
+        self.tenant(t, now).await
+    }
+
     /// A fresh read of every tenant (for the trunk registrations and for
     /// recognising calls that come from a trunk).
     pub async fn reload_all(&mut self, now: Millis) -> Result<(), RepoError> {

@@ -1,7 +1,9 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError, type Client } from "../api";
+import { call } from "../phone";
 import { t } from "../i18n";
 import { asApiError } from "../ui/errors";
+import { CallPanel } from "../ui/CallPanel";
 import { FormError } from "../ui/Field";
 
 interface WorkList {
@@ -29,8 +31,24 @@ interface Skipped {
 }
 interface NextCard {
   card: Client | null;
+  auto_dial: boolean;
   more: boolean;
   skipped: Skipped;
+}
+
+type Saved = { card: Client; next: NextCard | null };
+
+/** Saves a result; a call that has only just ended may not have its record in
+ * yet (409 `call_pending`), so that answer is retried for a few seconds. */
+async function saveResult(list: string, body: object): Promise<Saved> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await api<Saved>("POST", `/api/work-lists/${list}/results`, body);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.code !== "call_pending" || attempt >= 10) throw e;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
 }
 
 /** Working a list (PRODUCT E1): choose a list, get a card with the script,
@@ -74,6 +92,7 @@ function WorkListScreen({ list, onLeave }: { list: WorkList; onLeave: () => void
   const [callBack, setCallBack] = useState("");
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
+  const [advanced, setAdvanced] = useState(false);
 
   async function take() {
     setBusy(true);
@@ -113,14 +132,22 @@ function WorkListScreen({ list, onLeave }: { list: WorkList; onLeave: () => void
     if (!card) return;
     setBusy(true);
     try {
-      const r = await api<{ card: Client; next: NextCard | null }>("POST", `/api/work-lists/${list.id}/results`, {
+      const c = call.get();
+      const body = {
         client: card.id,
         result: choice,
         comment: comment.trim() || undefined,
         call_back_at: callBack ? new Date(callBack).getTime() : undefined,
+        // The call just made from this card, if it has a record id.
+        call: c.state === "ended" && c.record ? c.record : undefined,
         next: andNext,
-      });
-      if (r.next) show(r.next);
+      };
+      const r = await saveResult(list.id, body);
+      call.set({ state: "idle" });
+      if (r.next) {
+        setAdvanced(true);
+        show(r.next);
+      }
       else {
         setSaved(r.card);
         setError(null);
@@ -133,6 +160,8 @@ function WorkListScreen({ list, onLeave }: { list: WorkList; onLeave: () => void
   }
 
   const card = next?.card ?? null;
+  // A scenario that dials by itself does so for the cards after the first.
+  const autoDial = !!next?.auto_dial && advanced;
   const chosen = results[choice];
   const fieldError = (name: string) =>
     error?.field === name ? (
@@ -170,7 +199,7 @@ function WorkListScreen({ list, onLeave }: { list: WorkList; onLeave: () => void
         <div class="calling-grid">
           <article class="client" data-id={card.id}>
             <h2>{card.name}</h2>
-            <p>{card.phones.map((p) => p.display).join(", ")}</p>
+            <CallPanel phones={card.phones} autoDial={autoDial} />
             <p>{card.emails.join(", ")}</p>
             <p>{card.city ?? ""}</p>
             <p>

@@ -266,6 +266,8 @@ pub struct SipAccountView {
     /// MD5 of `username:realm:password` in hex, for a browser SIP client's `ha1`
     /// option: it registers without knowing the password, in this realm only.
     pub ha1: Option<String>,
+    /// Where a browser softphone connects (SIP over WebSocket), if a node takes browsers.
+    pub websocket: Option<String>,
 }
 
 /// A freshly generated SIP password, shown once.
@@ -345,6 +347,7 @@ pub async fn get_my_sip(
         realm,
         configured: stored.is_some(),
         ha1: stored.map(|c| c.ha1_md5),
+        websocket: state.config.sip_websocket.clone(),
     }))
 }
 

@@ -32,7 +32,7 @@ use callisto_domain::work_list::{
     MAX_RESULT_COMMENT_CHARS, Skip, Skipped, WorkList, close_in,
 };
 use callisto_store::repo::{
-    Events, Journal, ListPosition, RepoError, SavedResult, Step, Versioned,
+    Events, Journal, ListPosition, RepoError, SavedResult, Step, Versioned, call_id_time,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -525,6 +525,10 @@ pub struct SaveResultResponse {
     pub next: Option<NextCard>,
 }
 
+/// How long after a call started its record may still be on its way from the
+/// node (calls last; the node delivers the record when one ends).
+const RECORD_GRACE_MS: Millis = 4 * 3600 * 1000;
+
 /// Saving retries this often when the card changed meanwhile (someone edited
 /// it while the agent was on the call).
 const SAVE_ATTEMPTS: usize = 3;
@@ -734,6 +738,21 @@ async fn call_of(
     let id = callisto_domain::questionnaire::check_call_id(raw).map_err(|_| unknown())?;
     let record = match state.repos.calls.get(&caller.principal.tenant, &id).await {
         Ok(r) => r,
+        // The node delivers a record moments after the call ends; an agent
+        // saving right after hanging up is told to try again, not refused.
+        Err(RepoError::NotFound(_))
+            if call_id_time(&id).is_some_and(|at| state.clock.now_ms() - at < RECORD_GRACE_MS) =>
+        {
+            let mut e = ApiError::conflict(
+                "call_pending",
+                format!(
+                    "call {raw} has just ended and its record is not in yet; try again in a second"
+                ),
+            )
+            .with_field("call");
+            e.retry_after = Some(1);
+            return Err(e);
+        }
         Err(RepoError::NotFound(_)) => return Err(unknown()),
         Err(e) => return Err(e.into()),
     };

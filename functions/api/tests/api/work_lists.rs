@@ -455,6 +455,37 @@ async fn a_result_is_checked_and_lands_on_the_call_record() {
             r.body
         );
     }
+    // A call that has just ended, whose record is not in yet: try again shortly.
+    let pending = ulid::Ulid::from_parts(u64::try_from(now - 5_000).unwrap(), 9).to_string();
+    let r = o
+        .save(
+            &o.ann,
+            &list,
+            json!({"client": client, "result": o.normal, "call": pending}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code(), r.field()),
+        (StatusCode::CONFLICT, "call_pending", "call"),
+        "{:?}",
+        r.body
+    );
+    assert_eq!(r.headers["retry-after"], "1");
+    // An old call id with no record is simply unknown.
+    let old = ulid::Ulid::from_parts(u64::try_from(now - 5 * 3_600_000).unwrap(), 9).to_string();
+    let r = o
+        .save(
+            &o.ann,
+            &list,
+            json!({"client": client, "result": o.normal, "call": old}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.field()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "call"),
+        "{:?}",
+        r.body
+    );
     // None of those changed the card.
     let card = o
         .app

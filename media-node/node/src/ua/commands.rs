@@ -4,6 +4,10 @@
 
 use super::*;
 
+/// Tells the calling agent's phone the id of the call's record, so the web app
+/// can save a result for that call (it is the record's id once the call ends).
+pub(crate) const CALL_ID_HEADER: &str = "X-Callisto-Call";
+
 impl Ua {
     pub(super) async fn on_command(&mut self, cmd: Command) {
         match cmd {
@@ -116,6 +120,7 @@ impl Ua {
         if let Some(d) = l.dialog.as_mut() {
             d.prepare_response(&l.invite, &mut resp);
         }
+        resp.headers.push(CALL_ID_HEADER, l.call.to_string());
         let tx = l.tx;
         self.respond(tx, resp);
     }
@@ -163,6 +168,7 @@ impl Ua {
         if let Some(d) = l.dialog.as_mut() {
             d.prepare_response(&l.invite, &mut resp);
         }
+        resp.headers.push(CALL_ID_HEADER, l.call.to_string());
         resp.set_body("application/sdp", answer.into_bytes());
         l.final_sent = true;
         let tx = l.tx;

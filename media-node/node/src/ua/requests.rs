@@ -62,6 +62,10 @@ impl Ua {
         }
     }
 
+    /// How old a tenant's cached entry must be before a refused digest reads
+    /// it again.
+    const RELOAD_BEFORE_REFUSING_MS: Millis = 1_000;
+
     /// Checks an agent's digest credentials; answers the challenge or the
     /// refusal itself and returns `None` unless the agent is who it says.
     pub(super) async fn authenticate(
@@ -81,7 +85,7 @@ impl Ua {
             return None;
         };
         let username = creds.get("username").unwrap_or_default().to_string();
-        let entry = match parse_sip_username(&username) {
+        let mut entry = match parse_sip_username(&username) {
             Some((t, u)) => match self.directory.tenant(&t, wall_ms()).await {
                 Ok(Some(e)) => Some((e, u)),
                 Ok(None) => None,
@@ -93,15 +97,31 @@ impl Ua {
             },
             None => None,
         };
-        let verdict = self.digest.verify(now_secs, &req.method, &creds, |_, alg| {
-            let (e, u) = entry.as_ref()?;
-            e.agent(u)?;
-            let c = e.credentials.get(u)?;
-            Some(match alg {
-                Algorithm::Md5 => c.ha1_md5.clone(),
-                Algorithm::Sha256 => c.ha1_sha256.clone(),
+        let verify = |entry: &Option<(Arc<TenantEntry>, UserId)>| {
+            self.digest.verify(now_secs, &req.method, &creds, |_, alg| {
+                let (e, u) = entry.as_ref()?;
+                e.agent(u)?;
+                let c = e.credentials.get(u)?;
+                Some(match alg {
+                    Algorithm::Md5 => c.ha1_md5.clone(),
+                    Algorithm::Sha256 => c.ha1_sha256.clone(),
+                })
             })
-        });
+        };
+        let mut verdict = verify(&entry);
+        // A password set a moment ago may not be in the cached entry yet:
+        // before refusing, read the tenant again (at most once a second).
+        if let (Verdict::Rejected(_), Some((e, u))) = (&verdict, &entry)
+            && let Ok(Some(fresh)) = self
+                .directory
+                .reload(&e.tenant, wall_ms(), Self::RELOAD_BEFORE_REFUSING_MS)
+                .await
+            && !Arc::ptr_eq(&fresh, e)
+        {
+            let again = Some((fresh, u.clone()));
+            verdict = verify(&again);
+            entry = again;
+        }
         match verdict {
             Verdict::Ok { .. } => {
                 self.guard.success(from.addr.ip());
