@@ -248,6 +248,19 @@ try {
     }
   });
 
+  await step('the agent sets their state; not ready needs a reason', async () => {
+    const select = page.getByLabel('Мой статус');
+    await select.selectOption('not_ready');
+    await page.getByPlaceholder('Почему не готов?').fill('обед');
+    await page.getByRole('button', { name: 'OK' }).click();
+    await page.locator('.agent-state[data-state=not_ready]').waitFor();
+    const token = (await adminToken()).access_token;
+    const state = await call('GET', '/api/me/state', undefined, token);
+    expect(state.state === 'not_ready' && state.reason === 'обед', `state: ${JSON.stringify(state)}`);
+    await select.selectOption('available');
+    await page.locator('.agent-state[data-state=available]').waitFor();
+  });
+
   await step('a section not built yet says so', async () => {
     await page.getByRole('link', { name: 'Отчёты' }).click();
     await page.getByText('Ещё не готово').waitFor();

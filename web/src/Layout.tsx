@@ -3,6 +3,7 @@ import { logOut } from "./api";
 import { lang, setLang, t, type Key } from "./i18n";
 import { navigate, path } from "./router";
 import { useSignal } from "./signal";
+import { AgentState } from "./ui/AgentState";
 import { offline } from "./ui/errors";
 
 const NAV: [string, Key][] = [
@@ -32,6 +33,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
             </a>
           ))}
         </nav>
+        <AgentState />
         <button class="link" onClick={() => setLang(lang.get() === "ru" ? "en" : "ru")}>
           {t("lang.switch")}
         </button>
