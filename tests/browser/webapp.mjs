@@ -3,7 +3,8 @@
 // against a running `callisto serve` with the demo company. Walks what a
 // person does first: the login page in the browser's language, a wrong
 // password, the demo administrator's contact list and its search, a work list
-// (card, script, result, next card), the switch to English, then a new company's sign-up, its mailed link and its empty list.
+// (card, script, result, next card), the switch to English, then a new company's
+// sign-up, its mailed link, its empty list and the import of a sample file.
 // Saves screenshots and prints one JSON line with the load figures.
 //
 //   node webapp.mjs --url http://127.0.0.1:PORT --outbox DATA/outbox --shots DIR
@@ -13,8 +14,10 @@
 import { parseArgs } from 'node:util';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
+const here = dirname(fileURLToPath(import.meta.url));
 const result = { ok: false, step: null, error: null, load: null, call: null };
 const emit = () => process.stdout.write(JSON.stringify(result) + '\n');
 
@@ -296,6 +299,27 @@ try {
     await page.locator('input[name=password]').fill('Newco-password-1');
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByText('No contacts match.').waitFor();
+  });
+
+  await step('the new company imports its base from a file', async () => {
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await page.getByRole('heading', { name: 'Import contacts' }).waitFor();
+    await page.locator('input[name=file]').setInputFiles(join(here, '../../samplesdata/import/contacts-utf8.csv'));
+    // The preview: the file's own header, each column's guessed target.
+    await page.locator('table.preview th', { hasText: 'Фамилия' }).waitFor();
+    expect(
+      (await page.getByLabel('Column Телефон goes to').inputValue()) === 'phones',
+      'the phone column was not recognised',
+    );
+    await page.screenshot({ path: join(args.shots, 'import-preview.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    const done = page.locator('[data-import=done]');
+    await done.waitFor({ timeout: 30000 });
+    const text = await done.textContent();
+    expect(/contacts created/.test(text) && /rejected/.test(text), `result: ${text}`);
+    await page.screenshot({ path: join(args.shots, 'import-done.png') });
+    await done.getByRole('button', { name: 'Contacts' }).click();
+    await page.locator('table.contacts tbody tr').nth(9).waitFor();
   });
 
   result.step = null;

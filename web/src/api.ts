@@ -92,6 +92,36 @@ async function parse<T>(r: Response): Promise<T> {
   return value as T;
 }
 
+/** Sends a file as the request body (uploads), with the same session handling. */
+export async function upload<T>(path: string, file: Blob): Promise<T> {
+  const go = async () => {
+    const headers: Record<string, string> = { Accept: "application/json", "Content-Type": "application/octet-stream" };
+    if (tokens) headers.Authorization = `Bearer ${tokens.access_token}`;
+    try {
+      return await fetch(path, { method: "POST", headers, body: file });
+    } catch (e) {
+      throw new OfflineError(String(e));
+    }
+  };
+  let r = await go();
+  if (r.status === 401 && tokens && (await refresh())) r = await go();
+  return parse<T>(r);
+}
+
+/** Downloads a file the API serves to the signed-in user (a plain link has no token). */
+export async function download(path: string, name: string): Promise<void> {
+  const headers: Record<string, string> = {};
+  if (tokens) headers.Authorization = `Bearer ${tokens.access_token}`;
+  const r = await fetch(path, { headers });
+  if (!r.ok) await parse(r);
+  const url = URL.createObjectURL(await r.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  a.click();
+  URL.revokeObjectURL(url);
+}
+
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   let r = await send(method, path, body);
   if (r.status === 401 && tokens && (await refresh())) {

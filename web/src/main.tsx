@@ -6,6 +6,7 @@ import { Layout } from "./Layout";
 import { Calling } from "./pages/Calling";
 import { Confirm } from "./pages/Confirm";
 import { Contacts } from "./pages/Contacts";
+import { Import } from "./pages/Import";
 import { Login } from "./pages/Login";
 import { Pending } from "./pages/Pending";
 import { Signup } from "./pages/Signup";
@@ -24,6 +25,7 @@ const PUBLIC: Record<string, () => JSX.Element> = {
 
 const INSIDE: Record<string, () => JSX.Element> = {
   "/contacts": () => <Contacts />,
+  "/import": () => <Import />,
   "/calling": () => <Calling />,
   "/team": () => <Pending title={t("nav.team")} />,
   "/scenarios": () => <Pending title={t("nav.scenarios")} />,

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, type Client, type Page } from "../api";
 import { t } from "../i18n";
+import { navigate } from "../router";
 import { asApiError } from "../ui/errors";
 
 const PAGE = 50;
@@ -41,7 +42,12 @@ export function Contacts() {
 
   return (
     <section class="card">
-      <h1>{t("contacts.title")}</h1>
+      <header class="calling-head">
+        <h1>{t("contacts.title")}</h1>
+        <button class="secondary" onClick={() => navigate("/import")}>
+          {t("import.open")}
+        </button>
+      </header>
       <input
         class="search"
         type="search"
