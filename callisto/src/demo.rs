@@ -108,6 +108,8 @@ pub async fn seed(state: &AppState, file: &Path) -> anyhow::Result<DemoSummary> 
         check_kpp(kpp)?;
     }
     let repos = &state.repos;
+    // The demo company appears as made when first seeded (re-seeding writes nothing new).
+    let now = state.clock.now_ms();
     let already = repos
         .users
         .find_login(&demo.users.first().context("demo has no users")?.email)
@@ -129,7 +131,7 @@ pub async fn seed(state: &AppState, file: &Path) -> anyhow::Result<DemoSummary> 
         password_hash: hash.clone(),
         email_confirmed: true,
         must_change_password: false,
-        created_at: 0,
+        created_at: now,
     };
     if already.is_none() {
         let tenant = Tenant {
@@ -142,7 +144,7 @@ pub async fn seed(state: &AppState, file: &Path) -> anyhow::Result<DemoSummary> 
                 kpp: demo.kpp.clone(),
             },
             phone_region: callisto_domain::user::default_phone_region(),
-            created_at: 0,
+            created_at: now,
         };
         let admin = demo
             .users
@@ -156,7 +158,7 @@ pub async fn seed(state: &AppState, file: &Path) -> anyhow::Result<DemoSummary> 
             id: g.id.clone(),
             name: g.name.clone(),
             description: g.description.clone(),
-            created_at: 0,
+            created_at: now,
         };
         ignore_existing(repos.groups.create(&demo.tenant_id, &group).await)?;
     }
@@ -185,6 +187,7 @@ pub async fn seed(state: &AppState, file: &Path) -> anyhow::Result<DemoSummary> 
 async fn seed_base(state: &AppState, demo: &DemoFile) -> anyhow::Result<()> {
     let t = &demo.tenant_id;
     let repos = &state.repos;
+    let now = state.clock.now_ms();
     let settings = demo.card_settings.clone().unwrap_or_default();
     settings.validate().context("demo card settings")?;
     let current = repos.tenants.card_settings(t).await?;
@@ -240,8 +243,8 @@ async fn seed_base(state: &AppState, demo: &DemoFile) -> anyhow::Result<()> {
             custom: d.custom.clone(),
             responsible: owner.id.clone(),
             responsible_group: owner.group.clone(),
-            created_at: 0,
-            updated_at: 0,
+            created_at: now,
+            updated_at: now,
             deleted_at: None,
             deleted_by: None,
             last_call_at: None,
@@ -256,7 +259,7 @@ async fn seed_base(state: &AppState, demo: &DemoFile) -> anyhow::Result<()> {
         let created = Activity {
             id: ActivityId::parse(format!("{}-created", d.id))?,
             client: card.id.clone(),
-            at: 0,
+            at: now,
             by: owner.id.clone(),
             kind: ActivityKind::Created,
             text: "demo".into(),

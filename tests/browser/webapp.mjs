@@ -251,6 +251,27 @@ try {
     }
   });
 
+  await step('a card shows the call result in its history, is edited, and a duplicate is warned about', async () => {
+    await page.getByRole('link', { name: 'Контакты' }).click();
+    await page.getByRole('link', { name: 'Григорьев Олег Петрович' }).click();
+    const history = page.locator('.history li[data-kind=call_result]');
+    await history.waitFor();
+    expect((await history.textContent()).includes('Согласен'), 'the call result is not in the history');
+    await page.locator('input[name=city]').fill('Тверь');
+    await page.getByRole('button', { name: 'Сохранить', exact: true }).click();
+    await page.locator('.history li[data-kind=updated]').waitFor();
+    await page.screenshot({ path: join(args.shots, 'card.png') });
+    // A new card with a number another card has: warned at the field, then saved on purpose.
+    await page.getByRole('link', { name: 'Контакты' }).click();
+    await page.getByRole('button', { name: 'Новая карточка' }).click();
+    await page.locator('input[name=last_name]').fill('Дублев');
+    await page.locator('input[name=phones]').fill('+7 495 120-00-01');
+    await page.getByRole('button', { name: 'Сохранить', exact: true }).click();
+    await page.locator('.field-error[data-field=phones]').waitFor();
+    await page.getByRole('button', { name: 'Сохранить всё равно' }).click();
+    await page.waitForURL(/\/contacts\/(?!new)[A-Za-z0-9_-]+$/);
+  });
+
   await step('the agent sets their state; not ready needs a reason', async () => {
     const select = page.getByLabel('Мой статус');
     await select.selectOption('not_ready');

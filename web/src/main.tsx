@@ -4,6 +4,7 @@ import { onSessionChange, signedIn } from "./api";
 import { lang, t } from "./i18n";
 import { Layout } from "./Layout";
 import { Calling } from "./pages/Calling";
+import { Card } from "./pages/Card";
 import { Confirm } from "./pages/Confirm";
 import { Contacts } from "./pages/Contacts";
 import { Import } from "./pages/Import";
@@ -33,10 +34,13 @@ const INSIDE: Record<string, () => JSX.Element> = {
 };
 
 /** Where the app goes instead of `here`, if it may not stay. */
+/** A card's page: `/contacts/<id>` (or `/contacts/new`). */
+const cardId = (here: string) => /^\/contacts\/([A-Za-z0-9_-]+)$/.exec(here)?.[1];
+
 function redirect(here: string, inside: boolean): string | null {
   if (here === "/confirm") return null; // a mailed link works either way
   if (!inside) return PUBLIC[here] ? null : "/login";
-  return INSIDE[here] ? null : "/contacts";
+  return INSIDE[here] || cardId(here) ? null : "/contacts";
 }
 
 function App() {
@@ -52,7 +56,8 @@ function App() {
 
   const page = PUBLIC[here];
   if (page) return <main class="public">{page()}</main>;
-  return <Layout>{INSIDE[here]()}</Layout>;
+  const id = cardId(here);
+  return <Layout>{id ? <Card id={id} /> : INSIDE[here]()}</Layout>;
 }
 
 document.documentElement.lang = lang.get();

@@ -44,9 +44,12 @@ export function Contacts() {
     <section class="card">
       <header class="calling-head">
         <h1>{t("contacts.title")}</h1>
-        <button class="secondary" onClick={() => navigate("/import")}>
-          {t("import.open")}
-        </button>
+        <div class="actions">
+          <button onClick={() => navigate("/contacts/new")}>{t("contacts.new")}</button>
+          <button class="secondary" onClick={() => navigate("/import")}>
+            {t("import.open")}
+          </button>
+        </div>
       </header>
       <input
         class="search"
@@ -75,7 +78,11 @@ export function Contacts() {
         <tbody>
           {items.map((c) => (
             <tr key={c.id} data-id={c.id}>
-              <td>{c.name}</td>
+              <td>
+                <a href={`/contacts/${c.id}`} onClick={(e) => (e.preventDefault(), navigate(`/contacts/${c.id}`))}>
+                  {c.name}
+                </a>
+              </td>
               <td>{c.phones.map((p) => p.display).join(", ")}</td>
               <td>{c.emails[0] ?? ""}</td>
               <td>{c.city ?? ""}</td>

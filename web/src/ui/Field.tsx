@@ -12,7 +12,8 @@ interface Props {
 }
 
 export function Field({ name, label, type = "text", value, onInput, error, autocomplete }: Props) {
-  const mine = error?.field === name ? error.message : null;
+  // `phones[1]` is about the phones field.
+  const mine = error?.field === name || error?.field?.startsWith(`${name}[`) ? error.message : null;
   return (
     <label class="field">
       <span>{label}</span>
@@ -35,7 +36,7 @@ export function Field({ name, label, type = "text", value, onInput, error, autoc
 
 /** An error that names no field of the form, shown above it. */
 export function FormError({ error, fields }: { error: ApiError | null; fields: string[] }) {
-  if (!error || (error.field && fields.includes(error.field))) return null;
+  if (!error || (error.field && fields.includes(error.field.replace(/\[\d+\]$/, "")))) return null;
   return (
     <p class="form-error" role="alert">
       {error.message}

@@ -807,7 +807,7 @@ fn change_journal(caller: &Caller, old: &Client, new: &Client) -> Result<Journal
 pub struct ActivityView {
     pub id: String,
     /// `created`, `updated`, `responsible_changed`, `deleted`, `restored`, `comment`,
-    /// `event_created` or `event_done`.
+    /// `event_created`, `event_done`, `call_result` or `email`.
     pub kind: String,
     pub at: i64,
     pub by: String,
