@@ -274,7 +274,7 @@ async fn agents_get_sip_passwords_stored_only_as_ha1() {
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(
         r.body,
-        json!({"username": username, "realm": "callisto", "configured": false, "ha1": null})
+        json!({"username": username, "realm": "callisto", "configured": false, "ha1": null, "websocket": null})
     );
 
     let r = app
