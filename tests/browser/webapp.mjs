@@ -52,6 +52,7 @@ try {
 
 mkdirSync(args.shots, { recursive: true });
 const profile = mkdtempSync(join(tmpdir(), 'callisto-webapp-'));
+const profiles = [profile];
 let context;
 
 function expect(cond, what) {
@@ -61,6 +62,28 @@ function expect(cond, what) {
 async function step(name, f) {
   result.step = name;
   await f();
+}
+
+/** Debian's chromium with a fresh profile; `microphone`: a fake device whose
+ * use is granted without asking (else the browser refuses it). */
+function launch(dir, microphone) {
+  return chromium.launchPersistentContext(dir, {
+    executablePath: args.chromium,
+    headless: true,
+    locale: 'ru-RU',
+    viewport: { width: 1280, height: 800 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      ...(microphone ? ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'] : []),
+    ],
+  });
 }
 
 /** The administrator's set-up of a list through the API: two results, a
@@ -136,25 +159,7 @@ function mailedLink(to) {
 }
 
 try {
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: args.chromium,
-    headless: true,
-    locale: 'ru-RU',
-    viewport: { width: 1280, height: 800 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      // A microphone without a person: permission granted, a fake device.
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-    ],
-  });
+  context = await launch(profile, true);
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(10000);
 
@@ -343,6 +348,25 @@ try {
     await page.locator('table.contacts tbody tr').nth(9).waitFor();
   });
 
+  await step('without a microphone the call says why instead of failing silently', async () => {
+    await context.close();
+    const bare = mkdtempSync(join(tmpdir(), 'callisto-webapp-'));
+    profiles.push(bare);
+    context = await launch(bare, false);
+    const p = context.pages()[0] ?? (await context.newPage());
+    p.setDefaultTimeout(10000);
+    await p.goto(args.url + '/login');
+    await p.locator('input[name=email]').fill('admin@demo.callisto.local');
+    await p.locator('input[name=password]').fill('Demo12345');
+    await p.getByRole('button', { name: 'Войти' }).click();
+    await p.getByRole('link', { name: 'Обзвон' }).click();
+    await p.getByRole('button', { name: 'Оптовики' }).click();
+    await p.locator('[data-line=ready]').waitFor({ timeout: 15000 });
+    await p.getByRole('button', { name: /^Позвонить/ }).first().click();
+    await p.getByText('Браузер не дал микрофон').waitFor();
+    await p.screenshot({ path: join(args.shots, 'no-microphone.png') });
+  });
+
   result.step = null;
   result.ok = true;
 } catch (e) {
@@ -353,7 +377,7 @@ try {
   } catch {}
 } finally {
   await context?.close().catch(() => {});
-  rmSync(profile, { recursive: true, force: true });
+  for (const dir of profiles) rmSync(dir, { recursive: true, force: true });
 }
 emit();
 process.exit(result.ok ? 0 : 1);

@@ -4,6 +4,9 @@ import { t } from "../i18n";
 import { useSignal } from "../signal";
 import { call, line, softphone } from "../phone";
 
+/** JsSIP's cause when the browser gives no microphone (refused, or none there). */
+const NO_MICROPHONE = "User Denied Media Access";
+
 /** The softphone on a card: the line's state, Call for each number, and while
  * a call is on, Mute and Hang up. `autoDial` calls the first number as soon as
  * the line is ready (a scenario that dials the next card itself). */
@@ -45,8 +48,8 @@ export function CallPanel({ phones, autoDial }: { phones: Phone[]; autoDial: boo
         </>
       )}
       {c.state === "ended" && (
-        <p class="muted" role="status" data-call="ended">
-          {t("phone.ended", { cause: c.cause })}
+        <p class={c.cause === NO_MICROPHONE ? "form-error" : "muted"} role="status" data-call="ended">
+          {c.cause === NO_MICROPHONE ? t("phone.no_microphone") : t("phone.ended", { cause: c.cause })}
         </p>
       )}
     </div>
