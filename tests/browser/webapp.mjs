@@ -81,6 +81,10 @@ function launch(dir, microphone) {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      // The node is on 127.0.0.1: let ICE gather loopback candidates (a
+      // machine with no other interface would otherwise have none).
+      '--allow-loopback-in-peer-connection',
+      '--autoplay-policy=no-user-gesture-required',
       ...(microphone ? ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'] : []),
     ],
   });
@@ -223,7 +227,7 @@ try {
         await page.getByRole('button', { name: /^Позвонить/ }).first().click();
         // This attempt's own state first (the last attempt's "ended" goes away), then its outcome.
         await page.locator('[data-call=ended]').waitFor({ state: 'detached' });
-        await page.locator('[data-call=talking], [data-call=ended]').first().waitFor({ timeout: 15000 });
+        await page.locator('[data-call=talking], [data-call=ended]').first().waitFor({ timeout: 20000 });
         if (await page.locator('[data-call=talking]').count()) break;
         expect(Date.now() < deadline, 'the call never got through the trunk');
         await page.waitForTimeout(2000);

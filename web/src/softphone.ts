@@ -76,6 +76,16 @@ export function dial(number: string) {
     pcConfig: { iceServers: [] },
   });
   session = s;
+  // The node is ICE-lite on a known address: one host candidate is enough, so
+  // the call goes out on the first one instead of after all of gathering
+  // (which can take many seconds on machines with VPNs or idle interfaces).
+  let sent = false;
+  s.on("icecandidate", (e: { ready: () => void }) => {
+    if (!sent) {
+      sent = true;
+      e.ready();
+    }
+  });
   s.connection?.addEventListener("track", (ev: RTCTrackEvent) => {
     remoteAudio().srcObject = ev.streams[0] ?? new MediaStream([ev.track]);
   });
