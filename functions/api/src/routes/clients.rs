@@ -428,34 +428,7 @@ pub async fn create_client(
     let t = caller.principal.tenant.clone();
     let region = state.repos.tenants.get(&t).await?.value.phone_region;
     let now = state.clock.now_ms();
-    let mut card = Client {
-        id: ClientId::parse(new_id()).map_err(ApiError::internal)?,
-        kind,
-        organization: None,
-        name: String::new(),
-        first_name: None,
-        last_name: None,
-        patronymic: None,
-        position: None,
-        phones: vec![],
-        emails: vec![],
-        city: None,
-        industry: None,
-        website: None,
-        inn: None,
-        description: None,
-        tags: vec![],
-        client_type: None,
-        custom: BTreeMap::new(),
-        responsible: caller.user.id.clone(),
-        responsible_group: caller.user.group.clone(),
-        created_at: now,
-        updated_at: now,
-        deleted_at: None,
-        deleted_by: None,
-        last_call_at: None,
-        closed_in: vec![],
-    };
+    let mut card = blank_card(&caller, kind, now)?;
     apply(&state, &caller, &mut card, req.fields, &region).await?;
     let settings = state.repos.tenants.card_settings(&t).await?.value;
     settings.check_card(None, &mut card)?;
@@ -769,7 +742,40 @@ pub async fn list_bin(
     }))
 }
 
-fn entry(
+/// A new empty card of `kind`, the caller's own, made at `now`.
+pub(super) fn blank_card(caller: &Caller, kind: ClientKind, now: i64) -> Result<Client, ApiError> {
+    Ok(Client {
+        id: ClientId::parse(new_id()).map_err(ApiError::internal)?,
+        kind,
+        organization: None,
+        name: String::new(),
+        first_name: None,
+        last_name: None,
+        patronymic: None,
+        position: None,
+        phones: vec![],
+        emails: vec![],
+        city: None,
+        industry: None,
+        website: None,
+        inn: None,
+        description: None,
+        tags: vec![],
+        client_type: None,
+        custom: BTreeMap::new(),
+        responsible: caller.user.id.clone(),
+        responsible_group: caller.user.group.clone(),
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+        deleted_by: None,
+        last_call_at: None,
+        closed_in: vec![],
+    })
+}
+
+/// A history entry by the caller about `card`.
+pub(super) fn entry(
     caller: &Caller,
     card: &Client,
     kind: ActivityKind,

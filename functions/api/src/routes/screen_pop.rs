@@ -2,17 +2,15 @@
 //! client's card; an unknown one gives a new-lead draft, or a new card when
 //! the agent (the company's setting in the app) asks for one.
 
-use super::auth::{new_activity_id, new_id};
-use super::clients::ClientView;
+use super::clients::{ClientView, blank_card, entry};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiQuery;
 use axum::Json;
 use axum::extract::State;
-use callisto_domain::activity::{Activity, ActivityKind};
+use callisto_domain::activity::ActivityKind;
 use callisto_domain::client::{Client, ClientKind};
-use callisto_domain::ids::ClientId;
 use callisto_domain::phone::{format_phone, normalize_phone};
 use callisto_domain::scenario::ScenarioDirection;
 use callisto_store::repo::{Journal, RepoError};
@@ -113,46 +111,21 @@ pub async fn screen_pop(
     }
     let now = state.clock.now_ms();
     let lead = Client {
-        id: ClientId::parse(new_id()).map_err(ApiError::internal)?,
-        kind: ClientKind::Contact,
-        organization: None,
         name: display.clone(),
-        first_name: None,
-        last_name: None,
-        patronymic: None,
-        position: None,
         phones: vec![number.clone()],
-        emails: vec![],
-        city: None,
-        industry: None,
-        website: None,
-        inn: None,
-        description: None,
-        tags: vec![],
-        client_type: None,
-        custom: BTreeMap::new(),
-        responsible: caller.user.id.clone(),
-        responsible_group: caller.user.group.clone(),
-        created_at: now,
-        updated_at: now,
-        deleted_at: None,
-        deleted_by: None,
-        last_call_at: None,
-        closed_in: vec![],
+        ..blank_card(&caller, ClientKind::Contact, now)?
     };
     if !q.create {
         return Ok(Json(pop("unknown", None, Some(&lead))));
     }
-    let journal = Journal::activity(Activity {
-        id: new_activity_id(),
-        client: lead.id.clone(),
-        at: now,
-        by: caller.user.id.clone(),
-        kind: ActivityKind::Created,
-        text: String::new(),
-        details: BTreeMap::from([("source".to_string(), "incoming call".to_string())]),
-        edited: None,
-    });
+    let journal = Journal::activity(entry(
+        &caller,
+        &lead,
+        ActivityKind::Created,
+        now,
+        String::new(),
+        BTreeMap::from([("source".to_string(), "incoming call".to_string())]),
+    )?);
     state.repos.clients.create(&t, &lead, &journal).await?;
     Ok(Json(pop("created", Some(&lead), None)))
 }

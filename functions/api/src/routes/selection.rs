@@ -7,7 +7,7 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use axum::http::StatusCode;
-use callisto_domain::access::Scope;
+use callisto_domain::access::{Principal, Scope};
 use callisto_domain::client::{Client, ClientKind};
 use callisto_domain::filter::{ClientFilter, DayWindow, FilterContext};
 use callisto_domain::ids::UserId;
@@ -118,6 +118,15 @@ pub fn context(state: &AppState, caller: &Caller) -> FilterContext {
     FilterContext::new(state.clock.now_ms(), caller.user.time_zone.as_deref())
 }
 
+/// The index a walk over the cards `filter` selects reads: one user's cards
+/// from that user's index, not from the whole base.
+pub fn read_scope(principal: &Principal, filter: &ClientFilter) -> Scope {
+    match (principal.scope(), filter.responsible.as_slice()) {
+        (Scope::All | Scope::Group(_), [one]) => Scope::Own(one.clone()),
+        (scope, _) => scope,
+    }
+}
+
 /// One page of the cards the filter selects among those the caller sees. A
 /// text query is answered from the search index, best matches first, without
 /// a cursor; otherwise cards are read in id order from `cursor`.
@@ -137,11 +146,7 @@ pub async fn filtered_page(
         });
     }
     let principal = &caller.principal;
-    // One user's cards are read from that user's index, not from the whole base.
-    let scope = match (principal.scope(), filter.responsible.as_slice()) {
-        (Scope::All | Scope::Group(_), [one]) => Scope::Own(one.clone()),
-        (scope, _) => scope,
-    };
+    let scope = read_scope(principal, filter);
     let page = state
         .repos
         .clients

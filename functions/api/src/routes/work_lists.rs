@@ -8,8 +8,8 @@
 //! passed over, so two agents never get the same client.
 
 use super::auth::{new_activity_id, new_id};
-use super::clients::ClientView;
-use super::selection::{FilterParams, context};
+use super::clients::{ClientView, entry};
+use super::selection::{FilterParams, context, read_scope};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
@@ -18,8 +18,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use callisto_domain::Millis;
-use callisto_domain::access::{Permission, Scope};
-use callisto_domain::activity::{Activity, ActivityKind};
+use callisto_domain::access::Permission;
+use callisto_domain::activity::ActivityKind;
 use callisto_domain::call_result::ResultKind;
 use callisto_domain::client::Client;
 use callisto_domain::event::{Event, EventKind, check_due_at, created_entry};
@@ -359,11 +359,7 @@ async fn next_card(
     let t = &caller.principal.tenant;
     let repo = &state.repos.work_lists;
     let principal = &caller.principal;
-    // One user's cards are read from that user's index, not from the whole base.
-    let scope = match (principal.scope(), list.filter.responsible.as_slice()) {
-        (Scope::All | Scope::Group(_), [one]) => Scope::Own(one.clone()),
-        (scope, _) => scope,
-    };
+    let scope = read_scope(principal, &list.filter);
     let start = repo.position(t, &list.id).await?;
     let mut cursor = start.as_ref().map(|p| p.cursor.clone());
     // After wrapping, the walk ends where it began.
@@ -647,16 +643,14 @@ pub async fn save_result(
         if let Some(at) = call_back_at {
             details.insert("call_back_at".into(), at.to_string());
         }
-        let journal = Journal::activity(Activity {
-            id: new_activity_id(),
-            client: card.id.clone(),
-            at: now,
-            by: caller.user.id.clone(),
-            kind: ActivityKind::CallResult,
-            text: comment.clone().unwrap_or_default(),
+        let journal = Journal::activity(entry(
+            &caller,
+            &card,
+            ActivityKind::CallResult,
+            now,
+            comment.clone().unwrap_or_default(),
             details,
-            edited: None,
-        });
+        )?);
         let disposition = call.as_ref().map(|(call, _)| CallDisposition {
             call: call.clone(),
             client: client.clone(),
