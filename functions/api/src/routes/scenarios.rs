@@ -116,7 +116,7 @@ impl ScenarioView {
     }
 }
 
-fn id_field<T, E>(
+pub(super) fn id_field<T, E>(
     field: &str,
     value: &str,
     parse: impl Fn(String) -> Result<T, E>,
@@ -129,7 +129,7 @@ fn id_field<T, E>(
     })
 }
 
-fn unknown(field: &str, what: &str, id: &str) -> ApiError {
+pub(super) fn unknown(field: &str, what: &str, id: &str) -> ApiError {
     ApiError::invalid(field, format!("there is no {what} {id:?} in your company"))
 }
 

@@ -9,6 +9,7 @@
 
 use super::auth::{new_activity_id, new_id};
 use super::clients::{ClientView, entry};
+use super::scenarios::{id_field, unknown};
 use super::selection::{FilterParams, context, read_scope};
 use crate::AppState;
 use crate::auth::Caller;
@@ -141,8 +142,7 @@ async fn list_from(
     req: WorkListRequest,
     created_at: Millis,
 ) -> Result<WorkList, ApiError> {
-    let scenario = ScenarioId::parse(req.scenario.clone())
-        .map_err(|_| ApiError::invalid("scenario", format!("{:?} is not an id", req.scenario)))?;
+    let scenario = id_field("scenario", &req.scenario, ScenarioId::parse)?;
     match state
         .repos
         .scenarios
@@ -151,10 +151,7 @@ async fn list_from(
     {
         Ok(_) => {}
         Err(RepoError::NotFound(_)) => {
-            return Err(ApiError::invalid(
-                "scenario",
-                format!("there is no scenario {:?} in your company", req.scenario),
-            ));
+            return Err(unknown("scenario", "scenario", &req.scenario));
         }
         Err(e) => return Err(e.into()),
     }
@@ -543,10 +540,8 @@ pub async fn save_result(
     if !may_work(&caller, &scenario) {
         return Err(ApiError::not_found("work list"));
     }
-    let client = ClientId::parse(req.client.clone())
-        .map_err(|_| ApiError::invalid("client", format!("{:?} is not a client id", req.client)))?;
-    let result_id = CallResultId::parse(req.result.clone())
-        .map_err(|_| ApiError::invalid("result", format!("{:?} is not a result id", req.result)))?;
+    let client = id_field("client", &req.client, ClientId::parse)?;
+    let result_id = id_field("result", &req.result, CallResultId::parse)?;
     if !scenario.results.iter().any(|r| r.result == result_id) {
         return Err(ApiError::invalid(
             "result",
@@ -559,10 +554,7 @@ pub async fn save_result(
     let result = match state.repos.call_results.get(&t, &result_id).await {
         Ok(r) => r.value,
         Err(RepoError::NotFound(_)) => {
-            return Err(ApiError::invalid(
-                "result",
-                format!("there is no result {:?}", req.result),
-            ));
+            return Err(unknown("result", "call result", &req.result));
         }
         Err(e) => return Err(e.into()),
     };
