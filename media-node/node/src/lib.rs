@@ -180,21 +180,49 @@ impl std::ops::Deref for Node {
     }
 }
 
+/// Binds SIP over UDP and, with `tcp`, over TCP on the same port number. For
+/// an address with port 0, the number the kernel gives the UDP socket may be
+/// taken for TCP by someone else; then another number is tried.
+async fn bind_sip(
+    addr: SocketAddr,
+    tcp: bool,
+) -> Result<(tokio::net::UdpSocket, Option<tokio::net::TcpListener>), NodeError> {
+    let bind_err = |addr| move |source| NodeError::Bind { addr, source };
+    let mut attempts = 0;
+    loop {
+        let sock = tokio::net::UdpSocket::bind(addr)
+            .await
+            .map_err(bind_err(addr))?;
+        if !tcp {
+            return Ok((sock, None));
+        }
+        let chosen = sock.local_addr().map_err(bind_err(addr))?;
+        match tokio::net::TcpListener::bind(chosen).await {
+            Ok(listener) => return Ok((sock, Some(listener))),
+            Err(e)
+                if addr.port() == 0
+                    && e.kind() == std::io::ErrorKind::AddrInUse
+                    && attempts < 20 =>
+            {
+                attempts += 1;
+            }
+            Err(e) => return Err(bind_err(chosen)(e)),
+        }
+    }
+}
+
 impl Node {
     /// Binds the SIP socket and starts the node's tasks: SIP and calls, and
     /// the delivery of finished calls (including what a previous run left).
     pub async fn start(cfg: NodeConfig, stores: Stores) -> Result<Node, NodeError> {
-        let bind_err = |addr| move |source| NodeError::Bind { addr, source };
-        let sock = tokio::net::UdpSocket::bind(cfg.sip_addr)
-            .await
-            .map_err(bind_err(cfg.sip_addr))?;
-        let sip_addr = sock.local_addr().map_err(bind_err(cfg.sip_addr))?;
+        let (sock, tcp_listener) = bind_sip(cfg.sip_addr, cfg.tcp).await?;
+        let sip_addr = sock.local_addr().map_err(|source| NodeError::Bind {
+            addr: cfg.sip_addr,
+            source,
+        })?;
         let (flow_tx, flow_rx) = mpsc::unbounded_channel();
         let mut listeners = Vec::new();
-        if cfg.tcp {
-            let listener = tokio::net::TcpListener::bind(sip_addr)
-                .await
-                .map_err(bind_err(sip_addr))?;
+        if let Some(listener) = tcp_listener {
             listeners.push(tokio::spawn(tcp::serve(listener, flow_tx.clone())));
         }
         let ws_addr = match cfg.ws_addr {
@@ -231,7 +259,10 @@ impl Node {
             ws_addr,
             wss_addr,
         )
-        .map_err(bind_err(sip_addr))?;
+        .map_err(|source| NodeError::Bind {
+            addr: sip_addr,
+            source,
+        })?;
         let (control, rx) = mpsc::unbounded_channel();
         let (stop, stopped) = watch::channel(false);
         let mut uploader_stop = stopped.clone();
