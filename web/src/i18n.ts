@@ -2,8 +2,10 @@
 // decides at first; the choice is kept.
 
 import { signal } from "./signal";
+import * as admin from "./strings/admin";
+import * as crm from "./strings/crm";
 
-const en = {
+const coreEn = {
   "app.name": "Callisto",
   "nav.contacts": "Contacts",
   "nav.calling": "Calling",
@@ -131,9 +133,8 @@ const en = {
   "loading": "Loading…",
 };
 
-export type Key = keyof typeof en;
 
-const ru: Record<Key, string> = {
+const coreRu: Record<keyof typeof coreEn, string> = {
   "app.name": "Callisto",
   "nav.contacts": "Контакты",
   "nav.calling": "Обзвон",
@@ -260,6 +261,12 @@ const ru: Record<Key, string> = {
   "error.generic": "Что-то пошло не так: {message}",
   "loading": "Загрузка…",
 };
+
+// Each area of the app keeps its strings in its own module under strings/;
+// together they are the one table every screen reads through t().
+const en = { ...coreEn, ...admin.en, ...crm.en };
+export type Key = keyof typeof en;
+const ru: Record<Key, string> = { ...coreRu, ...admin.ru, ...crm.ru };
 
 export type Lang = "ru" | "en";
 const LANG_KEY = "callisto.lang";
