@@ -4,6 +4,7 @@
 import { signal } from "./signal";
 import * as admin from "./strings/admin";
 import * as crm from "./strings/crm";
+import * as scenarios from "./strings/scenarios";
 
 const coreEn = {
   "app.name": "Callisto",
@@ -264,9 +265,9 @@ const coreRu: Record<keyof typeof coreEn, string> = {
 
 // Each area of the app keeps its strings in its own module under strings/;
 // together they are the one table every screen reads through t().
-const en = { ...coreEn, ...admin.en, ...crm.en };
+const en = { ...coreEn, ...admin.en, ...crm.en, ...scenarios.en };
 export type Key = keyof typeof en;
-const ru: Record<Key, string> = { ...coreRu, ...admin.ru, ...crm.ru };
+const ru: Record<Key, string> = { ...coreRu, ...admin.ru, ...crm.ru, ...scenarios.ru };
 
 export type Lang = "ru" | "en";
 const LANG_KEY = "callisto.lang";
