@@ -8,6 +8,10 @@
 //   node call.mjs --ws ws://127.0.0.1:PORT --user acme.bob --password SECRET \
 //     --number 89123456789 --audio tone-1k.wav [--timeout 30]
 //
+// With --hold, the call is put on hold, resumed, and its audio measured again.
+// With --answer instead of --number, the softphone waits for a call to ring
+// it, answers it, and measures and hangs up the same way.
+//
 // Exit codes: 0 call confirmed and audio measured; 1 the softphone did not
 // register or the call did not get through (see "registration" and "call");
 // 2 bad arguments or missing browser/packages; 3 the overall timeout struck.
@@ -42,7 +46,7 @@ function usage(msg) {
   emit();
   process.stderr.write(
     `${msg}\nusage: node call.mjs --ws URL --user TENANT.USER (--password P | --ha1 HEX) ` +
-      `--number N --audio FILE.wav [--realm callisto] [--domain callisto] [--timeout S] ` +
+      `(--number N [--hold] | --answer) --audio FILE.wav [--realm callisto] [--domain callisto] [--timeout S] ` +
       `[--listen-ms MS] [--chromium PATH] [--debug]\n`,
   );
   process.exit(2);
@@ -59,6 +63,8 @@ try {
       realm: { type: 'string', default: 'callisto' },
       domain: { type: 'string', default: 'callisto' },
       number: { type: 'string' },
+      answer: { type: 'boolean', default: false },
+      hold: { type: 'boolean', default: false },
       audio: { type: 'string' },
       timeout: { type: 'string', default: '30' },
       'listen-ms': { type: 'string', default: '1000' },
@@ -69,7 +75,8 @@ try {
 } catch (e) {
   usage(String(e.message || e));
 }
-for (const k of ['ws', 'user', 'number', 'audio']) if (!args[k]) usage(`--${k} is required`);
+for (const k of ['ws', 'user', 'audio']) if (!args[k]) usage(`--${k} is required`);
+if (!args.number === !args.answer) usage('one of --number and --answer is required');
 if (!args.password && !args.ha1) usage('--password or --ha1 is required');
 const timeoutMs = Number(args.timeout) * 1000;
 const listenMs = Number(args['listen-ms']);
@@ -220,7 +227,12 @@ try {
   if (!result.registered) {
     result.error = `registration: ${reg.cause || reg.type}${reg.status ? ` (${reg.status})` : ''}`;
   } else {
-    await page$(page, ([n, d]) => window.softphone.call(n, d), [args.number, args.domain]);
+    if (args.answer) {
+      await page$(page, () => window.softphone.answerNext());
+      // The caller may start now: whoever drives this harness watches stderr.
+      process.stderr.write('ready to answer\n');
+    }
+    else await page$(page, ([n, d]) => window.softphone.call(n, d), [args.number, args.domain]);
     const end = await page$(
       page,
       ([ms]) => window.softphone.waitFor(['confirmed', 'failed', 'ended'], ms),
@@ -238,10 +250,26 @@ try {
       await page$(page, ([ms]) => window.softphone.waitFor(['track'], ms), [3000]);
       await sleep(500);
       result.remote = await page$(page, (ms) => window.softphone.measureRemote(ms), listenMs);
-      await page$(page, () => window.softphone.hangup());
-      await page$(page, ([ms]) => window.softphone.waitFor(['ended', 'failed'], ms), [3000]);
+      if (args.hold) {
+        result.hold = await page$(page, () => window.softphone.hold(true));
+        result.resume =
+          result.hold === 'ok' ? await page$(page, () => window.softphone.hold(false)) : null;
+        if (result.resume === 'ok') {
+          await sleep(500);
+          result.remote = await page$(page, (ms) => window.softphone.measureRemote(ms), listenMs);
+        }
+      }
+      // An answered call is the caller's to end; a placed one, ours.
+      if (!args.answer) await page$(page, () => window.softphone.hangup());
+      await page$(page, ([ms]) => window.softphone.waitFor(['ended', 'failed'], ms), [
+        args.answer ? left() : 3000,
+      ]);
       result.ok = result.remote && typeof result.remote.frequency === 'number';
       if (!result.ok) result.error = result.remote?.error || 'no remote audio measured';
+      if (args.hold && result.resume !== 'ok') {
+        result.ok = false;
+        result.error = `hold: ${result.hold}; resume: ${result.resume}`;
+      }
     } else {
       result.error = `call ${end.type}: ${failed?.cause || ''}${failed?.status ? ` (${failed.status} ${failed.reason || ''})` : ''}`.trim();
     }

@@ -97,8 +97,10 @@ function start(opts) {
 }
 
 function watchRemote(pc) {
+  // A re-offer (hold, resume) may bring the far end's audio on a new track:
+  // the latest one is what the agent hears.
   const take = (stream) => {
-    if (remoteStream) return;
+    if (remoteStream === stream) return;
     remoteStream = stream;
     const el = document.getElementById('remote');
     el.srcObject = stream;
@@ -120,6 +122,30 @@ function call(number, domain) {
     mediaConstraints: { audio: true, video: false },
     pcConfig: { iceServers: [] },
   });
+  follow(s);
+  return true;
+}
+
+/** Answers the next call that rings this user agent, with the microphone. */
+function answerNext() {
+  ua.on('newRTCSession', (e) => {
+    if (e.originator !== 'remote' || session) return;
+    const s = e.session;
+    record('incoming', {
+      from: s.remote_identity?.uri?.user ?? null,
+      record: e.request?.getHeader('X-Callisto-Call') ?? null,
+    });
+    follow(s);
+    s.answer({
+      mediaConstraints: { audio: true, video: false },
+      pcConfig: { iceServers: [] },
+    });
+  });
+  return true;
+}
+
+/** Records what happens to session `s`, outgoing or incoming. */
+function follow(s) {
   session = s;
   if (s.connection) watchRemote(s.connection);
   s.on('peerconnection', (e) => watchRemote(e.peerconnection));
@@ -139,7 +165,6 @@ function call(number, domain) {
   s.on('peerconnection:setremotedescriptionfailed', (e) =>
     record('setremotedescriptionfailed', { error: String(e) }),
   );
-  return true;
 }
 
 // The dominant frequency (Hz, parabolic interpolation on the mean power
@@ -224,6 +249,23 @@ async function measureRemote(ms) {
   return analyse(remoteStream, ms);
 }
 
+/** Puts the call on hold (`on`) or resumes it: resolves 'ok' once the
+ *  re-INVITE is answered, else with why not. */
+function hold(on) {
+  return new Promise((resolve) => {
+    if (!session || session.isEnded()) return resolve('no call');
+    const end = (e) => resolve(`ended: ${e.cause}`);
+    session.once('ended', end);
+    session.once('failed', end);
+    const done = () => {
+      record(on ? 'held' : 'resumed');
+      resolve('ok');
+    };
+    const asked = on ? session.hold({}, done) : session.unhold({}, done);
+    if (asked === false) resolve('refused');
+  });
+}
+
 function hangup() {
   if (session && !session.isEnded()) session.terminate();
   return true;
@@ -244,6 +286,8 @@ async function stop(ms) {
 window.softphone = {
   start,
   call,
+  answerNext,
+  hold,
   waitFor,
   measureMic,
   measureRemote,

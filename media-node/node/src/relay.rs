@@ -2,7 +2,7 @@
 //! sockets for the length of the call and drives the sans-IO [`Bridge`].
 
 use crate::bridge::{Bridge, BridgeError, LegMedia, Side};
-use crate::webrtc::{BROWSER, WebRtcLeg};
+use crate::webrtc::{BROWSER, WebRtcError, WebRtcLeg};
 use callisto_media::recorder::Prompt;
 use std::fs::File;
 use std::io::BufWriter;
@@ -15,7 +15,16 @@ use tokio::sync::{mpsc, oneshot};
 
 #[derive(Debug)]
 enum Control {
-    Music { side: Side, on: bool },
+    Music {
+        side: Side,
+        on: bool,
+    },
+    /// A browser leg's new offer in its running session; the answer goes back.
+    Reoffer {
+        side: Side,
+        offer: String,
+        answer: oneshot::Sender<Result<String, WebRtcError>>,
+    },
     Stop,
 }
 
@@ -31,6 +40,32 @@ pub struct RelayHandle {
 impl RelayHandle {
     pub fn music(&self, side: Side, on: bool) {
         let _ = self.control.send(Control::Music { side, on });
+    }
+
+    /// Answers a browser leg's new offer (hold, resume) in its running
+    /// WebRTC session; an error when that side is not a browser. The future
+    /// does not borrow the handle, so the caller need not wait in place.
+    pub fn reoffer(
+        &self,
+        side: Side,
+        offer: String,
+    ) -> impl Future<Output = Result<String, WebRtcError>> + Send + 'static {
+        let (answer, rx) = oneshot::channel();
+        let sent = self
+            .control
+            .send(Control::Reoffer {
+                side,
+                offer,
+                answer,
+            })
+            .is_ok();
+        async move {
+            let gone = || WebRtcError::Offer("the call's media has ended".into());
+            if !sent {
+                return Err(gone());
+            }
+            rx.await.map_err(|_| gone())?
+        }
     }
 
     /// Stops the relay and waits for the recording to be complete on disk.
@@ -99,6 +134,16 @@ pub fn spawn(setup: RelaySetup) -> Result<RelayHandle, BridgeError> {
                     Some(Control::Music { side, on }) => {
                         let player = if on { music.as_ref().map(|m| m.player(true)) } else { None };
                         bridge.set_music(Instant::now(), side, player);
+                        continue;
+                    }
+                    Some(Control::Reoffer { side, offer, answer }) => {
+                        let i = index(side);
+                        let result = match webrtc[i].as_mut() {
+                            Some(leg) => leg.accept_reoffer(&offer, &mut datagrams),
+                            None => Err(WebRtcError::Offer("not a browser leg".into())),
+                        };
+                        send_all(&sockets[i], &mut datagrams).await;
+                        let _ = answer.send(result);
                         continue;
                     }
                     Some(Control::Stop) | None => break,

@@ -169,6 +169,22 @@ impl WebRtcLeg {
         Ok(())
     }
 
+    /// A new offer from the browser in the running session (a re-INVITE for
+    /// hold or resume): answers it on the same ICE and DTLS. The audio keeps
+    /// the codec the bridge was set up with; datagrams to send are pushed to
+    /// `out`.
+    pub fn accept_reoffer(
+        &mut self,
+        offer: &str,
+        out: &mut Vec<(SocketAddr, Vec<u8>)>,
+    ) -> Result<String, WebRtcError> {
+        let offer = str0m::change::SdpOffer::from_sdp_string(offer)
+            .map_err(|e| WebRtcError::Offer(e.to_string()))?;
+        let answer = self.rtc.sdp_api().accept_offer(offer)?.to_sdp_string();
+        self.drain(out)?;
+        Ok(answer)
+    }
+
     /// The negotiated audio: the first of our codecs the session agreed on.
     fn settle_media(&mut self) {
         let Some(mid) = self.mid else {

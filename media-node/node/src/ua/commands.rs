@@ -4,9 +4,12 @@
 
 use super::*;
 
-/// Tells the calling agent's phone the id of the call's record, so the web app
-/// can save a result for that call (it is the record's id once the call ends).
+/// Tells an agent's phone (calling, or being rung) the id of the call's record,
+/// so the web app can save a result for that call (it is the record's id once
+/// the call ends).
 pub(crate) const CALL_ID_HEADER: &str = "X-Callisto-Call";
+/// The header naming the company line an incoming call came in on.
+pub(crate) const LINE_HEADER: &str = "X-Callisto-Line";
 
 impl Ua {
     pub(super) async fn on_command(&mut self, cmd: Command) {
@@ -317,6 +320,13 @@ impl Ua {
                 HeaderName::Other("P-Asserted-Identity".into()),
                 format!("<sip:{}@{}>", t.number, t.sip_domain()),
             );
+        } else {
+            // An agent's phone learns which call record this is (to save its
+            // result) and the company line it came in on (for the pop-up).
+            invite.headers.push(CALL_ID_HEADER, call.to_string());
+            if let Some(line) = self.engine.line(&call) {
+                invite.headers.push(LINE_HEADER, line.to_string());
+            }
         }
         match self
             .endpoint

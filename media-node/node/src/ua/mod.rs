@@ -126,6 +126,18 @@ pub(crate) struct Ua {
     wss_local: Option<SocketAddr>,
     /// Open connections of the stream transports (TCP, WebSocket).
     flows: HashMap<ConnId, mpsc::UnboundedSender<Vec<u8>>>,
+    /// Browser re-offers answered by their call's relay task come back here.
+    reoffered: mpsc::UnboundedSender<Reoffered>,
+    reoffered_rx: Option<mpsc::UnboundedReceiver<Reoffered>>,
+}
+
+/// A browser's re-INVITE (hold, resume) once its WebRTC session answered it.
+pub(crate) struct Reoffered {
+    tx: TxId,
+    req: Request,
+    leg: LegId,
+    hold: bool,
+    answer: Result<String, crate::webrtc::WebRtcError>,
 }
 
 impl Ua {
@@ -155,6 +167,7 @@ impl Ua {
             None => None,
         };
         let repos = Repos::new(stores.items.clone());
+        let (reoffered, reoffered_rx) = mpsc::unbounded_channel();
         Ok(Ua {
             endpoint: Endpoint::new(
                 callisto_sip::Config {
@@ -184,6 +197,8 @@ impl Ua {
             ws_local,
             wss_local,
             flows: HashMap::new(),
+            reoffered,
+            reoffered_rx: Some(reoffered_rx),
             cfg,
             sock,
             local,
@@ -198,6 +213,7 @@ impl Ua {
     ) {
         let mut buf = vec![0u8; 65_536];
         let mut housekeeping = tokio::time::interval(self.cfg.trunk_refresh);
+        let mut reoffered = self.reoffered_rx.take().expect("run once");
         loop {
             let deadline = self.next_deadline();
             tokio::select! {
@@ -207,6 +223,7 @@ impl Ua {
                 },
                 _ = tokio::time::sleep_until(deadline.into()) => self.on_timeout(),
                 Some(ev) = flows.recv() => self.on_flow(ev),
+                Some(r) = reoffered.recv() => self.on_reoffered(r),
                 c = control.recv() => match c {
                     Some(c) => self.on_control(c).await,
                     None => break,

@@ -447,6 +447,37 @@ impl Ua {
         let Some(l) = self.legs.get(&leg) else {
             return self.reply(tx, &req, 481, None);
         };
+        let hold = offer.is_hold();
+        // A browser re-offers in its WebRTC session, which the call's relay
+        // task owns once bridged: it answers, and the answer comes back to
+        // the run loop (on_reoffered).
+        if crate::webrtc::is_webrtc(std::str::from_utf8(&req.body).unwrap_or_default()) {
+            let relay = self
+                .relays
+                .get(&l.call)
+                .and_then(|(r, a, b)| Some((r, side_of(leg, *a, *b)?)));
+            let Some((relay, side)) = relay else {
+                return self.reply(
+                    tx,
+                    &req,
+                    491,
+                    Some("Request Pending (call not bridged yet)"),
+                );
+            };
+            let answer = relay.reoffer(side, String::from_utf8_lossy(&req.body).into_owned());
+            let back = self.reoffered.clone();
+            tokio::spawn(async move {
+                let answer = answer.await;
+                let _ = back.send(Reoffered {
+                    tx,
+                    req,
+                    leg,
+                    hold,
+                    answer,
+                });
+            });
+            return;
+        }
         let port = l.rtp.local_addr().map(|a| a.port()).unwrap_or(0);
         let Some(answer) = offer.answer(self.seq, self.cfg.media_ip, port, &CODECS) else {
             return self.reply(tx, &req, 488, None);
@@ -457,6 +488,42 @@ impl Ua {
         }
         resp.set_body("application/sdp", answer.to_string().into_bytes());
         self.respond(tx, resp);
-        self.engine.handle_hold(wall_ms(), leg, offer.is_hold());
+        self.engine.handle_hold(wall_ms(), leg, hold);
+    }
+
+    /// Sends the answer to a browser's re-INVITE that its relay worked out.
+    pub(super) fn on_reoffered(&mut self, r: Reoffered) {
+        let Reoffered {
+            tx,
+            req,
+            leg,
+            hold,
+            answer,
+        } = r;
+        let answer = match answer {
+            Ok(sdp) => sdp,
+            Err(e) => {
+                tracing::info!(leg = ?leg, error = %e, "browser re-offer refused");
+                return self.reply(tx, &req, 488, None);
+            }
+        };
+        let mut resp = Response::from_request(&req, 200, None);
+        if let Some(d) = self.legs.get_mut(&leg).and_then(|l| l.dialog.as_mut()) {
+            d.prepare_response(&req, &mut resp);
+        }
+        resp.set_body("application/sdp", answer.into_bytes());
+        self.respond(tx, resp);
+        self.engine.handle_hold(wall_ms(), leg, hold);
+    }
+}
+
+/// Which side of the bridge `a`–`b` the leg is on.
+fn side_of(leg: LegId, a: LegId, b: LegId) -> Option<Side> {
+    if leg == a {
+        Some(Side::A)
+    } else if leg == b {
+        Some(Side::B)
+    } else {
+        None
     }
 }

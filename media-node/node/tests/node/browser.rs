@@ -104,6 +104,22 @@ impl Harness {
         (status.code().unwrap_or(-1), report)
     }
 
+    /// Waits until the harness has written `needle` to its stderr.
+    fn wait_for_stderr(&self, needle: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while !std::fs::read_to_string(&self.err)
+            .unwrap_or_default()
+            .contains(needle)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the harness did not say {needle:?} in {limit:?}:\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn logs(&self) -> String {
         format!(
             "--- stdout\n{}\n--- stderr\n{}",
@@ -184,6 +200,7 @@ async fn an_agent_in_a_real_browser_registers_over_websocket_and_calls_a_custome
             "callisto",
             "--number",
             CUSTOMER,
+            "--hold",
             "--audio",
             mic.to_str().unwrap(),
             "--timeout",
@@ -230,6 +247,14 @@ async fn an_agent_in_a_real_browser_registers_over_websocket_and_calls_a_custome
     assert_eq!(code, 0, "{}", logs());
     assert_eq!(report["ok"], true, "{}", logs());
     assert_eq!(report["call"]["confirmed"], true, "{}", logs());
+    // Hold and resume are re-offers in the browser's WebRTC session; the
+    // customer is heard again after the resume.
+    assert_eq!(
+        (&report["hold"], &report["resume"]),
+        (&Value::from("ok"), &Value::from("ok")),
+        "{}",
+        logs()
+    );
     let f = report["remote"]["frequency"].as_f64().unwrap_or(0.0);
     let level = report["remote"]["levelDbfs"].as_f64().unwrap_or(-200.0);
     assert!((f - 440.0).abs() < 25.0, "bob heard {f} Hz; {}", logs());
@@ -275,5 +300,120 @@ async fn an_agent_in_a_real_browser_registers_over_websocket_and_calls_a_custome
         (carrier_side - 440.0).abs() < 25.0,
         "the carrier sent {carrier_side} Hz"
     );
+    node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_calling_in_rings_the_agent_in_a_real_browser_who_answers_and_hears_them() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("info,str0m=warn")
+        .with_test_writer()
+        .try_init();
+    check_prerequisites();
+    let Setup {
+        dir,
+        stores,
+        repos,
+        t,
+        bob,
+        trunk_port,
+        node,
+        ..
+    } = setup(true).await;
+    let ws_url = format!("ws://{}", node.ws_addr.unwrap());
+
+    let mic = dir.path().join("mic-1k.wav");
+    tone_wav(&mic, 1000.0, 20, Wav::Pcm16);
+    let bob_ha1 = ha1(Algorithm::Md5, &bob.username, "callisto", &bob.password);
+    let harness_tmp = dir.path().join("harness");
+    std::fs::create_dir_all(&harness_tmp).unwrap();
+    let harness = Harness::start(
+        &harness_tmp,
+        &[
+            "--ws",
+            &ws_url,
+            "--user",
+            &bob.username,
+            "--ha1",
+            &bob_ha1,
+            "--answer",
+            "--audio",
+            mic.to_str().unwrap(),
+            "--listen-ms",
+            "800",
+            "--timeout",
+            "45",
+        ],
+    );
+    let mut harness = tokio::task::spawn_blocking(move || {
+        harness.wait_for_stderr("ready to answer", Duration::from_secs(30));
+        harness
+    })
+    .await
+    .unwrap();
+
+    // The customer calls the company's number and talks for 3 s.
+    let carrier_dir = peer_dir(dir.path(), "carrier", 440.0, 8, Wav::Alaw);
+    let node_addr = node.sip_addr.to_string();
+    let carrier = Sipp::start(
+        &carrier_dir,
+        "carrier",
+        &[TRUNK_NUMBER, "+79161234567"],
+        &[
+            &node_addr,
+            "-sf",
+            scenario("carrier_calls_in.xml").to_str().unwrap(),
+            "-p",
+            &trunk_port.to_string(),
+        ],
+    );
+    let (code, report, harness) = tokio::task::spawn_blocking(move || {
+        let (code, report) = harness.finish(Duration::from_secs(60));
+        (code, report, harness)
+    })
+    .await
+    .unwrap();
+    let logs = || format!("exit {code}, report:\n{report:#}\n{}", harness.logs());
+
+    let incoming = event(&report, "incoming").unwrap_or_else(|| panic!("no call rang; {}", logs()));
+    assert_eq!(incoming["from"], "+79161234567", "{}", logs());
+    assert_eq!(report["call"]["confirmed"], true, "{}", logs());
+    let f = report["remote"]["frequency"].as_f64().unwrap_or(0.0);
+    assert!((f - 440.0).abs() < 25.0, "bob heard {f} Hz; {}", logs());
+    carrier.finished(Duration::from_secs(30)).await;
+
+    let r = wait_for_calls(&repos, &t, 1).await.remove(0);
+    assert_eq!(
+        (r.direction, r.outcome),
+        (Direction::Inbound, Outcome::Answered)
+    );
+    assert_eq!(r.agent.as_ref(), Some(&bob.user));
+    assert_eq!(
+        incoming["record"].as_str(),
+        Some(r.id.as_str()),
+        "the ringing INVITE names the call's record"
+    );
+    let rec = r.recording.clone().expect("recorded");
+    let path = rec.key.split_once('/').unwrap().1;
+    let blob = stores
+        .blobs
+        .get(&callisto_store::blob::BlobKey::new(&t, path).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let (left, right) = wav_channels(&blob.data);
+    let tone = |s: &[i16]| {
+        let mid = s.len() / 2;
+        callisto_media::tone::dominant_frequency(
+            &s[mid.saturating_sub(2000)..(mid + 2000).min(s.len())],
+            8000,
+        )
+    };
+    let (customer, agent) = (tone(&left), tone(&right));
+    assert!(
+        (customer - 440.0).abs() < 25.0,
+        "the customer sent {customer} Hz"
+    );
+    assert!((agent - 1000.0).abs() < 25.0, "the browser sent {agent} Hz");
     node.shutdown().await;
 }
