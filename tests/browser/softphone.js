@@ -134,6 +134,8 @@ function answerNext() {
     record('incoming', {
       from: s.remote_identity?.uri?.user ?? null,
       record: e.request?.getHeader('X-Callisto-Call') ?? null,
+      line: e.request?.getHeader('X-Callisto-Line') ?? null,
+      called: e.request?.getHeader('X-Callisto-Called') ?? null,
     });
     follow(s);
     s.answer({

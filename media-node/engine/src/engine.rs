@@ -661,6 +661,11 @@ impl Engine {
         self.calls.get(call).map(|c| c.info.from.as_str())
     }
 
+    /// The number a call in progress was made to, as its record will show it.
+    pub fn called(&self, call: &CallId) -> Option<&str> {
+        self.calls.get(call).map(|c| c.info.to.as_str())
+    }
+
     /// The name of the company's line a call in progress came in on, if any.
     pub fn line(&self, call: &CallId) -> Option<&str> {
         self.calls.get(call).and_then(|c| c.info.line.as_deref())

@@ -10,6 +10,8 @@ use super::*;
 pub(crate) const CALL_ID_HEADER: &str = "X-Callisto-Call";
 /// The header naming the company line an incoming call came in on.
 pub(crate) const LINE_HEADER: &str = "X-Callisto-Line";
+/// The header naming the number the customer dialled on that line.
+pub(crate) const CALLED_HEADER: &str = "X-Callisto-Called";
 
 impl Ua {
     pub(super) async fn on_command(&mut self, cmd: Command) {
@@ -322,10 +324,14 @@ impl Ua {
             );
         } else {
             // An agent's phone learns which call record this is (to save its
-            // result) and the company line it came in on (for the pop-up).
+            // result), and the company line it came in on: its name and number
+            // (for the pop-up and its screen pop).
             invite.headers.push(CALL_ID_HEADER, call.to_string());
             if let Some(line) = self.engine.line(&call) {
                 invite.headers.push(LINE_HEADER, line.to_string());
+                if let Some(called) = self.engine.called(&call) {
+                    invite.headers.push(CALLED_HEADER, called.to_string());
+                }
             }
         }
         match self

@@ -377,6 +377,12 @@ async fn a_customer_calling_in_rings_the_agent_in_a_real_browser_who_answers_and
 
     let incoming = event(&report, "incoming").unwrap_or_else(|| panic!("no call rang; {}", logs()));
     assert_eq!(incoming["from"], "+79161234567", "{}", logs());
+    assert_eq!(
+        (&incoming["line"], &incoming["called"]),
+        (&Value::from("Main line"), &Value::from(TRUNK_NUMBER)),
+        "the pop-up's line; {}",
+        logs()
+    );
     assert_eq!(report["call"]["confirmed"], true, "{}", logs());
     let f = report["remote"]["frequency"].as_f64().unwrap_or(0.0);
     assert!((f - 440.0).abs() < 25.0, "bob heard {f} Hz; {}", logs());
