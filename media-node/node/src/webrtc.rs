@@ -9,8 +9,8 @@ use callisto_media::codec::CodecSpec;
 use callisto_media::rtp::{RtpHeader, RtpPacket, TimestampExtender};
 use std::net::SocketAddr;
 use std::time::Instant;
-use str0m::format::Codec;
-use str0m::media::{Direction, MediaKind, MediaTime, Mid};
+use str0m::format::{Codec, FormatParams};
+use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 
@@ -59,15 +59,33 @@ impl std::fmt::Debug for WebRtcLeg {
     }
 }
 
+/// The telephone-event payload types the node offers, per audio clock rate.
+const TELEPHONE_EVENTS: [(u8, Frequency); 2] = [
+    (101, Frequency::EIGHT_KHZ),
+    (110, Frequency::FORTY_EIGHT_KHZ),
+];
+
 fn config(now: Instant) -> Rtc {
     // PCMU first: a trunk speaks it, so most calls need no transcoding;
     // Opus is taken when the browser offers nothing else we share.
-    Rtc::builder()
+    let mut builder = Rtc::builder()
         .set_ice_lite(true)
         .clear_codecs()
         .enable_pcmu(true, false)
-        .enable_opus(true, false)
-        .build(now)
+        .enable_opus(true, false);
+    // RFC 4733 events let the browser's keypad (RTCDTMFSender) reach the
+    // other side as the digits they are, not as tones in the audio.
+    for (pt, rate) in TELEPHONE_EVENTS {
+        builder.codec_config().add_config(
+            pt.into(),
+            None,
+            Codec::Tele,
+            rate,
+            None,
+            FormatParams::parse_line("0-16"),
+        );
+    }
+    builder.build(now)
 }
 
 fn leg_media(codec: Codec, pt: u8, te_pt: Option<u8>) -> Option<LegMedia> {
@@ -201,8 +219,18 @@ impl WebRtcLeg {
                 .iter()
                 .find(|p| p.spec().codec == codec && params.contains(&p.pt()))
             {
-                // DTMF from a browser comes as SIP INFO or in-band; no RFC 4733 leg here yet.
-                self.media = leg_media(codec, *p.pt(), None);
+                let rate = p.spec().clock_rate;
+                let te_pt = self
+                    .rtc
+                    .codec_config()
+                    .iter()
+                    .find(|t| {
+                        t.spec().codec == Codec::Tele
+                            && t.spec().clock_rate == rate
+                            && params.contains(&t.pt())
+                    })
+                    .map(|t| *t.pt());
+                self.media = leg_media(codec, *p.pt(), te_pt);
                 return;
             }
         }

@@ -62,11 +62,20 @@ impl Browser {
 #[test]
 fn a_browser_call_comes_up_and_carries_audio_both_ways() {
     let t0 = Instant::now();
-    let mut rtc = Rtc::builder()
+    let mut builder = Rtc::builder()
         .clear_codecs()
         .enable_opus(true, false)
-        .enable_pcmu(true, false)
-        .build(t0);
+        .enable_pcmu(true, false);
+    // Like Chromium: telephone events at 8 kHz beside PCMU.
+    builder.codec_config().add_config(
+        126.into(),
+        None,
+        str0m::format::Codec::Tele,
+        str0m::media::Frequency::EIGHT_KHZ,
+        None,
+        str0m::format::FormatParams::parse_line("0-15"),
+    );
+    let mut rtc = builder.build(t0);
     rtc.add_local_candidate(Candidate::host(addr(BROWSER), "udp").unwrap());
     let mut change = rtc.sdp_api();
     let mid = change.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
@@ -81,6 +90,7 @@ fn a_browser_call_comes_up_and_carries_audio_both_ways() {
         CodecSpec::Pcmu,
         "the trunk's codec is preferred"
     );
+    assert_eq!(media.te_pt, Some(126), "the keypad's events: {answer}");
     assert!(answer.contains("a=ice-lite"), "{answer}");
     assert!(answer.contains("a=fingerprint:"), "{answer}");
     rtc.sdp_api()
@@ -156,6 +166,43 @@ fn a_browser_call_comes_up_and_carries_audio_both_ways() {
     assert_eq!(
         (p.payload_type(), p.payload()[0], p.payload().len()),
         (0, 1, 160)
+    );
+
+    // A key on the browser's keypad: RFC 4733 events reach the bridge on
+    // the negotiated payload type, digit 5 in each report.
+    let w = browser.rtc.writer(browser.mid).unwrap();
+    w.telephone_event(str0m::media::TelephoneEvent {
+        event: 5,
+        end: true,
+        volume: 10,
+        duration: Duration::from_millis(100),
+    })
+    .write(
+        pt,
+        now,
+        MediaTime::new(160 * 5, str0m::media::Frequency::EIGHT_KHZ),
+        vec![],
+    )
+    .unwrap();
+    for _ in 0..40 {
+        now += Duration::from_millis(5);
+        browser.rtc.handle_input(Input::Timeout(now)).unwrap();
+        browser.drain(&mut to_node);
+        for (_, d) in std::mem::take(&mut to_node) {
+            leg.handle_datagram(now, addr(BROWSER), &d, &mut to_browser);
+        }
+    }
+    let events: Vec<Vec<u8>> = leg.take_inbound().collect();
+    assert!(!events.is_empty(), "no telephone events arrived");
+    for e in &events {
+        let p = RtpPacket::parse(e).unwrap();
+        assert_eq!((p.payload_type(), p.payload()[0]), (126, 5));
+    }
+    assert!(
+        events
+            .iter()
+            .any(|e| RtpPacket::parse(e).unwrap().payload()[1] & 0x80 != 0),
+        "the event's end was reported"
     );
 
     // The bridge speaks: the browser hears it.
