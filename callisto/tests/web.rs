@@ -38,7 +38,12 @@ fn a_person_logs_in_searches_calls_from_a_work_list_switches_language_and_signs_
     let report = served.walk(
         "webapp.mjs",
         "web-screenshots",
-        &["--carrier".into(), carrier.to_string().into()],
+        &[
+            "--carrier".into(),
+            carrier.to_string().into(),
+            "--node-sip".into(),
+            served.sip.to_string().into(),
+        ],
     );
     assert!(
         report["call"]
@@ -47,5 +52,15 @@ fn a_person_logs_in_searches_calls_from_a_work_list_switches_language_and_signs_
         "the call from the card: {}",
         report["call"]
     );
-    println!("web app load: {}; call: {}", report["load"], report["call"]);
+    assert!(
+        report["incoming"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("answered")),
+        "the customer's call: {}",
+        report["incoming"]
+    );
+    println!(
+        "web app load: {}; call: {}; incoming: {}",
+        report["load"], report["call"], report["incoming"]
+    );
 }

@@ -11,6 +11,8 @@
 //
 // Exit codes: 0 every step passed; 1 a step failed (the JSON says which);
 // 2 bad arguments or missing browser/packages.
+import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { parseArgs } from 'node:util';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +20,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const result = { ok: false, step: null, error: null, load: null, call: null };
+const result = { ok: false, step: null, error: null, load: null, call: null, incoming: null };
 const emit = () => process.stdout.write(JSON.stringify(result) + '\n');
 
 let args;
@@ -32,6 +34,8 @@ try {
       // The UDP port of a SIP peer on 127.0.0.1 that answers one call: the
       // company's trunk, so the agent's call goes out and is answered.
       carrier: { type: 'string' },
+      // The media node's SIP port: the carrier calls the company through it.
+      'node-sip': { type: 'string' },
     },
   }));
   if (!args.url || !args.outbox || !args.shots) throw new Error('--url, --outbox and --shots are required');
@@ -57,6 +61,21 @@ let context;
 
 function expect(cond, what) {
   if (!cond) throw new Error(what);
+}
+
+/** Waits until UDP `port` on 127.0.0.1 can be bound. */
+async function portFree(port, ms) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const free = await new Promise((resolve) => {
+      const s = createSocket('udp4');
+      s.once('error', () => resolve(false));
+      s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return;
+    expect(Date.now() < deadline, `UDP port ${port} stayed taken`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 async function step(name, f) {
@@ -295,6 +314,68 @@ try {
     await select.selectOption('available');
     await page.locator('.agent-state[data-state=available]').waitFor();
   });
+
+  if (args.carrier && args['node-sip']) {
+    await step('a customer calls in: the pop-up names the line and the card; answer, hold, keypad, hang up', async () => {
+      await page.getByRole('link', { name: 'Контакты' }).click();
+      // The carrier's first sipp answered the agent's call: once it has let
+      // go of its port (the trunk's address), that port places the customer's call.
+      await portFree(Number(args.carrier), 30000);
+      const customer = '+74951200002'; // Тихонова Вера Андреевна of the demo base
+      const calling = spawn(
+        'sipp',
+        [
+          `127.0.0.1:${args['node-sip']}`,
+          '-sf', join(here, 'customer_calls.xml'),
+          '-key', 'company', '+74950000000',
+          '-key', 'caller', customer,
+          '-i', '127.0.0.1', '-p', args.carrier,
+          '-m', '1', '-nostdin', '-timeout', '60s',
+        ],
+        { cwd: tmpdir(), stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let said = '';
+      calling.stderr.on('data', (d) => (said += d));
+      const finished = new Promise((resolve) => calling.on('exit', (code) => resolve(code)));
+      try {
+        const popup = page.getByRole('dialog', { name: 'Входящий звонок' });
+        await popup.locator('[data-call=offered], .incoming-name').first().waitFor({ timeout: 20000 });
+        await page.locator('.incoming-name', { hasText: 'Тихонова' }).waitFor();
+        expect((await popup.textContent()).includes('Main line'), 'the pop-up does not name the line');
+        await page.screenshot({ path: join(args.shots, 'incoming.png') });
+        await page.getByRole('button', { name: 'Ответить' }).click();
+        // The caller's card opens while the call comes up.
+        await page.getByRole('heading', { name: /Тихонова/ }).first().waitFor();
+        await page.locator('.incoming [data-call=talking]').waitFor();
+        await page.getByRole('button', { name: 'Удержать' }).click();
+        await page.locator('.incoming [data-held=yes]').waitFor();
+        await page.getByRole('button', { name: 'Вернуть' }).click();
+        await page.locator('.incoming [data-held=no][data-call=talking]').waitFor();
+        await page.getByRole('button', { name: 'Клавиатура' }).click();
+        for (const k of ['1', '2', '#']) await page.getByRole('group', { name: 'Клавиатура' }).getByRole('button', { name: k, exact: true }).click();
+        await page.locator('.keypad output', { hasText: '12#' }).waitFor();
+        await page.screenshot({ path: join(args.shots, 'incoming-talking.png') });
+        await page.locator('.incoming').getByRole('button', { name: 'Положить трубку' }).click();
+        await page.locator('.incoming [data-call=ended]').waitFor();
+        const code = await Promise.race([finished, new Promise((r) => setTimeout(() => r('running'), 20000))]);
+        expect(code === 0, `the customer's sipp ended with ${code}`);
+        const token = (await adminToken()).access_token;
+        const calls = await call('GET', '/api/calls', undefined, token);
+        const latest = calls.items[0];
+        expect(
+          latest?.direction === 'inbound' && latest.outcome === 'answered' && latest.from === customer,
+          `latest call: ${JSON.stringify(latest)}`,
+        );
+        await page.getByRole('button', { name: 'Закрыть' }).click();
+        await page.locator('.incoming').waitFor({ state: 'detached' });
+        result.incoming = `answered, held, resumed, keyed, hung up: record ${latest.id}`;
+      } catch (e) {
+        throw new Error(`${e.message.split('\n')[0]} (the customer's sipp: ${said.trim() || 'said nothing'})`);
+      } finally {
+        calling.kill();
+      }
+    });
+  }
 
   await step('a section not built yet says so', async () => {
     await page.getByRole('link', { name: 'Отчёты' }).click();

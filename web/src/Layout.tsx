@@ -3,7 +3,10 @@ import { logOut } from "./api";
 import { lang, setLang, t, type Key } from "./i18n";
 import { navigate, path } from "./router";
 import { useSignal } from "./signal";
+import { useEffect } from "preact/hooks";
+import { line, softphone } from "./phone";
 import { AgentState } from "./ui/AgentState";
+import { IncomingCall } from "./ui/IncomingCall";
 import { offline } from "./ui/errors";
 
 const NAV: [string, Key][] = [
@@ -17,6 +20,13 @@ const NAV: [string, Key][] = [
 export function Layout({ children }: { children: ComponentChildren }) {
   const here = useSignal(path);
   const isOffline = useSignal(offline);
+  // The phone is on whenever the agent is in the app, so customers' calls ring
+  // on every page (JsSIP loads after the page is up).
+  useEffect(() => {
+    softphone()
+      .then((p) => p.connect())
+      .catch((e) => line.set({ state: "failed", reason: String(e) }));
+  }, []);
   return (
     <>
       <header class="top">
@@ -41,6 +51,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
           {t("nav.logout")}
         </button>
       </header>
+      <IncomingCall />
       {isOffline && (
         <div class="banner" role="alert">
           {t("error.offline")}

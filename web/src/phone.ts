@@ -10,15 +10,29 @@ export type Line =
   /** Cannot work: `reason` says why (no node for browsers, refused registration). */
   | { state: "failed"; reason: string };
 
+/** What every call knows: the other party's number, and `record`, the id of
+ * the call's record (for the result saved after it), once the node names it. */
+interface CallBase {
+  number: string;
+  record?: string;
+  /** The customer called in; `line` is the company line's name and `called`
+   * its number, when the node names them. */
+  incoming?: { line?: string; called?: string };
+}
+
 export type Call =
   | { state: "idle" }
-  | { state: "calling" | "ringing" | "talking"; number: string; muted: boolean; record?: string }
-  /** `record`: the id of the call's record, for the result saved after it. */
-  | { state: "ended"; number: string; cause: string; record?: string };
+  /** A customer's call rings this agent: answer or decline. */
+  | ({ state: "offered" } & CallBase)
+  | ({ state: "calling" | "ringing" | "talking"; muted: boolean; held: boolean } & CallBase)
+  | ({ state: "ended"; cause: string } & CallBase);
 
 export const line = signal<Line>({ state: "off" });
 export const call = signal<Call>({ state: "idle" });
 
+/** Is a call up or on its way (not offered, not over)? */
+export const isOnCall = (c: Call) =>
+  c.state === "calling" || c.state === "ringing" || c.state === "talking";
 
 /** The softphone, loaded once on first use. */
 export const softphone = () => import("./softphone");

@@ -1,12 +1,15 @@
 // The browser softphone: a JsSIP user agent registered to the media node over
 // SIP over WebSocket with the agent's own account (the API gives its HA1, so
-// the page never holds a password), calling out with the microphone only.
-// Loaded on first use (it carries JsSIP); its state is in phone.ts.
+// the page never holds a password). It calls out, takes customers' calls,
+// holds, and sends keypad digits as RFC 4733 events. Loaded on first use (it
+// carries JsSIP); its state is in phone.ts.
 
 import { UA, WebSocketInterface } from "jssip";
+import type { DTMF_TRANSPORT } from "jssip/lib/Constants";
 import type { RTCSession } from "jssip/lib/RTCSession";
 import { api } from "./api";
 import { call, line } from "./phone";
+import { ring } from "./ringtone";
 
 interface SipAccount {
   username: string;
@@ -16,8 +19,16 @@ interface SipAccount {
   websocket: string | null;
 }
 
-/** The header in which the node names the call's record. */
+/** The headers in which the node names the call's record, and for a customer's
+ * call the company line's name and number. */
 const RECORD_HEADER = "X-Callisto-Call";
+const LINE_HEADER = "X-Callisto-Line";
+const CALLED_HEADER = "X-Callisto-Called";
+
+const MEDIA = {
+  mediaConstraints: { audio: true, video: false },
+  pcConfig: { iceServers: [] },
+};
 
 let ua: UA | null = null;
 /** The SIP domain calls are addressed in (the node's realm). */
@@ -55,8 +66,14 @@ export async function connect(): Promise<void> {
   ua.on("registrationFailed", (e: { cause?: string }) =>
     line.set({ state: "failed", reason: e.cause ?? "registration failed" }),
   );
+  ua.on("newRTCSession", (e: { originator: string; session: RTCSession; request: Header }) => {
+    if (e.originator === "remote") offered(e.session, e.request);
+  });
   ua.start();
 }
+
+type Header = { getHeader(name: string): string | undefined };
+type Incoming = { line?: string; called?: string };
 
 function remoteAudio(): HTMLAudioElement {
   if (!audio) {
@@ -70,12 +87,9 @@ function remoteAudio(): HTMLAudioElement {
 /** Calls `number` (E.164) through the company's trunk. */
 export function dial(number: string) {
   if (!ua || line.get().state !== "ready" || session) return;
-  call.set({ state: "calling", number, muted: false });
-  const s = ua.call(`sip:${number}@${domain}`, {
-    mediaConstraints: { audio: true, video: false },
-    pcConfig: { iceServers: [] },
-  });
-  session = s;
+  call.set({ state: "calling", number, muted: false, held: false });
+  const s = ua.call(`sip:${number}@${domain}`, MEDIA);
+  follow(s, number, undefined);
   // The node is ICE-lite on a known address: one host candidate is enough, so
   // the call goes out on the first one instead of after all of gathering
   // (which can take many seconds on machines with VPNs or idle interfaces).
@@ -86,24 +100,70 @@ export function dial(number: string) {
       e.ready();
     }
   });
-  s.connection?.addEventListener("track", (ev: RTCTrackEvent) => {
-    remoteAudio().srcObject = ev.streams[0] ?? new MediaStream([ev.track]);
-  });
-  // The node names the call's record in its answers to us.
-  let record: string | undefined;
-  type Answer = { response?: { getHeader(name: string): string | undefined } };
+}
+
+/** A customer's call rings: offered to the agent unless a call is on. */
+function offered(s: RTCSession, request: Header) {
+  if (session) {
+    s.terminate({ status_code: 486, reason_phrase: "Busy Here" });
+    return;
+  }
+  const header = (name: string) => request.getHeader(name)?.trim() || undefined;
+  const number = s.remote_identity?.uri?.user ?? "";
+  const incoming = { line: header(LINE_HEADER), called: header(CALLED_HEADER) };
+  call.set({ state: "offered", number, record: header(RECORD_HEADER), incoming });
+  follow(s, number, incoming);
+  ring(true);
+}
+
+/** Takes the call that is offered. */
+export function answer() {
+  const c = call.get();
+  if (!session || c.state !== "offered") return;
+  ring(false);
+  call.set({ ...c, state: "calling", muted: false, held: false });
+  session.answer(MEDIA);
+}
+
+/** Refuses the call that is offered; the node offers it elsewhere or says busy. */
+export function decline() {
+  if (session && call.get().state === "offered") {
+    session.terminate({ status_code: 486, reason_phrase: "Busy Here" });
+  }
+}
+
+/** Keeps `call` in step with session `s`. */
+function follow(s: RTCSession, number: string, incoming: Incoming | undefined) {
+  session = s;
+  const attach = (pc: RTCPeerConnection) =>
+    pc.addEventListener("track", (ev: RTCTrackEvent) => {
+      // A re-offer (hold, resume) may bring the far end's audio on a new track.
+      remoteAudio().srcObject = ev.streams[0] ?? new MediaStream([ev.track]);
+    });
+  if (s.connection) attach(s.connection);
+  s.on("peerconnection", (e: { peerconnection: RTCPeerConnection }) => attach(e.peerconnection));
+  // The node names the call's record in its answers to our calls.
+  let record = (call.get() as { record?: string }).record;
+  type Answer = { response?: Header };
   const note = (e: Answer) => {
     record = e.response?.getHeader(RECORD_HEADER)?.trim() || record;
   };
+  const update = (state: "ringing" | "talking") => {
+    const c = call.get();
+    const muted = "muted" in c ? c.muted : false;
+    const held = "held" in c ? c.held : false;
+    call.set({ state, number, muted, held, record, incoming });
+  };
   s.on("progress", (e: Answer) => {
     note(e);
-    call.set({ state: "ringing", number, muted: false, record });
+    if (!incoming) update("ringing");
   });
   s.on("accepted", note);
-  s.on("confirmed", () => call.set({ state: "talking", number, muted: false, record }));
+  s.on("confirmed", () => update("talking"));
   const end = (cause: string) => {
-    session = null;
-    call.set({ state: "ended", number, cause, record });
+    if (session === s) session = null;
+    ring(false);
+    call.set({ state: "ended", number, cause, record, incoming });
   };
   s.on("ended", (e: { cause: string }) => end(e.cause));
   s.on("failed", (e: { cause: string }) => end(e.cause));
@@ -115,8 +175,23 @@ export function hangUp() {
 
 export function toggleMute() {
   const c = call.get();
-  if (!session || c.state === "idle" || c.state === "ended") return;
+  if (!session || c.state !== "talking") return;
   if (c.muted) session.unmute({ audio: true });
   else session.mute({ audio: true });
   call.set({ ...c, muted: !c.muted });
+}
+
+/** Puts the call on hold (the customer hears the company's music) or resumes it. */
+export function toggleHold() {
+  const c = call.get();
+  if (!session || c.state !== "talking") return;
+  const asked = c.held ? session.unhold() : session.hold();
+  if (asked !== false) call.set({ ...c, held: !c.held });
+}
+
+/** Sends a keypad digit (0-9, *, #) to the other side as an RFC 4733 event. */
+export function sendDigit(digit: string) {
+  if (session && call.get().state === "talking" && /^[0-9*#]$/.test(digit)) {
+    session.sendDTMF(digit, { transportType: "RFC2833" as DTMF_TRANSPORT, duration: 120 });
+  }
 }

@@ -59,6 +59,8 @@ pub fn assert_browser_ready() {
 /// `callisto serve` on a fresh data folder, stopped when dropped.
 pub struct Served {
     pub url: String,
+    /// The media node's SIP port (UDP) on 127.0.0.1.
+    pub sip: u16,
     pub data: tempfile::TempDir,
     _serve: Running,
 }
@@ -68,6 +70,7 @@ impl Served {
         let data = tempfile::tempdir().unwrap();
         let port = tcp_port();
         let url = format!("http://127.0.0.1:{port}");
+        let sip = udp_port();
         let log = std::fs::File::create(data.path().join("serve.log")).unwrap();
         let serve = Running(
             Command::new(env!("CARGO_BIN_EXE_callisto"))
@@ -75,7 +78,7 @@ impl Served {
                 .args(["serve", "--data"])
                 .arg(data.path().join("data"))
                 .args(["--listen", &format!("127.0.0.1:{port}")])
-                .args(["--sip", &format!("127.0.0.1:{}", udp_port())])
+                .args(["--sip", &format!("127.0.0.1:{sip}")])
                 .args(["--sip-ws", &format!("127.0.0.1:{}", tcp_port())])
                 .args(["--sip-wss", &format!("127.0.0.1:{}", tcp_port())])
                 .arg("--web")
@@ -87,6 +90,7 @@ impl Served {
         );
         let served = Served {
             url,
+            sip,
             data,
             _serve: serve,
         };

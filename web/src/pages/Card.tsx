@@ -35,7 +35,8 @@ export function Card({ id }: { id: string }) {
   const [last, setLast] = useState("");
   const [first, setFirst] = useState("");
   const [patronymic, setPatronymic] = useState("");
-  const [phones, setPhones] = useState("");
+  // A new card may come with the number of the call that opened it.
+  const [phones, setPhones] = useState(fresh ? (new URLSearchParams(location.search).get("phone") ?? "") : "");
   const [emails, setEmails] = useState("");
   const [city, setCity] = useState("");
   const [tags, setTags] = useState("");
