@@ -319,6 +319,31 @@ try {
     await shot(page, 'calling.png');
   });
 
+  await step('a work list is edited and a scenario nobody uses is deleted', async () => {
+    await page.getByRole('link', { name: 'Сценарии', exact: true }).click();
+    await page.getByRole('link', { name: 'Списки обзвона' }).click();
+    await page.locator('table.admin-table').getByRole('button', { name: 'Весна: производство' }).click();
+    const form = page.locator('form[data-form=work-list]');
+    await form.locator('input[name=retry_after_min]').fill('120');
+    await form.getByLabel('Только клиенты, которым ещё не звонили').check();
+    await form.getByRole('button', { name: 'Сохранить' }).click();
+    await form.getByRole('status').waitFor();
+    const [list] = await apiGet('/api/work-lists');
+    expect(list.retry_after_min === 120 && list.filter.not_called && list.filter.tags.join() === 'производство', `saved: ${JSON.stringify(list)}`);
+
+    await page.getByRole('link', { name: 'Список сценариев' }).click();
+    await page.getByRole('button', { name: 'Новый сценарий' }).click();
+    const editor = page.locator('form[data-form=scenario]');
+    await editor.locator('input[name=name]').fill('Черновик');
+    await editor.getByRole('button', { name: 'Сохранить' }).click();
+    await page.waitForURL(/\/scenarios\/edit\/[A-Za-z0-9_-]+$/);
+    await editor.getByRole('button', { name: 'Удалить' }).click();
+    await page.waitForURL(/\/scenarios$/);
+    await page.getByRole('link', { name: 'Весенняя акция' }).waitFor();
+    expect((await page.getByRole('link', { name: 'Черновик' }).count()) === 0, 'the deleted scenario is still listed');
+    expect((await apiGet('/api/scenarios')).length === 1, 'the scenario was not deleted');
+  });
+
   await step('the scenario list in English', async () => {
     await page.getByRole('button', { name: 'English' }).click();
     await page.getByRole('link', { name: 'Scenarios', exact: true }).click();
