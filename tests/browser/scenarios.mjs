@@ -218,7 +218,9 @@ try {
     await form.locator('select[name=questionnaire]').selectOption({ label: 'Квалификация' });
     await form.locator('select[name=email_template]').selectOption({ label: 'Коммерческое предложение' });
     const script = form.locator('textarea[name=script]');
-    await script.fill('<h2>Приветствие</h2>\n<p>Добрый день! Вам интересно наше весеннее предложение?</p>\n<p>Если нет: </p>\n');
+    // Long enough that the section is out of sight until the link is followed.
+    const pitch = Array.from({ length: 40 }, (_, i) => `<p>Довод ${i + 1}: скидка действует до конца весны.</p>\n`).join('');
+    await script.fill(`<h2>Приветствие</h2>\n<p>Добрый день! Вам интересно наше весеннее предложение?</p>\n<p>Если нет: </p>\n${pitch}`);
     // A link to the section, then the section itself, by the toolbar.
     await script.press('Control+End');
     await form.locator('input[name=section_id]').fill('возражения');
@@ -304,10 +306,16 @@ try {
     await page.locator('article.client h2').waitFor();
     const script = page.locator('article.script');
     await script.getByText('Вам интересно наше весеннее предложение').waitFor();
-    // The link to the section scrolls the script, and the app stays where it is.
+    // The link to the section scrolls the script to it; the address stays as it was.
+    const inSight = () => {
+      const box = document.querySelector('article.script').getBoundingClientRect();
+      const h = document.getElementById('возражения').getBoundingClientRect();
+      return h.top >= box.top && h.bottom <= box.bottom;
+    };
+    expect(!(await page.evaluate(inSight)), 'the section is in sight before the link is followed');
     await script.locator('a[href="#возражения"]').click();
-    await script.locator('h3[id="возражения"]').waitFor({ state: 'visible' });
-    expect(new URL(page.url()).pathname === '/calling', `left for ${page.url()}`);
+    await page.waitForFunction(inSight);
+    expect(new URL(page.url()).pathname === '/calling' && !new URL(page.url()).hash, `the address became ${page.url()}`);
     result.offered = await page.locator('form.result label.choice').evaluateAll((ls) =>
       ls.map((l) => l.childNodes[1]?.textContent?.trim()),
     );
