@@ -174,10 +174,21 @@ try {
     });
     await form.locator('[data-attachment="price.txt"]').waitFor();
     await form.getByText('Вложения (1 из 10)').waitFor();
+    await form.locator('[data-attachment="price.txt"]').getByText('32 Б').waitFor();
+    // Ten at most: with ten attached no more can be chosen, until one is removed.
+    await form.locator('input[name=file]').setInputFiles(
+      Array.from({ length: 9 }, (_, i) => ({ name: `doc${i + 2}.txt`, mimeType: 'text/plain', buffer: Buffer.from(`документ ${i + 2}`) })),
+    );
+    await form.getByText('Вложения (10 из 10)').waitFor();
+    expect(await form.locator('input[name=file]').isDisabled(), 'an eleventh file could be chosen');
+    await form.locator('[data-attachment="doc10.txt"]').getByRole('button', { name: 'Убрать' }).click();
+    await form.getByText('Вложения (9 из 10)').waitFor();
+    expect(await form.locator('input[name=file]').isEnabled(), 'no file can be chosen with nine attached');
     const [tpl] = await apiGet('/api/email-templates');
     expect(
       tpl.subject === 'Предложение для %FIRM_NAME%' &&
         tpl.body === 'Здравствуйте, %FIRSTNAME%! Высылаем наше предложение.' &&
+        tpl.attachments.length === 9 &&
         tpl.attachments[0]?.content_type === 'text/plain',
       `saved: ${JSON.stringify(tpl)}`,
     );

@@ -7,7 +7,12 @@ import { FormErr, PLACEHOLDERS, Select, scenarioNames, TextArea, type EmailTempl
 
 const MAX_ATTACHMENTS = 10;
 
-const size = (n: number) => (n < 1024 * 1024 ? `${Math.max(1, Math.round(n / 1024))} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`);
+const size = (n: number) =>
+  n < 1024
+    ? t("sc.size.b", { n })
+    : n < 1024 * 1024
+      ? t("sc.size.kb", { n: Math.round(n / 1024) })
+      : t("sc.size.mb", { n: (n / 1024 / 1024).toFixed(1) });
 
 /** E-mail templates (PRODUCT D3): subject and body with the five
  * placeholders, up to 10 attachments; and the user's own signature, which
