@@ -354,6 +354,11 @@ try {
     await page.getByRole('button', { name: 'Новый сценарий' }).click();
     const editor = page.locator('form[data-form=scenario]');
     await editor.locator('input[name=name]').fill('Черновик');
+    // A result required but none offered: refused, shown at the results.
+    await editor.getByLabel('Без результата к следующей карточке не перейти').check();
+    await editor.getByRole('button', { name: 'Сохранить' }).click();
+    await editor.locator('.field-error[data-field=results]').waitFor();
+    await editor.getByLabel('Без результата к следующей карточке не перейти').uncheck();
     await editor.getByRole('button', { name: 'Сохранить' }).click();
     await page.waitForURL(/\/scenarios\/edit\/[A-Za-z0-9_-]+$/);
     await editor.getByRole('button', { name: 'Удалить' }).click();

@@ -129,6 +129,10 @@ export function ScenarioEditor({ id }: { id: string }) {
       if (fresh) navigate(`/scenarios/edit/${s.id}`);
     } catch (e) {
       setError(asApiError(e));
+      // The form is long: bring the field the API names into sight.
+      requestAnimationFrame(() =>
+        document.querySelector('.scenario-editor [aria-invalid="true"], .scenario-editor .field-error')?.scrollIntoView({ block: "center" }),
+      );
     } finally {
       setBusy(false);
     }
@@ -168,7 +172,6 @@ export function ScenarioEditor({ id }: { id: string }) {
             {t("sc.back")}
           </button>
         </header>
-        <FormErr error={error} placed={PLACED} />
         <div class="two">
           <Field name="name" label={t("sc.name")} value={name} onInput={setName} error={error} />
           <Select name="direction" label={t("sc.direction")} value={direction} onChange={(v) => setDirection(v as Scenario["direction"])} error={error}>
