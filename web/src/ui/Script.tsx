@@ -1,6 +1,8 @@
 // A scenario's script as the agent reads it (PRODUCT D1): the calling screen
 // shows it during a call, the scenario editor previews it while it is typed.
 
+import { useMemo } from "preact/hooks";
+
 /** What the API keeps of a script (core/domain/src/script.rs): the same
  * tags, `id` on any of them, `href`/`name` on links. */
 const TAGS = new Set([
@@ -77,5 +79,7 @@ function follow(e: MouseEvent) {
 }
 
 export function Script({ html, class: cls = "script" }: { html: string; class?: string }) {
-  return <article class={cls} onClick={follow} dangerouslySetInnerHTML={{ __html: sanitizeScript(html) }} />;
+  // Parsed again only when the script changes, not on every keystroke elsewhere on the screen.
+  const clean = useMemo(() => sanitizeScript(html), [html]);
+  return <article class={cls} onClick={follow} dangerouslySetInnerHTML={{ __html: clean }} />;
 }
