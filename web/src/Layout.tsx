@@ -36,7 +36,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
             <a
               key={to}
               href={to}
-              aria-current={here === to ? "page" : undefined}
+              aria-current={here === to || here.startsWith(to + "/") ? "page" : undefined}
               onClick={(e) => (e.preventDefault(), navigate(to))}
             >
               {t(key)}

@@ -92,10 +92,11 @@ async function parse<T>(r: Response): Promise<T> {
   return value as T;
 }
 
-/** Sends a file as the request body (uploads), with the same session handling. */
-export async function upload<T>(path: string, file: Blob): Promise<T> {
+/** Sends a file as the request body (uploads), with the same session handling;
+ * `contentType` is the file's own type where the API keeps it. */
+export async function upload<T>(path: string, file: Blob, contentType = "application/octet-stream"): Promise<T> {
   const go = async () => {
-    const headers: Record<string, string> = { Accept: "application/json", "Content-Type": "application/octet-stream" };
+    const headers: Record<string, string> = { Accept: "application/json", "Content-Type": contentType };
     if (tokens) headers.Authorization = `Bearer ${tokens.access_token}`;
     try {
       return await fetch(path, { method: "POST", headers, body: file });

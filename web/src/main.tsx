@@ -10,6 +10,7 @@ import { Contacts } from "./pages/Contacts";
 import { Import } from "./pages/Import";
 import { Login } from "./pages/Login";
 import { Pending } from "./pages/Pending";
+import { isScenarioPath, Scenarios } from "./pages/Scenarios";
 import { Signup } from "./pages/Signup";
 import { navigate, path } from "./router";
 import { signal, useSignal } from "./signal";
@@ -29,7 +30,6 @@ const INSIDE: Record<string, () => JSX.Element> = {
   "/import": () => <Import />,
   "/calling": () => <Calling />,
   "/team": () => <Pending title={t("nav.team")} />,
-  "/scenarios": () => <Pending title={t("nav.scenarios")} />,
   "/reports": () => <Pending title={t("nav.reports")} />,
 };
 
@@ -40,7 +40,7 @@ const cardId = (here: string) => /^\/contacts\/([A-Za-z0-9_-]+)$/.exec(here)?.[1
 function redirect(here: string, inside: boolean): string | null {
   if (here === "/confirm") return null; // a mailed link works either way
   if (!inside) return PUBLIC[here] ? null : "/login";
-  return INSIDE[here] || cardId(here) ? null : "/contacts";
+  return INSIDE[here] || cardId(here) || isScenarioPath(here) ? null : "/contacts";
 }
 
 function App() {
@@ -57,7 +57,7 @@ function App() {
   const page = PUBLIC[here];
   if (page) return <main class="public">{page()}</main>;
   const id = cardId(here);
-  return <Layout>{id ? <Card id={id} /> : INSIDE[here]()}</Layout>;
+  return <Layout>{id ? <Card id={id} /> : isScenarioPath(here) ? <Scenarios here={here} /> : INSIDE[here]()}</Layout>;
 }
 
 document.documentElement.lang = lang.get();

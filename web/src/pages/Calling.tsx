@@ -5,6 +5,7 @@ import { t } from "../i18n";
 import { asApiError } from "../ui/errors";
 import { CallPanel } from "../ui/CallPanel";
 import { FormError } from "../ui/Field";
+import { Script } from "../ui/Script";
 
 interface WorkList {
   id: string;
@@ -210,8 +211,7 @@ function WorkListScreen({ list, onLeave }: { list: WorkList; onLeave: () => void
               ))}
             </p>
           </article>
-          {/* The script is stored sanitised by the API (links and anchors only). */}
-          <article class="script" dangerouslySetInnerHTML={{ __html: scenario?.script ?? "" }} />
+          <Script html={scenario?.script ?? ""} />
           <form class="result" onSubmit={(e) => (e.preventDefault(), save(true))}>
             <fieldset>
               <legend>{t("calling.result")}</legend>
