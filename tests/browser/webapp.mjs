@@ -377,6 +377,19 @@ try {
     });
   }
 
+  await step('the pre-flight check finds the browser, microphone, server and line fit, and plays back an echo', async () => {
+    await page.getByRole('link', { name: 'Проверка' }).click();
+    await page.getByRole('heading', { name: 'Проверка перед звонками' }).waitFor();
+    for (const check of ['check.browser', 'check.microphone', 'check.mic_level', 'check.server', 'check.phone']) {
+      await page.locator(`li[data-check="${check}"][data-state=pass]`).waitFor();
+    }
+    await page.getByRole('button', { name: /^Эхо-тест/ }).click();
+    await page.locator('li[data-check="check.echo"][data-state=pass]').waitFor({ timeout: 20000 });
+    const server = await page.locator('li[data-check="check.server"]').textContent();
+    expect(/время ответа \d+ мс/.test(server), `server check: ${server}`);
+    await page.screenshot({ path: join(args.shots, 'check.png') });
+  });
+
   await step('a section not built yet says so', async () => {
     await page.getByRole('link', { name: 'Отчёты' }).click();
     await page.getByText('Ещё не готово').waitFor();

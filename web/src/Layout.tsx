@@ -20,6 +20,7 @@ const NAV: [string, Key][] = [
 export function Layout({ children }: { children: ComponentChildren }) {
   const here = useSignal(path);
   const isOffline = useSignal(offline);
+  const phoneLine = useSignal(line);
   // The phone is on whenever the agent is in the app, so customers' calls ring
   // on every page (JsSIP loads after the page is up).
   useEffect(() => {
@@ -44,6 +45,14 @@ export function Layout({ children }: { children: ComponentChildren }) {
           ))}
         </nav>
         <AgentState />
+        <a
+          class="link"
+          href="/check"
+          aria-current={here === "/check" ? "page" : undefined}
+          onClick={(e) => (e.preventDefault(), navigate("/check"))}
+        >
+          {t("nav.check")}
+        </a>
         <button class="link" onClick={() => setLang(lang.get() === "ru" ? "en" : "ru")}>
           {t("lang.switch")}
         </button>
@@ -52,6 +61,11 @@ export function Layout({ children }: { children: ComponentChildren }) {
         </button>
       </header>
       <IncomingCall />
+      {phoneLine.state === "connecting" && phoneLine.lost && (
+        <div class="banner" role="alert" data-banner="phone">
+          {t("phone.reconnecting")}
+        </div>
+      )}
       {isOffline && (
         <div class="banner" role="alert">
           {t("error.offline")}

@@ -3,6 +3,7 @@ import { useEffect } from "preact/hooks";
 import { onSessionChange, signedIn } from "./api";
 import { lang, t } from "./i18n";
 import { Layout } from "./Layout";
+import { Lazy } from "./ui/Lazy";
 import { Calling } from "./pages/Calling";
 import { Card } from "./pages/Card";
 import { Confirm } from "./pages/Confirm";
@@ -15,6 +16,8 @@ import { Signup } from "./pages/Signup";
 import { navigate, path } from "./router";
 import { signal, useSignal } from "./signal";
 import "./style.css";
+
+const loadCheck = () => import("./pages/Check").then((m) => m.Check);
 
 const session = signal(signedIn());
 onSessionChange(() => session.set(signedIn()));
@@ -31,6 +34,7 @@ const INSIDE: Record<string, () => JSX.Element> = {
   "/calling": () => <Calling />,
   "/team": () => <Pending title={t("nav.team")} />,
   "/reports": () => <Pending title={t("nav.reports")} />,
+  "/check": () => <Lazy load={loadCheck} />,
 };
 
 /** Where the app goes instead of `here`, if it may not stay. */

@@ -5,7 +5,8 @@ import { signal } from "./signal";
 
 export type Line =
   | { state: "off" }
-  | { state: "connecting" }
+  /** `lost`: the line was up and its connection dropped (JsSIP reconnects). */
+  | { state: "connecting"; lost?: boolean }
   | { state: "ready" }
   /** Cannot work: `reason` says why (no node for browsers, refused registration). */
   | { state: "failed"; reason: string };

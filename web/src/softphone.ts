@@ -61,7 +61,7 @@ export async function connect(): Promise<void> {
     user_agent: "Callisto web",
   });
   // JsSIP reconnects by itself; the line shows it until registered again.
-  ua.on("disconnected", () => line.set({ state: "connecting" }));
+  ua.on("disconnected", () => line.set({ state: "connecting", lost: line.get().state === "ready" || lost() }));
   ua.on("registered", () => line.set({ state: "ready" }));
   ua.on("registrationFailed", (e: { cause?: string }) =>
     line.set({ state: "failed", reason: e.cause ?? "registration failed" }),
@@ -71,6 +71,12 @@ export async function connect(): Promise<void> {
   });
   ua.start();
 }
+
+/** Is the line down after having been up? */
+const lost = () => {
+  const l = line.get();
+  return l.state === "connecting" && !!l.lost;
+};
 
 type Header = { getHeader(name: string): string | undefined };
 type Incoming = { line?: string; called?: string };
