@@ -145,6 +145,7 @@ pub async fn seed(state: &AppState, file: &Path) -> anyhow::Result<DemoSummary> 
             },
             phone_region: callisto_domain::user::default_phone_region(),
             created_at: now,
+            wrap_up_ms: None,
         };
         let admin = demo
             .users

@@ -170,6 +170,23 @@ pub fn check_transition(from: &AgentState, to: &AgentState) -> Result<(), FieldE
     Ok(())
 }
 
+/// The wrap-up a finished call starts (PRODUCT E4): an agent available when
+/// the call ended, and still available at `now`, gets `wrap_up_ms` of
+/// after-call work counted from the end. A state set after the call ended,
+/// not ready, do-not-disturb and offline are left alone, and so is a call
+/// whose wrap-up would be over already; a second delivery of the same call
+/// finds the wrap-up in force and changes nothing.
+pub fn after_call(
+    current: Option<&AgentStatus>,
+    ended_at: Millis,
+    wrap_up_ms: Millis,
+    now: Millis,
+) -> Option<AgentState> {
+    let until = ended_at + wrap_up_ms.clamp(1, MAX_WRAP_UP_MS);
+    let available = current.is_none_or(|c| c.since <= ended_at && c.state.takes_calls(now));
+    (available && until > now).then_some(AgentState::WrapUp { until })
+}
+
 /// A user's current state as stored, with when it was set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentStatus {
@@ -192,6 +209,52 @@ mod tests {
     use super::*;
 
     const T: Millis = 1_790_000_000_000;
+
+    #[test]
+    fn a_finished_call_starts_wrap_up_only_for_an_available_agent() {
+        let u = UserId::parse("ann").unwrap();
+        let status = |state, since| AgentStatus {
+            user: u.clone(),
+            state,
+            since,
+        };
+        let end = T + 60_000;
+        let wrap = AgentState::WrapUp {
+            until: end + 30_000,
+        };
+        assert_eq!(after_call(None, end, 30_000, end + 500), Some(wrap.clone()));
+        let available = status(AgentState::Available, T);
+        assert_eq!(
+            after_call(Some(&available), end, 30_000, end + 500),
+            Some(wrap.clone())
+        );
+        // A lapsed wrap-up is available.
+        let lapsed = status(AgentState::WrapUp { until: T + 1 }, T);
+        assert_eq!(
+            after_call(Some(&lapsed), end, 30_000, end),
+            Some(wrap.clone())
+        );
+        // Delivered again: the wrap-up is in force, nothing changes.
+        let started = status(wrap, end + 500);
+        assert_eq!(after_call(Some(&started), end, 30_000, end + 900), None);
+        for busy in [
+            AgentState::Dnd,
+            AgentState::Offline,
+            AgentState::NotReady {
+                reason: "обед".into(),
+            },
+        ] {
+            assert_eq!(
+                after_call(Some(&status(busy, T)), end, 30_000, end + 500),
+                None
+            );
+        }
+        // Set to available after the call ended: the agent chose.
+        let chose = status(AgentState::Available, end + 100);
+        assert_eq!(after_call(Some(&chose), end, 30_000, end + 500), None);
+        // Delivered after the wrap-up would have ended (a node back from a crash).
+        assert_eq!(after_call(None, end, 30_000, end + 30_000), None);
+    }
 
     #[test]
     fn wrap_up_ends_by_itself() {

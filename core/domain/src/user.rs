@@ -17,6 +17,10 @@ pub struct Tenant {
     #[serde(default = "default_phone_region")]
     pub phone_region: String,
     pub created_at: Millis,
+    /// After-call work: an agent whose call ends is in wrap-up this long
+    /// (PRODUCT E4); `None` leaves agents available.
+    #[serde(default)]
+    pub wrap_up_ms: Option<Millis>,
 }
 
 pub fn default_phone_region() -> String {

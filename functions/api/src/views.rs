@@ -82,6 +82,9 @@ pub struct CompanyView {
     /// Region assumed for phone numbers typed without a country code.
     pub phone_region: String,
     pub created_at: i64,
+    /// After-call work: seconds an agent stays in wrap-up when a call ends;
+    /// null leaves agents available at once.
+    pub wrap_up_seconds: Option<i64>,
 }
 
 impl From<&Tenant> for CompanyView {
@@ -94,6 +97,7 @@ impl From<&Tenant> for CompanyView {
             kpp: t.billing.kpp.clone(),
             phone_region: t.phone_region.clone(),
             created_at: t.created_at,
+            wrap_up_seconds: t.wrap_up_ms.map(|ms| ms / 1000),
         }
     }
 }

@@ -87,6 +87,7 @@ async fn prepare(data: &Path) {
         billing: BillingDetails::default(),
         phone_region: default_phone_region(),
         created_at: 0,
+        wrap_up_ms: None,
     };
     repos
         .tenants

@@ -8,10 +8,12 @@
 //! Layout: `<dir>/rec/<call>.wav` (recordings being written), `<dir>/done/<call>.json`
 //! (finished calls: the record, naming its recording if any).
 
+use callisto_domain::Millis;
+use callisto_domain::agent_state::{AgentStatus, StateChange, after_call};
 use callisto_domain::call::{CallRecord, recording_path};
 use callisto_store::Stores;
 use callisto_store::blob::BlobKey;
-use callisto_store::repo::Repos;
+use callisto_store::repo::{RepoError, Repos};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -144,11 +146,16 @@ impl Spool {
                 r.bytes = len;
             }
         }
-        Repos::new(stores.items.clone())
+        let repos = Repos::new(stores.items.clone());
+        repos
             .calls
             .record(&f.record)
             .await
             .map_err(|e| fail(e.to_string()))?;
+        // The call is kept whatever happens to the agent's state.
+        if let Err(e) = start_wrap_up(&repos, &f.record).await {
+            tracing::warn!(call = %call, error = %e, "wrap-up not started");
+        }
         // The entry goes first: a crash between the two leaves a delivered
         // recording's local copy behind, never an entry without its file.
         std::fs::remove_file(entry).map_err(io(entry))?;
@@ -195,5 +202,49 @@ impl Spool {
                 _ = tokio::time::sleep(retry) => {}
             }
         }
+    }
+}
+
+/// An answered call's agent goes into the company's after-call wrap-up
+/// (PRODUCT E4), unless their state says otherwise ([`after_call`]). A state
+/// the agent set meanwhile wins over the wrap-up.
+async fn start_wrap_up(repos: &Repos, r: &CallRecord) -> Result<(), RepoError> {
+    let (Some(agent), Some(_)) = (&r.agent, r.answered_at) else {
+        return Ok(());
+    };
+    let Some(ms) = repos.tenants.get(&r.tenant).await?.value.wrap_up_ms else {
+        return Ok(());
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or_default();
+    let current = repos.agent_states.get(&r.tenant, agent).await?;
+    let Some(to) = after_call(current.as_ref().map(|v| &v.value), r.ended_at, ms, now) else {
+        return Ok(());
+    };
+    let from = current
+        .as_ref()
+        .map(|v| v.value.state.at(now))
+        .unwrap_or_default();
+    let version = current.map(|v| v.version).unwrap_or(0);
+    let status = AgentStatus {
+        user: agent.clone(),
+        state: to.clone(),
+        since: now,
+    };
+    let change = StateChange {
+        user: agent.clone(),
+        from,
+        to,
+        at: now,
+    };
+    match repos
+        .agent_states
+        .set(&r.tenant, &status, version, &change)
+        .await
+    {
+        Err(RepoError::Stale(_)) => Ok(()),
+        other => other.map(|_| ()),
     }
 }

@@ -1,12 +1,16 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, ApiError } from "../api";
 import { t, type Key } from "../i18n";
+import { call } from "../phone";
+import { useSignal } from "../signal";
 import { asApiError } from "./errors";
 
 type State = "available" | "not_ready" | "wrap_up" | "dnd" | "offline";
 interface StateView {
   state: State;
   reason: string | null;
+  /** When a wrap-up ends (ms since the epoch). */
+  wrap_up_until?: number | null;
 }
 
 const CHOICES: State[] = ["available", "not_ready", "dnd", "offline"];
@@ -19,9 +23,25 @@ export function AgentState() {
   const [reason, setReason] = useState("");
   const [error, setError] = useState<ApiError | null>(null);
 
+  // Read again when a call ends: the company's wrap-up may have started (the
+  // node sets it once the call's record is in), and when a wrap-up runs out.
+  const c = useSignal(call);
+  const ended = c.state === "ended";
   useEffect(() => {
-    api<StateView>("GET", "/api/me/state").then(setCurrent, (e) => setError(asApiError(e)));
-  }, []);
+    const read = () => api<StateView>("GET", "/api/me/state").then(setCurrent, (e) => setError(asApiError(e)));
+    void read();
+    if (!ended) return;
+    const timer = setTimeout(read, 2000);
+    return () => clearTimeout(timer);
+  }, [ended]);
+  useEffect(() => {
+    if (current?.state !== "wrap_up" || !current.wrap_up_until) return;
+    const timer = setTimeout(
+      () => api<StateView>("GET", "/api/me/state").then(setCurrent, () => {}),
+      Math.max(0, current.wrap_up_until - Date.now()) + 500,
+    );
+    return () => clearTimeout(timer);
+  }, [current?.state, current?.wrap_up_until]);
 
   async function set(state: State, why?: string) {
     try {

@@ -36,6 +36,7 @@ fn company(t: &TenantId) -> Tenant {
         billing: BillingDetails::default(),
         phone_region: callisto_domain::user::default_phone_region(),
         created_at: 1,
+        wrap_up_ms: None,
     }
 }
 

@@ -104,6 +104,7 @@ pub async fn signup(
         billing: BillingDetails::default(),
         phone_region: callisto_domain::user::default_phone_region(),
         created_at: now,
+        wrap_up_ms: None,
     };
     let admin = User {
         id: UserId::parse(new_id()).map_err(ApiError::internal)?,

@@ -8,6 +8,7 @@ use crate::views::CompanyView;
 use axum::Json;
 use axum::extract::State;
 use callisto_domain::access::Permission;
+use callisto_domain::agent_state::MAX_WRAP_UP_MS;
 use callisto_domain::card_settings::{CardSettings, CustomField, CustomKind};
 use callisto_domain::user::{check_inn, check_kpp, check_text};
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,10 @@ pub struct CompanyPatch {
     pub kpp: Option<Option<String>>,
     /// ISO 3166 region for phone numbers typed without a country code, e.g. `RU`, `PL`.
     pub phone_region: Option<String>,
+    /// Seconds of wrap-up after each call (1 to 1800); null turns it off.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub wrap_up_seconds: Option<Option<i64>>,
 }
 
 #[utoipa::path(patch, path = "/api/company", tag = "company", security(("bearer" = [])), request_body = CompanyPatch,
@@ -74,6 +79,19 @@ pub async fn update_company(
             ));
         }
         t.phone_region = region.clone();
+    }
+    if let Some(v) = patch.wrap_up_seconds {
+        let max = MAX_WRAP_UP_MS / 1000;
+        t.wrap_up_ms = match v {
+            None => None,
+            Some(s @ 1..) if s <= max => Some(s * 1000),
+            Some(s) => {
+                return Err(ApiError::invalid(
+                    "wrap_up_seconds",
+                    format!("{s} is not 1 to {max} seconds (null turns wrap-up off)"),
+                ));
+            }
+        };
     }
     state.repos.tenants.update(&t, current.version).await?;
     Ok(Json(CompanyView::from(&t)))

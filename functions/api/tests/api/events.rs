@@ -333,3 +333,48 @@ async fn openapi_documents_events_and_agent_state() {
         assert!(paths.contains_key(p), "{p} missing from OpenAPI");
     }
 }
+
+#[tokio::test]
+async fn the_company_sets_after_call_wrap_up_in_seconds() {
+    let app = App::new();
+    let admin = app.company("boss@acme.ru").await;
+    let r = app.get("/api/company", &admin.access).await;
+    assert_eq!(r.body["wrap_up_seconds"], Value::Null, "off by default");
+    let r = app
+        .patch(
+            "/api/company",
+            &admin.access,
+            json!({"wrap_up_seconds": 45}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["wrap_up_seconds"], 45);
+    for bad in [json!(0), json!(1801), json!(-5)] {
+        let r = app
+            .patch(
+                "/api/company",
+                &admin.access,
+                json!({"wrap_up_seconds": bad}),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.field()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "wrap_up_seconds"),
+            "{bad}: {:?}",
+            r.body
+        );
+    }
+    assert_eq!(
+        app.get("/api/company", &admin.access).await.body["wrap_up_seconds"],
+        45,
+        "a refused change leaves it as it was"
+    );
+    let r = app
+        .patch(
+            "/api/company",
+            &admin.access,
+            json!({"wrap_up_seconds": null}),
+        )
+        .await;
+    assert_eq!(r.body["wrap_up_seconds"], Value::Null);
+}

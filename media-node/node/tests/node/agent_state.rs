@@ -64,3 +64,61 @@ async fn a_customer_calling_while_the_only_registered_agent_is_in_dnd_gets_480()
     assert_eq!(call.agent, None, "nobody was offered the call");
     s.node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answered_call_puts_the_agent_in_wrap_up_and_the_next_customer_gets_480() {
+    let s = setup(false).await;
+    let company = s.repos.tenants.get(&s.t).await.unwrap();
+    let mut t = company.value.clone();
+    t.wrap_up_ms = Some(60_000);
+    s.repos.tenants.update(&t, company.version).await.unwrap();
+
+    let bob_dir = peer_dir(s.dir.path(), "bob", 1000.0, 8, Wav::Pcm16);
+    let phone = Baresip::start(&bob_dir, s.node.sip_addr, &s.bob);
+    phone.wait_for("200 OK", Duration::from_secs(10));
+    let carrier_dir = peer_dir(s.dir.path(), "carrier", 440.0, 8, Wav::Alaw);
+    let node_addr = s.node.sip_addr.to_string();
+    let call_in = |xml: &str| {
+        Sipp::start(
+            &carrier_dir,
+            "carrier",
+            &[TRUNK_NUMBER, "+79161234567"],
+            &[
+                &node_addr,
+                "-sf",
+                scenario(xml).to_str().unwrap(),
+                "-p",
+                &s.trunk_port.to_string(),
+            ],
+        )
+    };
+    call_in("carrier_calls_in.xml")
+        .finished(Duration::from_secs(30))
+        .await;
+    let first = wait_for_calls(&s.repos, &s.t, 1).await.remove(0);
+    assert_eq!(first.outcome, Outcome::Answered);
+
+    // Delivering the record started bob's wrap-up, counted from the call's end.
+    let state = s
+        .repos
+        .agent_states
+        .get(&s.t, &s.bob.user)
+        .await
+        .unwrap()
+        .expect("bob's state was set");
+    assert_eq!(
+        state.value.state,
+        AgentState::WrapUp {
+            until: first.ended_at + 60_000
+        }
+    );
+
+    s.node.refresh().await.unwrap();
+    call_in("carrier_calls_in_unavailable.xml")
+        .finished(Duration::from_secs(15))
+        .await;
+    let calls = wait_for_calls(&s.repos, &s.t, 2).await;
+    let second = calls.iter().find(|c| c.id != first.id).unwrap();
+    assert_eq!((second.outcome, second.cause.code), (Outcome::Failed, 480));
+    s.node.shutdown().await;
+}

@@ -178,6 +178,7 @@ async fn seed_users(state: &AppState, n: usize, hash: &str) -> anyhow::Result<Ve
             billing: BillingDetails::default(),
             phone_region: callisto_domain::user::default_phone_region(),
             created_at: now,
+            wrap_up_ms: None,
         };
         let email = format!("bench{i:03}@bench.example");
         let user = User {

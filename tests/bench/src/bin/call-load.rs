@@ -271,6 +271,7 @@ async fn seed_company(repos: &Repos) -> anyhow::Result<(TenantId, String, String
         billing: BillingDetails::default(),
         phone_region: "RU".into(),
         created_at: 0,
+        wrap_up_ms: None,
     };
     repos.tenants.create_with_admin(&company, &ann).await?;
     let username = sip_username(&t, &u);

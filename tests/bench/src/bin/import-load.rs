@@ -154,6 +154,7 @@ async fn company(repos: &Repos, t: &TenantId) -> anyhow::Result<UserId> {
         billing: BillingDetails::default(),
         phone_region: default_phone_region(),
         created_at: 0,
+        wrap_up_ms: None,
     };
     repos.tenants.create_with_admin(&tenant, &admin).await?;
     Ok(admin.id)

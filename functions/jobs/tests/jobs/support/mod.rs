@@ -32,6 +32,7 @@ pub async fn company(repos: &Repos, tenant: &str, admin: &str) -> User {
         billing: BillingDetails::default(),
         phone_region: default_phone_region(),
         created_at: 0,
+        wrap_up_ms: None,
     };
     repos
         .tenants

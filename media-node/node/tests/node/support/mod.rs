@@ -50,6 +50,7 @@ pub async fn company(repos: &Repos) -> (TenantId, Agent, Agent) {
         billing: BillingDetails::default(),
         phone_region: "RU".into(),
         created_at: 0,
+        wrap_up_ms: None,
     };
     repos
         .tenants
