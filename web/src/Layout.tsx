@@ -5,6 +5,7 @@ import { navigate, path } from "./router";
 import { useSignal } from "./signal";
 import { AgentState } from "./ui/AgentState";
 import { offline } from "./ui/errors";
+import { UserMenu } from "./ui/UserMenu";
 
 const NAV: [string, Key][] = [
   ["/contacts", "nav.contacts"],
@@ -34,6 +35,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
           ))}
         </nav>
         <AgentState />
+        <UserMenu />
         <button class="link" onClick={() => setLang(lang.get() === "ru" ? "en" : "ru")}>
           {t("lang.switch")}
         </button>

@@ -14,6 +14,11 @@ import { Signup } from "./pages/Signup";
 import { navigate, path } from "./router";
 import { signal, useSignal } from "./signal";
 import "./style.css";
+import { lazyPage } from "./ui/Lazy";
+
+const Duplicates = lazyPage(() => import("./pages/Duplicates").then((m) => m.Duplicates));
+const Bin = lazyPage(() => import("./pages/Bin").then((m) => m.Bin));
+const Profile = lazyPage(() => import("./pages/Profile").then((m) => m.Profile));
 
 const session = signal(signedIn());
 onSessionChange(() => session.set(signedIn()));
@@ -28,6 +33,9 @@ const INSIDE: Record<string, () => JSX.Element> = {
   "/contacts": () => <Contacts />,
   "/import": () => <Import />,
   "/calling": () => <Calling />,
+  "/duplicates": () => <Duplicates />,
+  "/recycle-bin": () => <Bin />,
+  "/profile": () => <Profile />,
   "/team": () => <Pending title={t("nav.team")} />,
   "/scenarios": () => <Pending title={t("nav.scenarios")} />,
   "/reports": () => <Pending title={t("nav.reports")} />,
