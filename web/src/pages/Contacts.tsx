@@ -309,7 +309,7 @@ export function Contacts() {
           ))}
         </tbody>
       </table>
-      {!loading && items.length === 0 && <p class="muted">{t("contacts.empty")}</p>}
+      {!loading && !error && items.length === 0 && <p class="muted">{t("contacts.empty")}</p>}
       <p class="muted" aria-live="polite">
         {loading ? t("loading") : t("contacts.count", { n: items.length })}
       </p>
