@@ -10,6 +10,7 @@ export const FILTER_KEYS = [
   "kind",
   "tags",
   "responsible",
+  "client_type",
   "modified_from",
   "modified_to",
   "not_called",

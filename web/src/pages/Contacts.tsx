@@ -24,6 +24,7 @@ export function Contacts() {
   const [loading, setLoading] = useState(true);
   const [tags, setTags] = useState<string[]>([]);
   const [users, setUsers] = useState<User[]>([]);
+  const [types, setTypes] = useState<string[]>([]);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [all, setAll] = useState(false);
   const [exportError, setExportError] = useState<ApiError | null>(null);
@@ -59,6 +60,9 @@ export function Contacts() {
   useEffect(() => {
     void loadTags();
     void companyUsers().then(setUsers);
+    api<{ client_types: string[] }>("GET", "/api/company/card-settings")
+      .then((s) => setTypes(s.client_types))
+      .catch(() => undefined);
   }, []);
 
   // A new filter (typed, chosen, or from back/forward) is a new list and a new selection.
@@ -189,6 +193,20 @@ export function Contacts() {
             <option value="organization">{t("card.kind.organization")}</option>
             <option value="contact">{t("card.kind.contact")}</option>
           </select>
+        </label>
+        <label class="field">
+          <span>{t("crm.filter.client_type")}</span>
+          <input
+            name="client_type"
+            list="crm-client-types"
+            value={filter.client_type ?? ""}
+            onChange={(e) => set("client_type", (e.target as HTMLInputElement).value)}
+          />
+          <datalist id="crm-client-types">
+            {types.map((x) => (
+              <option key={x} value={x} />
+            ))}
+          </datalist>
         </label>
         {dateInput("modified_from", t("crm.filter.modified_from"))}
         {dateInput("modified_to", t("crm.filter.modified_to"))}

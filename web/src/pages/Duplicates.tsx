@@ -5,6 +5,7 @@ import { navigate, path } from "../router";
 import { useSignal } from "../signal";
 import { companyUsers, follow } from "../crm";
 import { asApiError } from "../ui/errors";
+import { me } from "../ui/UserMenu";
 
 interface Search {
   id: string;
@@ -66,6 +67,11 @@ export function Duplicates() {
   const [error, setError] = useState<ApiError | null>(null);
 
   useEffect(() => void companyUsers().then(setUsers), []);
+  // A manager searches only among their own cards: the only choice offered.
+  const manager = useSignal(me)?.role === "manager";
+  useEffect(() => {
+    if (manager) setScope("own");
+  }, [manager]);
 
   async function loadGroups(after: string | null) {
     const q = new URLSearchParams({ limit: "20" });
@@ -152,7 +158,7 @@ export function Duplicates() {
         <label class="field">
           <span>{t("crm.dup.scope")}</span>
           <select name="scope" value={scope} onChange={(e) => setScope((e.target as HTMLSelectElement).value)}>
-            {["account", "own", ...(users.length ? ["users"] : [])].map((o) => (
+            {(manager ? ["own"] : ["account", "own", ...(users.length ? ["users"] : [])]).map((o) => (
               <option key={o} value={o}>
                 {t(`crm.dup.scope.${o}` as Key)}
               </option>
