@@ -106,6 +106,15 @@ try {
     admin.access_token,
   );
 
+  // Enough cards for the list to need a second page (it shows 50 at a time).
+  for (let i = 0; i < 60; i += 10) {
+    await Promise.all(
+      Array.from({ length: 10 }, (_, k) =>
+        call('POST', '/api/clients', { kind: 'contact', last_name: 'Пробный', first_name: `№${i + k + 1}` }, admin.access_token),
+      ),
+    );
+  }
+
   context = await chromium.launchPersistentContext(profile, {
     executablePath: args.chromium,
     headless: true,
@@ -117,10 +126,14 @@ try {
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(20000);
 
-  await step('the demo administrator logs in and sees the whole base', async () => {
+  await step('the demo administrator logs in and sees the base a page at a time', async () => {
     await logIn(page, ADMIN, 'Demo12345');
     await page.getByRole('heading', { name: 'Контакты' }).waitFor();
     await rows(page).nth(20).waitFor();
+    await page.getByText('Показано: 50').waitFor();
+    await page.getByRole('button', { name: 'Показать ещё' }).click();
+    await page.getByText('Показано: 82').waitFor();
+    expect(!(await page.getByRole('button', { name: 'Показать ещё' }).isVisible()), 'more after the last page');
   });
 
   let all;
@@ -135,7 +148,8 @@ try {
       expect((await r.locator('.tag').allTextContents()).includes('розница'), 'a row without the tag');
     }
     await page.goBack();
-    await page.waitForFunction((n) => document.querySelectorAll('table.contacts tbody tr').length === n, all);
+    // The unfiltered list again, from its first page.
+    await page.waitForFunction(() => document.querySelectorAll('table.contacts tbody tr').length === 50);
     expect(!new URL(page.url()).searchParams.has('tags'), 'back kept the filter');
     await page.goForward();
     await page.waitForFunction(() => document.querySelectorAll('table.contacts tbody tr').length === 2);
@@ -228,7 +242,9 @@ try {
     await page.goto(args.url + '/contacts?q=' + encodeURIComponent('Фёдоров'));
     await rows(page).first().getByRole('link').click();
     await page.getByRole('heading', { name: /Фёдоров/ }).waitFor();
+    await shot(page, 'card');
     await page.getByRole('button', { name: 'Удалить' }).click();
+    await shot(page, 'card-delete-confirm');
     await page.getByRole('button', { name: 'Да, удалить' }).click();
     await page.waitForURL((u) => u.pathname === '/contacts');
     await rows(page).first().waitFor();

@@ -152,6 +152,11 @@ export function Card({ id }: { id: string }) {
               {confirmDelete ? t("crm.card.confirm_delete") : t("crm.card.delete")}
             </button>
           )}
+          {confirmDelete && (
+            <button type="button" class="link" onClick={() => setConfirmDelete(false)}>
+              {t("crm.cancel")}
+            </button>
+          )}
         </div>
         {confirmDelete && <p class="muted">{t("crm.card.delete_hint")}</p>}
         {saved && (

@@ -8,6 +8,8 @@ import { asApiError } from "../ui/errors";
 import { BulkPanel } from "./BulkPanel";
 
 const PAGE = 50;
+/** Requests one "show more" makes at most before showing what it found. */
+const MAX_ROUNDS = 8;
 
 /** The contact list (PRODUCT C3, C7, C8): search as you type, filters kept in
  * the address (so back, forward and reload keep them), the next page on
@@ -33,14 +35,23 @@ export function Contacts() {
   async function load(f: Filter, after: string | null) {
     const mine = ++asked.current;
     setLoading(true);
-    const params = filterQuery(f);
-    params.set("limit", String(PAGE));
-    if (after) params.set("cursor", after);
     try {
-      const page = await api<Page<Client>>("GET", `/api/clients?${params}`);
-      if (mine !== asked.current) return; // a newer search answered first
-      setItems((old) => (after ? [...old, ...page.items] : page.items));
-      setCursor(page.cursor ?? null);
+      // A selective filter over a large base answers short pages (each request
+      // reads a bounded part of it): keep reading a few of them to fill a page.
+      const got: Client[] = [];
+      let next = after;
+      let rounds = 0;
+      do {
+        const params = filterQuery(f);
+        params.set("limit", String(PAGE - got.length));
+        if (next) params.set("cursor", next);
+        const page = await api<Page<Client>>("GET", `/api/clients?${params}`);
+        if (mine !== asked.current) return; // a newer search answered first
+        got.push(...page.items);
+        next = page.cursor ?? null;
+      } while (next && got.length < PAGE && ++rounds < MAX_ROUNDS);
+      setItems((old) => (after ? [...old, ...got] : got));
+      setCursor(next);
       setError(null);
     } catch (e) {
       if (mine === asked.current) {
@@ -327,7 +338,7 @@ export function Contacts() {
           ))}
         </tbody>
       </table>
-      {!loading && !error && items.length === 0 && <p class="muted">{t("contacts.empty")}</p>}
+      {!loading && !error && items.length === 0 && <p class="muted">{cursor ? t("crm.list.none_yet") : t("contacts.empty")}</p>}
       <p class="muted" aria-live="polite">
         {loading ? t("loading") : t("contacts.count", { n: items.length })}
       </p>
