@@ -214,6 +214,10 @@ try {
     expect(lines.slice(1).every((l) => l.includes('vip') && l.includes('розница')), `rows: ${lines.slice(1)}`);
     expect(lines.some((l) => l.includes('Орлова')) && lines.some((l) => l.includes('Смирнов')), 'the wrong cards');
     result.csv_rows = lines.length - 1;
+    const [xlsx] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Выгрузить XLSX' }).click()]);
+    expect(xlsx.suggestedFilename() === 'contacts.xlsx', `file name ${xlsx.suggestedFilename()}`);
+    const head = readFileSync(await xlsx.path()).subarray(0, 2).toString('latin1');
+    expect(head === 'PK', 'the XLSX file is not a workbook (zip)');
   });
 
   await step('every card the filter matches loses the tag in bulk', async () => {
@@ -230,6 +234,19 @@ try {
     await page.waitForFunction(() => !document.querySelector('table.contacts tbody').textContent.includes('vip'));
     await page.locator('.bulk-progress[data-status=done]', { hasText: 'изменено 2' }).waitFor();
     expect((await rows(page).count()) === 2, 'the filtered list changed');
+  });
+
+  await step('every card the filter matches is handed over to one manager', async () => {
+    // Орлова is Olga's already, Смирнов is Ivan's: one changes, one stays.
+    await page.locator('select[name=action]').selectOption('assign');
+    await page.locator('select[name=responsible_id]').selectOption({ label: 'Ольга Смирнова' });
+    await page.getByRole('button', { name: 'Применить' }).click();
+    await page.locator('.bulk-progress[data-status=done]', { hasText: 'изменено 1, уже так было 1' }).waitFor();
+    await page.locator('select[name=responsible]').selectOption({ label: 'Ольга Смирнова' });
+    await page.waitForURL((u) => u.searchParams.has('responsible') && u.searchParams.get('tags') === 'розница');
+    await page.waitForFunction(() => document.querySelectorAll('table.contacts tbody tr').length === 2);
+    await page.goBack();
+    await page.waitForFunction(() => document.querySelectorAll('table.contacts tbody tr').length === 2);
   });
 
   await step('a duplicate search finds the twin by phone and merges it', async () => {
@@ -285,6 +302,9 @@ try {
     await page.locator('a.user-menu').click();
     await page.getByRole('heading', { name: 'Профиль' }).waitFor();
     await page.getByText('Имя пользователя').waitFor();
+    await page.locator('input[name=full_name]').fill('Анна Админова-Петрова');
+    await page.getByRole('button', { name: 'Сохранить' }).click();
+    await page.locator('a.user-menu', { hasText: 'Анна Админова-Петрова' }).waitFor();
     await page.getByRole('button', { name: 'Сбросить SIP-пароль' }).click();
     const secret = page.locator('[data-secret]');
     await secret.waitFor();
