@@ -298,6 +298,19 @@ try {
     await page.waitForFunction(() => document.querySelectorAll('table.contacts tbody tr').length === 1);
   });
 
+  await step('every card a search matches goes to the recycle bin in bulk, after a confirmation', async () => {
+    await page.goto(args.url + '/contacts?q=' + encodeURIComponent('Пробный'));
+    await page.getByText('Показано: 50').waitFor();
+    await rows(page).first().locator('input[name=pick]').check();
+    await page.getByRole('button', { name: 'Выбрать все карточки по фильтру' }).click();
+    await page.locator('select[name=action]').selectOption('delete');
+    await page.getByRole('button', { name: 'Применить' }).click();
+    await page.getByText('Все карточки по фильтру уйдут в корзину').waitFor();
+    await page.getByRole('button', { name: 'Да, удалить' }).click();
+    await page.locator('.bulk-progress[data-status=done]', { hasText: 'изменено 60' }).waitFor();
+    await page.getByText(EMPTY).waitFor();
+  });
+
   await step('the profile resets the SIP password and changes the password', async () => {
     await page.locator('a.user-menu').click();
     await page.getByRole('heading', { name: 'Профиль' }).waitFor();
