@@ -316,8 +316,18 @@ try {
     await page.getByRole('heading', { name: 'Профиль' }).waitFor();
     await page.getByText('Имя пользователя').waitFor();
     await page.locator('input[name=full_name]').fill('Анна Админова-Петрова');
+    await page.locator('input[name=support_phone]').fill('звоните');
     await page.getByRole('button', { name: 'Сохранить' }).click();
+    await page.locator('[data-field=support_phone]').waitFor();
+    await page.locator('input[name=support_phone]').fill('+7 900 000-00-01');
+    await page.locator('select[name=time_zone]').selectOption('Asia/Yekaterinburg');
+    await page.getByRole('button', { name: 'Сохранить' }).click();
+    await page.getByRole('status').getByText('Сохранено.').waitFor();
     await page.locator('a.user-menu', { hasText: 'Анна Админова-Петрова' }).waitFor();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Профиль' }).waitFor();
+    await page.waitForFunction(() => document.querySelector('select[name=time_zone]')?.value === 'Asia/Yekaterinburg');
+    expect((await page.locator('input[name=support_phone]').inputValue()) === '+7 900 000-00-01', 'the phone was not kept');
     await page.getByRole('button', { name: 'Сбросить SIP-пароль' }).click();
     const secret = page.locator('[data-secret]');
     await secret.waitFor();

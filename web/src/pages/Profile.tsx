@@ -6,6 +6,10 @@ import { me, type Me } from "../ui/UserMenu";
 import { asApiError } from "../ui/errors";
 import { Field, FormError } from "../ui/Field";
 
+const PROFILE_FIELDS = ["full_name", "support_email", "support_phone", "time_zone"];
+const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+const ZONES = Intl.supportedValuesOf("timeZone");
+
 interface Sip {
   username: string;
   realm: string;
@@ -25,6 +29,9 @@ interface SipPassword {
 export function Profile() {
   const [user, setUser] = useState<Me | null>(me.get());
   const [name, setName] = useState(user?.full_name ?? "");
+  const [zone, setZone] = useState(user?.time_zone ?? "");
+  const [supportEmail, setSupportEmail] = useState(user?.support_email ?? "");
+  const [supportPhone, setSupportPhone] = useState(user?.support_phone ?? "");
   const [nameError, setNameError] = useState<ApiError | null>(null);
   const [nameSaved, setNameSaved] = useState(false);
 
@@ -39,18 +46,31 @@ export function Profile() {
 
   useEffect(() => {
     api<Me>("GET", "/api/me")
-      .then((u) => (setUser(u), setName(u.full_name), me.set(u)))
+      .then((u) => (show(u), me.set(u)))
       .catch((e) => setNameError(asApiError(e)));
     api<Sip>("GET", "/api/me/sip")
       .then(setSip)
       .catch((e) => setSipError(asApiError(e)));
   }, []);
 
+  function show(u: Me) {
+    setUser(u);
+    setName(u.full_name);
+    setZone(u.time_zone ?? "");
+    setSupportEmail(u.support_email ?? "");
+    setSupportPhone(u.support_phone ?? "");
+  }
+
   async function saveName(e: Event) {
     e.preventDefault();
     try {
-      const u = await api<Me>("PATCH", "/api/me", { full_name: name });
-      setUser(u);
+      const u = await api<Me>("PATCH", "/api/me", {
+        full_name: name,
+        time_zone: zone || null,
+        support_email: supportEmail.trim() || null,
+        support_phone: supportPhone.trim() || null,
+      });
+      show(u);
       me.set(u);
       setNameError(null);
       setNameSaved(true);
@@ -101,8 +121,40 @@ export function Profile() {
             {user.short_number && ` · ${t("crm.profile.short_number", { n: user.short_number })}`}
           </p>
         )}
-        <FormError error={nameError} fields={["full_name"]} />
+        <FormError error={nameError} fields={PROFILE_FIELDS} />
         <Field name="full_name" label={t("crm.profile.name")} value={name} onInput={(v) => (setName(v), setNameSaved(false))} error={nameError} />
+        <Field
+          name="support_email"
+          type="email"
+          label={t("crm.profile.support_email")}
+          value={supportEmail}
+          onInput={(v) => (setSupportEmail(v), setNameSaved(false))}
+          error={nameError}
+        />
+        <Field
+          name="support_phone"
+          type="tel"
+          label={t("crm.profile.support_phone")}
+          value={supportPhone}
+          onInput={(v) => (setSupportPhone(v), setNameSaved(false))}
+          error={nameError}
+        />
+        <label class="field">
+          <span>{t("crm.profile.time_zone")}</span>
+          <select name="time_zone" value={zone} onChange={(e) => (setZone((e.target as HTMLSelectElement).value), setNameSaved(false))}>
+            <option value="">{t("crm.profile.zone_auto", { zone: BROWSER_ZONE })}</option>
+            {ZONES.map((z) => (
+              <option key={z} value={z}>
+                {z}
+              </option>
+            ))}
+          </select>
+          {nameError?.field === "time_zone" && (
+            <small class="field-error" data-field="time_zone">
+              {nameError.message}
+            </small>
+          )}
+        </label>
         <label class="field">
           <span>{t("crm.profile.language")}</span>
           <select name="language" value={lang.get()} onChange={(e) => setLang((e.target as HTMLSelectElement).value as Lang)}>

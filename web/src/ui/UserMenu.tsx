@@ -6,6 +6,8 @@ import { signal, useSignal } from "../signal";
 export interface Me extends User {
   must_change_password: boolean;
   time_zone: string | null;
+  support_email: string | null;
+  support_phone: string | null;
 }
 
 /** The signed-in user, once asked; cleared when the session ends or changes. */
