@@ -8,6 +8,7 @@ import { line, softphone } from "./phone";
 import { AgentState } from "./ui/AgentState";
 import { IncomingCall } from "./ui/IncomingCall";
 import { offline } from "./ui/errors";
+import { UserMenu } from "./ui/UserMenu";
 
 const NAV: [string, Key][] = [
   ["/contacts", "nav.contacts"],
@@ -53,6 +54,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
         >
           {t("nav.check")}
         </a>
+        <UserMenu />
         <button class="link" onClick={() => setLang(lang.get() === "ru" ? "en" : "ru")}>
           {t("lang.switch")}
         </button>

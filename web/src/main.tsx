@@ -3,7 +3,6 @@ import { useEffect } from "preact/hooks";
 import { onSessionChange, signedIn } from "./api";
 import { lang, t } from "./i18n";
 import { Layout } from "./Layout";
-import { Lazy } from "./ui/Lazy";
 import { Calling } from "./pages/Calling";
 import { Card } from "./pages/Card";
 import { Confirm } from "./pages/Confirm";
@@ -16,8 +15,12 @@ import { Signup } from "./pages/Signup";
 import { navigate, path } from "./router";
 import { signal, useSignal } from "./signal";
 import "./style.css";
+import { lazyPage } from "./ui/Lazy";
 
-const loadCheck = () => import("./pages/Check").then((m) => m.Check);
+const Duplicates = lazyPage(() => import("./pages/Duplicates").then((m) => m.Duplicates));
+const Bin = lazyPage(() => import("./pages/Bin").then((m) => m.Bin));
+const Profile = lazyPage(() => import("./pages/Profile").then((m) => m.Profile));
+const Check = lazyPage(() => import("./pages/Check").then((m) => m.Check));
 
 const session = signal(signedIn());
 onSessionChange(() => session.set(signedIn()));
@@ -32,9 +35,12 @@ const INSIDE: Record<string, () => JSX.Element> = {
   "/contacts": () => <Contacts />,
   "/import": () => <Import />,
   "/calling": () => <Calling />,
+  "/duplicates": () => <Duplicates />,
+  "/recycle-bin": () => <Bin />,
+  "/profile": () => <Profile />,
   "/team": () => <Pending title={t("nav.team")} />,
   "/reports": () => <Pending title={t("nav.reports")} />,
-  "/check": () => <Lazy load={loadCheck} />,
+  "/check": () => <Check />,
 };
 
 /** Where the app goes instead of `here`, if it may not stay. */

@@ -44,6 +44,7 @@ export function Card({ id }: { id: string }) {
   const [error, setError] = useState<ApiError | null>(null);
   const [saved, setSaved] = useState(false);
   const [anyway, setAnyway] = useState(false);
+  const [confirmDelete, setConfirmDelete] = useState(false);
 
   function fill(c: Full) {
     setKind(c.kind);
@@ -99,6 +100,21 @@ export function Card({ id }: { id: string }) {
     }
   }
 
+  /** To the recycle bin, on a second press; back to the list after. */
+  async function remove() {
+    if (!confirmDelete) {
+      setConfirmDelete(true);
+      return;
+    }
+    try {
+      await api("DELETE", `/api/clients/${id}`);
+      navigate("/contacts");
+    } catch (err) {
+      setConfirmDelete(false);
+      setError(asApiError(err));
+    }
+  }
+
   const fieldNames = ["name", "last_name", "first_name", "patronymic", "phones", "emails", "city", "tags"];
   return (
     <div class="card-grid">
@@ -132,7 +148,18 @@ export function Card({ id }: { id: string }) {
           <button type="button" class="link" onClick={() => navigate("/contacts")}>
             {t("nav.contacts")}
           </button>
+          {!fresh && (
+            <button type="button" class="danger card-delete" onClick={remove}>
+              {confirmDelete ? t("crm.card.confirm_delete") : t("crm.card.delete")}
+            </button>
+          )}
+          {confirmDelete && (
+            <button type="button" class="link" onClick={() => setConfirmDelete(false)}>
+              {t("crm.cancel")}
+            </button>
+          )}
         </div>
+        {confirmDelete && <p class="muted">{t("crm.card.delete_hint")}</p>}
         {saved && (
           <p class="muted" role="status">
             {t("calling.saved")}
