@@ -7,10 +7,12 @@
 // trunk against a registrar this script runs on 127.0.0.1 and watches its
 // registration status change, gives a short number and a SIP password, adds
 // an SMTP account and tests it against a closed port (the page names the
-// failed stage), switches to Russian; then a manager sees the team without
-// the administrators' controls. Saves screenshots; prints one JSON line.
+// failed stage), then against a real server (the kept password logs in, a
+// wrong one fails at the login), switches to Russian; then a manager sees the
+// team without the administrators' controls. Saves screenshots; prints one
+// JSON line.
 //
-//   node admin.mjs --url http://127.0.0.1:PORT --outbox DATA/outbox --shots DIR
+//   node admin.mjs --url http://127.0.0.1:PORT --outbox DATA/outbox --shots DIR --smtp PORT
 //
 // Exit codes: 0 every step passed; 1 a step failed (the JSON says which);
 // 2 bad arguments or missing browser/packages.
@@ -21,7 +23,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const result = { ok: false, step: null, error: null, trunk: null, smtp: null, registers: 0 };
+const result = { ok: false, step: null, error: null, trunk: null, smtp: null, smtpOk: null, smtpAuth: null, registers: 0 };
 const emit = () => process.stdout.write(JSON.stringify(result) + '\n');
 
 let args;
@@ -32,9 +34,12 @@ try {
       outbox: { type: 'string' },
       shots: { type: 'string' },
       chromium: { type: 'string', default: '/usr/bin/chromium' },
+      // The port of an SMTP server on 127.0.0.1 that takes login "sales" with
+      // password "mail-secret-1" (tests/smtp/smtp_sink.py).
+      smtp: { type: 'string' },
     },
   }));
-  if (!args.url || !args.outbox || !args.shots) throw new Error('--url, --outbox and --shots are required');
+  if (!args.url || !args.outbox || !args.shots || !args.smtp) throw new Error('--url, --outbox, --shots and --smtp are required');
 } catch (e) {
   result.error = String(e.message ?? e);
   emit();
@@ -124,6 +129,17 @@ async function logInStatus(email, password) {
   return r.status;
 }
 
+async function api(method, path, body, token) {
+  const r = await fetch(args.url + path, {
+    method,
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+    body: body && JSON.stringify(body),
+  });
+  const value = await r.json();
+  expect(r.ok, `${method} ${path}: ${r.status} ${JSON.stringify(value)}`);
+  return value;
+}
+
 async function logIn(page, email, password, button) {
   await page.locator('input[name=email]').fill(email);
   await page.locator('input[name=password]').fill(password);
@@ -157,6 +173,15 @@ try {
     expect((await ivan.locator('[data-status]').getAttribute('data-status')) === 'active', 'ivan is not shown active');
     expect((await ivan.locator('td[data-agent-state]').getAttribute('data-agent-state')) !== '', 'no agent state for ivan');
     expect((await page.locator('table.team tbody tr').count()) === 6, 'not the six demo users');
+  });
+
+  await step('an agent going "do not disturb" shows on the open team page', async () => {
+    const ivan = page.locator('table.team tr[data-email="ivan@demo.callisto.local"] td[data-agent-state]');
+    const { access_token } = await api('POST', '/api/auth/login', { email: 'ivan@demo.callisto.local', password: 'Demo12345' });
+    await api('PUT', '/api/me/state', { state: 'dnd' }, access_token);
+    await page.locator('table.team tr[data-email="ivan@demo.callisto.local"] td[data-agent-state=dnd]').waitFor({ timeout: 30000 });
+    expect((await ivan.textContent()).includes('Do not disturb'), 'the state is not said');
+    await api('PUT', '/api/me/state', { state: 'available' }, access_token);
   });
 
   await step('a wrong e-mail in the invitation is named at its field', async () => {
@@ -300,12 +325,36 @@ try {
     await shot(page, 'mail.png');
   });
 
+  await step('edited to a working server, the kept password logs in; a wrong one fails at the login', async () => {
+    const account = page.locator('li[data-account="Sales mailbox"]');
+    await account.getByRole('button', { name: 'Edit' }).click();
+    let form = page.getByRole('form', { name: 'Edit Sales mailbox' });
+    expect((await form.locator('input[name=password]').inputValue()) === '', 'the password is shown back');
+    await form.locator('input[name=port]').fill(args.smtp);
+    await form.getByRole('button', { name: 'Save' }).click();
+    await form.waitFor({ state: 'detached' });
+    await account.getByRole('button', { name: 'Test connection' }).click();
+    await account.locator('[data-test=ok]').waitFor({ timeout: 30000 });
+    result.smtpOk = await account.locator('[data-test=ok]').textContent();
+    await shot(page, 'mail-ok.png');
+    await account.getByRole('button', { name: 'Edit' }).click();
+    form = page.getByRole('form', { name: 'Edit Sales mailbox' });
+    await form.locator('input[name=password]').fill('not-the-password');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await form.waitFor({ state: 'detached' });
+    await account.getByRole('button', { name: 'Test connection' }).click();
+    const failed = account.locator('[data-test=failed][data-stage=smtp_auth]');
+    await failed.waitFor({ timeout: 30000 });
+    result.smtpAuth = await failed.textContent();
+    expect(result.smtpAuth.includes('logging in'), `test said: ${result.smtpAuth}`);
+  });
+
   await step('the mail page switches to Russian', async () => {
     await page.getByRole('button', { name: 'Русский' }).click();
     await page.getByRole('heading', { name: 'Почтовые ящики', exact: true }).waitFor();
     const account = page.locator('li[data-account="Sales mailbox"]');
     await account.getByRole('button', { name: 'Проверить подключение' }).click();
-    await account.getByText('Ошибка на этапе: подключение к серверу').waitFor({ timeout: 30000 });
+    await account.getByText('Ошибка на этапе: вход').waitFor({ timeout: 30000 });
     await shot(page, 'mail-ru.png');
   });
 

@@ -11,6 +11,9 @@ interface AgentStateView {
   reason: string | null;
 }
 
+/** How often the agents' states are read again while the page is open. */
+const STATES_EVERY_MS = 10000;
+
 const roleOptions = (): [string, string][] => ROLES.map((r) => [r, roleName(r)]);
 const groupOptions = (groups: Group[]): [string, string][] => [["", t("adm.team.no_group")], ...groups.map((g): [string, string] => [g.id, g.name])];
 
@@ -43,6 +46,19 @@ export function Team() {
     }
   }
   useEffect(() => void reload(), []);
+
+  // What agents are doing changes by the minute: read it again while the page is open.
+  const supervises = self !== null && self.role !== "manager";
+  useEffect(() => {
+    if (!supervises) return;
+    const timer = setInterval(() => {
+      api<AgentStateView[]>("GET", "/api/agents/states").then(
+        (st) => setStates(new Map(st.map((s) => [s.user_id, s]))),
+        () => undefined,
+      );
+    }, STATES_EVERY_MS);
+    return () => clearInterval(timer);
+  }, [supervises]);
 
   const admin = self?.role === "administrator";
 
