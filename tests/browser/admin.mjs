@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The administration screens in a real browser (Debian's chromium driven by
 // playwright-core) against `callisto serve` with the demo company. The demo
-// administrator invites a user (a wrong e-mail first: the error stands at its
+// administrator sees the team with the agents' states (one changing while the
+// page is open), invites a user (a wrong e-mail first: the error stands at its
 // field), blocks and unblocks them (the mailed password stops and starts
 // working), changes their role, keeps the groups, sets up the company's SIP
 // trunk against a registrar this script runs on 127.0.0.1 and watches its
@@ -9,8 +10,9 @@
 // an SMTP account and tests it against a closed port (the page names the
 // failed stage), then against a real server (the kept password logs in, a
 // wrong one fails at the login), switches to Russian; then a manager sees the
-// team without the administrators' controls. Saves screenshots; prints one
-// JSON line.
+// team and telephony without the administrators' controls and adds their own
+// mail account. Saves screenshots of each screen and the page's API traffic
+// (network.log); prints one JSON line.
 //
 //   node admin.mjs --url http://127.0.0.1:PORT --outbox DATA/outbox --shots DIR --smtp PORT
 //
@@ -19,7 +21,7 @@
 import { parseArgs } from 'node:util';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -157,6 +159,14 @@ try {
   });
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(20000);
+  // The page's API traffic, for a failed step's diagnosis: network.log beside the screenshots.
+  const started = Date.now();
+  const log = (line) => appendFileSync(join(args.shots, 'network.log'), `${((Date.now() - started) / 1000).toFixed(1)} ${line}\n`);
+  writeFileSync(join(args.shots, 'network.log'), '');
+  page.on('request', (r) => r.url().includes('/api/') && log(`> ${r.method()} ${new URL(r.url()).pathname}`));
+  page.on('response', (r) => r.url().includes('/api/') && log(`< ${r.status()} ${new URL(r.url()).pathname}`));
+  page.on('requestfailed', (r) => log(`failed ${r.url()}: ${r.failure()?.errorText}`));
+  page.on('pageerror', (e) => log(`page error: ${e}`));
   const invitee = `nina${Date.now()}@demo.test`;
   const row = () => page.locator(`table.team tr[data-email="${invitee}"]`);
 
@@ -358,6 +368,15 @@ try {
     await shot(page, 'mail-ru.png');
   });
 
+  await step('a mail account is deleted after a second press', async () => {
+    const account = page.locator('li[data-account="Sales mailbox"]');
+    await account.getByRole('button', { name: 'Удалить' }).click();
+    expect((await account.count()) === 1, 'deleted on the first press');
+    await account.getByRole('button', { name: 'Точно удалить?' }).click();
+    await account.waitFor({ state: 'detached' });
+    await page.getByText('Почтовых ящиков пока нет.').waitFor();
+  });
+
   await step('a manager sees the team without the administrators\u2019 controls, and why', async () => {
     await page.getByRole('button', { name: 'Выйти' }).click();
     await page.getByRole('heading', { name: 'Вход' }).waitFor();
@@ -375,6 +394,27 @@ try {
     expect((await page.getByRole('region', { name: 'SIP-транк' }).count()) === 0, 'a manager is shown the trunk form');
     await page.getByRole('region', { name: 'Мой телефон' }).waitFor();
     await shot(page, 'telephony-manager.png');
+  });
+
+  await step('a manager adds their own mail account', async () => {
+    await page.getByRole('link', { name: 'Почтовые ящики' }).click();
+    await page.getByRole('button', { name: 'Добавить ящик' }).click();
+    const form = page.getByRole('form', { name: 'Новый почтовый ящик' });
+    expect((await form.locator('input[name=personal]').count()) === 0, 'a manager is offered a company account');
+    await form.locator('input[name=name]').fill('Иван: личный');
+    await form.locator('input[name=from_address]').fill('ivan@demo.test');
+    await form.locator('input[name=host]').fill('127.0.0.1');
+    await form.locator('input[name=port]').fill(args.smtp);
+    await form.locator('select[name=security]').selectOption('none');
+    await form.locator('input[name=login]').fill('sales');
+    await form.locator('input[name=password]').fill('mail-secret-1');
+    await form.getByRole('button', { name: 'Сохранить' }).click();
+    await form.waitFor({ state: 'detached' });
+    const mine = page.locator('section', { has: page.getByRole('heading', { name: 'Мои ящики' }) });
+    await mine.locator('li[data-account="Иван: личный"]').waitFor();
+    await mine.getByRole('button', { name: 'Проверить подключение' }).click();
+    await mine.locator('[data-test=ok]').waitFor({ timeout: 30000 });
+    await shot(page, 'mail-manager.png');
   });
 
   result.step = null;
