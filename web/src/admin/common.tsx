@@ -47,7 +47,7 @@ export async function allUsers(): Promise<TeamUser[]> {
   return users;
 }
 
-/** What a person sees of an account: invited until the first own password. */
+/** What a person sees of an account: invited until they replace the mailed password with their own. */
 export function userState(u: TeamUser): "invited" | "active" | "blocked" | "deleted" {
   if (u.status !== "active") return u.status;
   return u.must_change_password ? "invited" : "active";
