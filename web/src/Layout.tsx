@@ -16,6 +16,7 @@ const NAV: [string, Key][] = [
   ["/team", "nav.team"],
   ["/scenarios", "nav.scenarios"],
   ["/reports", "nav.reports"],
+  ["/settings/telephony", "adm.nav.settings"],
 ];
 
 export function Layout({ children }: { children: ComponentChildren }) {
@@ -38,7 +39,11 @@ export function Layout({ children }: { children: ComponentChildren }) {
             <a
               key={to}
               href={to}
-              aria-current={here === to || here.startsWith(to + "/") ? "page" : undefined}
+              aria-current={
+                here === to || here.startsWith(to + "/") || (to.startsWith("/settings/") && here.startsWith("/settings/"))
+                  ? "page"
+                  : undefined
+              }
               onClick={(e) => (e.preventDefault(), navigate(to))}
             >
               {t(key)}

@@ -1,5 +1,6 @@
 import { render, type JSX } from "preact";
 import { useEffect } from "preact/hooks";
+import { AdminPage } from "./admin/lazy";
 import { onSessionChange, signedIn } from "./api";
 import { lang, t } from "./i18n";
 import { Layout } from "./Layout";
@@ -38,7 +39,9 @@ const INSIDE: Record<string, () => JSX.Element> = {
   "/duplicates": () => <Duplicates />,
   "/recycle-bin": () => <Bin />,
   "/profile": () => <Profile />,
-  "/team": () => <Pending title={t("nav.team")} />,
+  "/team": () => <AdminPage screen="team" />,
+  "/settings/telephony": () => <AdminPage screen="telephony" />,
+  "/settings/mail": () => <AdminPage screen="mail" />,
   "/reports": () => <Pending title={t("nav.reports")} />,
   "/check": () => <Check />,
 };
