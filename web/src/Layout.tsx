@@ -52,7 +52,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
         </nav>
         <AgentState />
         <a
-          class="link"
+          class="user-menu"
           href="/check"
           aria-current={here === "/check" ? "page" : undefined}
           onClick={(e) => (e.preventDefault(), navigate("/check"))}
