@@ -133,6 +133,27 @@ async function workListThroughApi() {
   const token = login.access_token;
   const agreed = await call('POST', '/api/call-results', { name: 'Согласен', kind: 'done' }, token);
   const later = await call('POST', '/api/call-results', { name: 'Перезвонить позже', kind: 'call_later' }, token);
+  const questionnaire = await call(
+    'POST',
+    '/api/questionnaires',
+    {
+      name: 'Анкета закупщика',
+      questions: [{ text: 'Интересна оптовая цена?', kind: 'single_choice', required: true, options: ['да', 'нет'] }],
+    },
+    token,
+  );
+  const template = await call(
+    'POST',
+    '/api/email-templates',
+    { name: 'Прайс', subject: 'Прайс для %FIRM_NAME%', body: '<p>Здравствуйте, %FIRSTNAME%!</p>' },
+    token,
+  );
+  const account = await call(
+    'POST',
+    '/api/mail-accounts',
+    { name: 'Отдел продаж', from_address: 'sales@demo.callisto.local', host: '127.0.0.1', port: 9, security: 'none', auth: 'none' },
+    token,
+  );
   const scenario = await call(
     'POST',
     '/api/scenarios',
@@ -142,6 +163,9 @@ async function workListThroughApi() {
       direction: 'outgoing',
       script: '<h2>Приветствие</h2><p>Представьтесь и спросите, кто отвечает за закупки.</p>',
       results: [{ result: agreed.id }, { result: later.id }],
+      questionnaire: questionnaire.id,
+      email_template: template.id,
+      mail_account: account.id,
     },
     token,
   );
@@ -258,6 +282,13 @@ try {
       await page.locator('[data-call=ended]').waitFor();
       result.call = 'answered and hung up';
     }
+    const cardId = await page.locator('article.client').getAttribute('data-id');
+    if (args.carrier) {
+      // The scenario's questionnaire, answered during the call, and its e-mail.
+      await page.getByRole('group', { name: 'Интересна оптовая цена?' }).getByLabel('да').check();
+      await page.getByRole('button', { name: /^Отправить письмо сценария/ }).click();
+      await page.locator('[data-mail]').waitFor();
+    }
     await page.screenshot({ path: join(args.shots, 'calling.png') });
     // "Call later" without a time: the API names the field and the form shows it there.
     await page.getByLabel('Перезвонить позже').check();
@@ -277,6 +308,14 @@ try {
       expect(latest?.outcome === 'answered', `latest call: ${JSON.stringify(latest)}`);
       const shown = await call('GET', `/api/calls/${latest.id}`, undefined, token);
       expect(shown.result?.result_name === 'Согласен', `call record: ${JSON.stringify(shown)}`);
+      const sheets = await call('GET', `/api/clients/${cardId}/answers`, undefined, token);
+      expect(
+        sheets.length === 1 && sheets[0].call === latest.id && sheets[0].status === 'complete' &&
+          Object.values(sheets[0].answers).includes('да'),
+        `answers: ${JSON.stringify(sheets)}`,
+      );
+      const mails = await call('GET', `/api/clients/${cardId}/emails`, undefined, token);
+      expect(mails.items?.length === 1 || mails.length === 1, `mails: ${JSON.stringify(mails)}`);
       result.call = `answered, hung up, result on record ${latest.id}`;
     }
   });

@@ -5,6 +5,8 @@ import { t } from "../i18n";
 import { asApiError } from "../ui/errors";
 import { CallPanel } from "../ui/CallPanel";
 import { FormError } from "../ui/Field";
+import { complete, Questions, type Answers, type Question } from "./calling/Questions";
+import { Recent } from "./calling/Recent";
 import { Script } from "../ui/Script";
 
 interface WorkList {
@@ -18,6 +20,9 @@ interface Scenario {
   script: string;
   results: { result: string; comment: string | null }[];
   result_required: boolean;
+  questionnaire: string | null;
+  email_template: string | null;
+  mail_account: string | null;
 }
 interface CallResult {
   id: string;
@@ -94,6 +99,9 @@ function WorkListScreen({ list, onLeave }: { list: WorkList; onLeave: () => void
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
   const [advanced, setAdvanced] = useState(false);
+  const [answers, setAnswers] = useState<Answers>({});
+  const [questions, setQuestions] = useState<Question[]>([]);
+  const [mailed, setMailed] = useState<string | null>(null);
 
   async function take() {
     setBusy(true);
@@ -112,6 +120,8 @@ function WorkListScreen({ list, onLeave }: { list: WorkList; onLeave: () => void
     setChoice("");
     setComment("");
     setCallBack("");
+    setAnswers({});
+    setMailed(null);
     setError(null);
   }
 
@@ -134,13 +144,25 @@ function WorkListScreen({ list, onLeave }: { list: WorkList; onLeave: () => void
     setBusy(true);
     try {
       const c = call.get();
+      const record = c.state === "ended" && c.record ? c.record : undefined;
+      // The questionnaire's answers go with the call they were given in.
+      if (scenario?.questionnaire && Object.keys(answers).length) {
+        if (!record) throw new ApiError(422, { code: "invalid", field: "answers", message: t("calling.answers_need_call") });
+        await api("POST", `/api/questionnaires/${scenario.questionnaire}/answers`, {
+          call: record,
+          client: card.id,
+          scenario: scenario.id,
+          status: complete(questions, answers) ? "complete" : "postponed",
+          answers,
+        });
+      }
       const body = {
         client: card.id,
         result: choice,
         comment: comment.trim() || undefined,
         call_back_at: callBack ? new Date(callBack).getTime() : undefined,
         // The call just made from this card, if it has a record id.
-        call: c.state === "ended" && c.record ? c.record : undefined,
+        call: record,
         next: andNext,
       };
       const r = await saveResult(list.id, body);
@@ -157,6 +179,21 @@ function WorkListScreen({ list, onLeave }: { list: WorkList; onLeave: () => void
       setError(asApiError(e));
     } finally {
       setBusy(false);
+    }
+  }
+
+  /** Sends the scenario's e-mail template to the card (a queued job). */
+  async function mail() {
+    const card = next?.card;
+    if (!card || !scenario?.email_template || !scenario.mail_account) return;
+    try {
+      const m = await api<{ id: string }>("POST", `/api/clients/${card.id}/emails`, {
+        template: scenario.email_template,
+        account: scenario.mail_account,
+      });
+      setMailed(m.id);
+    } catch (e) {
+      setError(asApiError(e));
     }
   }
 
@@ -179,7 +216,7 @@ function WorkListScreen({ list, onLeave }: { list: WorkList; onLeave: () => void
           {t("calling.other_list")}
         </button>
       </header>
-      <FormError error={error} fields={["result", "comment", "call_back_at"]} />
+      <FormError error={error} fields={["result", "comment", "call_back_at", ...questions.map((q) => q.id)]} />
       {next && !card && (
         <div class="empty" role="status">
           <p>{next.more ? t("calling.keep_looking") : t("calling.none_now")}</p>
@@ -211,7 +248,19 @@ function WorkListScreen({ list, onLeave }: { list: WorkList; onLeave: () => void
               ))}
             </p>
           </article>
-          <Script html={scenario?.script ?? ""} />
+          <div class="script-side">
+            <Script html={scenario?.script ?? ""} />
+            {scenario?.questionnaire && (
+              <Questions
+                id={scenario.questionnaire}
+                answers={answers}
+                onChange={setAnswers}
+                onLoad={setQuestions}
+                error={error}
+              />
+            )}
+            <Recent client={card.id} refresh={saved} />
+          </div>
           <form class="result" onSubmit={(e) => (e.preventDefault(), save(true))}>
             <fieldset>
               <legend>{t("calling.result")}</legend>
@@ -260,6 +309,19 @@ function WorkListScreen({ list, onLeave }: { list: WorkList; onLeave: () => void
                 </button>
               )}
             </div>
+            {scenario?.email_template && scenario.mail_account && card.emails.length > 0 && (
+              <p>
+                <button type="button" class="secondary" disabled={busy || !!mailed} onClick={() => void mail()}>
+                  {t("calling.send_email", { to: card.emails[0] })}
+                </button>
+                {mailed && (
+                  <span class="muted" role="status" data-mail={mailed}>
+                    {" "}
+                    {t("calling.email_queued")}
+                  </span>
+                )}
+              </p>
+            )}
             {saved && (
               <p class="muted" role="status">
                 {t("calling.saved")}
