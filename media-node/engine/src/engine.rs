@@ -239,6 +239,8 @@ pub enum EngineError {
     UnknownCall(CallId),
     #[error("a call needs at least one leg to dial")]
     NothingToDial,
+    #[error("call {0} is not answered yet")]
+    NotAnswered(CallId),
 }
 
 /// A snapshot of a call in progress, for the control API.
@@ -570,6 +572,27 @@ impl Engine {
                 leg: other,
                 on: held,
             });
+        }
+    }
+
+    /// Puts an answered call on hold from outside (the agent's app, a
+    /// supervisor) or takes it off: the customer — the caller of an incoming
+    /// call, the called party of any other — hears the hold music meanwhile.
+    pub fn hold_call(&mut self, id: &CallId, on: bool) -> Result<(), EngineError> {
+        let call = self
+            .calls
+            .get(id)
+            .ok_or_else(|| EngineError::UnknownCall(id.clone()))?;
+        let customer = match call.info.direction {
+            Direction::Inbound => call.a,
+            _ => call.b,
+        };
+        match (call.info.answered_at, customer) {
+            (Some(_), Some(leg)) => {
+                self.commands.push_back(Command::HoldMusic { leg, on });
+                Ok(())
+            }
+            _ => Err(EngineError::NotAnswered(id.clone())),
         }
     }
 

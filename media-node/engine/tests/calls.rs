@@ -499,3 +499,46 @@ fn calls_reach_only_available_agents_and_a_wrap_up_ends_on_time() {
         .collect();
     assert_eq!(rung, vec![user("ann")]);
 }
+
+#[test]
+fn the_platform_holds_the_customer_of_an_answered_call() {
+    // Outgoing: the called customer hears the music.
+    let (mut e, a, b) = outbound_call(EngineConfig::default());
+    let id = e.call_of(a).unwrap().clone();
+    assert!(matches!(
+        e.hold_call(&id, true),
+        Err(callisto_engine::EngineError::NotAnswered(_))
+    ));
+    e.handle_answered(T0 + 1_000, b);
+    drain(&mut e);
+    e.hold_call(&id, true).unwrap();
+    assert_eq!(drain(&mut e), vec![Command::HoldMusic { leg: b, on: true }]);
+    e.hold_call(&id, false).unwrap();
+    assert_eq!(
+        drain(&mut e),
+        vec![Command::HoldMusic { leg: b, on: false }]
+    );
+
+    // Incoming: the calling customer does.
+    let mut e = Engine::new(EngineConfig::default());
+    let plan = Plan::Dial {
+        targets: vec![device("ann")],
+    };
+    let a = e
+        .handle_incoming(T0, incoming(Direction::Inbound, None, plan))
+        .unwrap();
+    let [ann] = originated(&drain(&mut e))[..] else {
+        panic!()
+    };
+    e.handle_answered(T0 + 2_000, ann);
+    drain(&mut e);
+    let id = e.call_of(a).unwrap().clone();
+    e.hold_call(&id, true).unwrap();
+    assert_eq!(drain(&mut e), vec![Command::HoldMusic { leg: a, on: true }]);
+
+    let gone = CallId::parse("01JZZZZZZZZZZZZZZZZZZZZZZZ").unwrap();
+    assert!(matches!(
+        e.hold_call(&gone, true),
+        Err(callisto_engine::EngineError::UnknownCall(_))
+    ));
+}

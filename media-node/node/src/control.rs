@@ -1,5 +1,5 @@
-//! The node's control API: health, calls in progress, placing a call and
-//! ending one. Everything but health needs the service token the node was
+//! The node's control API: health, calls in progress, placing a call,
+//! holding one and ending one. Everything but health needs the service token the node was
 //! configured with (`Authorization: Bearer <token>`): it is for the platform's
 //! own services, not for people.
 
@@ -25,6 +25,7 @@ pub fn router(node: NodeHandle, token: &str) -> Router {
         .route("/health", get(health))
         .route("/calls", get(list_calls).post(place_call))
         .route("/calls/{id}/hangup", post(hang_up))
+        .route("/calls/{id}/hold", post(hold))
         .with_state(Control {
             node,
             token: token.into(),
@@ -150,6 +151,52 @@ async fn hang_up(State(c): State<Control>, headers: HeaderMap, Path(id): Path<St
     };
     match c.node.hangup(call).await {
         Ok(Ok(())) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Err(_)) => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such call in progress",
+            None,
+        ),
+        Err(_) => stopped(),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HoldRequest {
+    /// `true` puts the call on hold, `false` takes it off.
+    on: bool,
+}
+
+/// `{"on": true|false}`: the customer hears the hold music while on hold.
+async fn hold(
+    State(c): State<Control>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    if !authorized(&c, &headers) {
+        return unauthorized();
+    }
+    let req: HoldRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                e.to_string(),
+                Some("on"),
+            );
+        }
+    };
+    let Ok(call) = CallId::parse(id) else {
+        return error(StatusCode::NOT_FOUND, "not_found", "no such call", None);
+    };
+    match c.node.hold(call, req.on).await {
+        Ok(Ok(())) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Err(e @ callisto_engine::EngineError::NotAnswered(_))) => {
+            error(StatusCode::CONFLICT, "not_answered", e.to_string(), None)
+        }
         Ok(Err(_)) => error(
             StatusCode::NOT_FOUND,
             "not_found",

@@ -145,6 +145,11 @@ pub enum OriginateError {
 enum Control {
     Calls(oneshot::Sender<Vec<CallInfo>>),
     Hangup(CallId, oneshot::Sender<Result<(), String>>),
+    Hold(
+        CallId,
+        bool,
+        oneshot::Sender<Result<(), callisto_engine::EngineError>>,
+    ),
     Originate(Originate, oneshot::Sender<Result<CallId, OriginateError>>),
     /// Re-read trunks now (after a settings change, and in tests).
     Refresh(oneshot::Sender<()>),
@@ -322,6 +327,16 @@ impl NodeHandle {
     /// Ends a call (both parties hear it end); its record says the platform hung up.
     pub async fn hangup(&self, call: CallId) -> Result<Result<(), String>, NodeError> {
         self.ask(|tx| Control::Hangup(call, tx)).await
+    }
+
+    /// Puts an answered call on hold (`on`) or takes it off: the customer
+    /// hears the hold music meanwhile.
+    pub async fn hold(
+        &self,
+        call: CallId,
+        on: bool,
+    ) -> Result<Result<(), callisto_engine::EngineError>, NodeError> {
+        self.ask(|tx| Control::Hold(call, on, tx)).await
     }
 
     /// Re-reads the companies' trunks now.

@@ -1,5 +1,5 @@
 //! Requests from the node's control API: calls in progress, placing a call,
-//! ending one.
+//! holding one, ending one.
 
 use super::*;
 
@@ -73,6 +73,13 @@ impl Ua {
                     .engine
                     .hangup_call(wall_ms(), &call)
                     .map_err(|e| e.to_string());
+                let _ = reply.send(r);
+            }
+            Control::Hold(call, on, reply) => {
+                let r = self.engine.hold_call(&call, on);
+                if r.is_ok() {
+                    tracing::info!(call = %call, on, "call held from the control API");
+                }
                 let _ = reply.send(r);
             }
             Control::Originate(o, reply) => {

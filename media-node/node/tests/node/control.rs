@@ -139,6 +139,34 @@ async fn a_call_placed_through_the_control_api_rings_the_agent_then_the_customer
             .status();
     }
     assert!(answered, "the customer never answered:\n{}", carrier.logs());
+    // Hold and resume: the customer gets the hold music meanwhile.
+    let hold_uri = format!("/calls/{id}/hold");
+    let hold = |body: Value| call(&app, "POST", &hold_uri, Some(TOKEN), Some(body));
+    assert_eq!(hold(json!({"on": true})).await.0, StatusCode::NO_CONTENT);
+    let (s, e) = hold(json!({"on": "yes"})).await;
+    assert_eq!(
+        (s, e["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("on"))
+    );
+    assert_eq!(hold(json!({"on": false})).await.0, StatusCode::NO_CONTENT);
+    let (s, _) = call(
+        &app,
+        "POST",
+        "/calls/01JZZZZZZZZZZZZZZZZZZZZZZZ/hold",
+        Some(TOKEN),
+        Some(json!({"on": true})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = call(
+        &app,
+        "POST",
+        &format!("/calls/{id}/hold"),
+        None,
+        Some(json!({"on": true})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let (s, _) = call(
         &app,
