@@ -48,10 +48,13 @@ pub struct ServeArgs {
     /// Where the media node takes SIP over secure WebSocket (needs --tls-cert and --tls-key).
     #[arg(long, env = "CALLISTO_SIP_WSS", default_value = "127.0.0.1:5067")]
     pub sip_wss: SocketAddr,
-    /// PEM certificate chain for WSS; WSS is off without it.
+    /// Where the media node takes SIP over TLS (desk phones, trunks; needs --tls-cert and --tls-key).
+    #[arg(long, env = "CALLISTO_SIP_TLS", default_value = "127.0.0.1:5061")]
+    pub sip_tls: SocketAddr,
+    /// PEM certificate chain for WSS and SIP over TLS; both are off without it.
     #[arg(long, env = "CALLISTO_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
-    /// PEM private key for WSS.
+    /// PEM private key for WSS and SIP over TLS.
     #[arg(long, env = "CALLISTO_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
     /// Address for RTP and in SDP; defaults to the SIP address's IP.
@@ -120,8 +123,13 @@ impl ServeConfig {
         );
         node.ws_addr = Some(args.sip_ws);
         if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
-            node.wss = Some(callisto_node::WssConfig {
+            node.wss = Some(callisto_node::TlsConfig {
                 addr: args.sip_wss,
+                cert: cert.clone(),
+                key: key.clone(),
+            });
+            node.tls = Some(callisto_node::TlsConfig {
+                addr: args.sip_tls,
                 cert: cert.clone(),
                 key: key.clone(),
             });

@@ -114,6 +114,9 @@ async fn serve(cfg: config::ServeConfig) -> anyhow::Result<()> {
     if let Some(wss) = node.wss_addr {
         println!("  SIP (WSS):  wss://{wss}/");
     }
+    if let Some(tls) = node.tls_addr {
+        println!("  SIP (TLS):  {tls}");
+    }
     println!(
         "  media node: http://{addr}/node/health (service token in {})",
         cfg.data_dir.join("keys").join("node.token").display()

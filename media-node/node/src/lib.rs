@@ -36,7 +36,9 @@ pub struct NodeConfig {
     /// Where SIP over WebSocket (browser agents, RFC 7118) is received; `None`: off.
     pub ws_addr: Option<SocketAddr>,
     /// SIP over secure WebSocket with the configured certificate; `None`: off.
-    pub wss: Option<WssConfig>,
+    pub wss: Option<TlsConfig>,
+    /// SIP over TLS (RFC 3261 §26.2, usually port 5061) with the configured certificate; `None`: off.
+    pub tls: Option<TlsConfig>,
     /// The address RTP sockets bind to and SDP announces.
     pub media_ip: IpAddr,
     /// Digest realm and domain of agents' SIP accounts (as the API stores them).
@@ -66,6 +68,7 @@ impl NodeConfig {
             tcp: true,
             ws_addr: None,
             wss: None,
+            tls: None,
             media_ip: sip_addr.ip(),
             realm: "callisto".into(),
             sha256_challenge: false,
@@ -87,12 +90,12 @@ pub enum NodeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("SIP WebSocket listener {addr}: {source}")]
-    BindWs {
+    #[error("SIP listener {addr}: {source}")]
+    BindListener {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("WSS: {0}")]
+    #[error("TLS certificate: {0}")]
     Tls(String),
     #[error(transparent)]
     Spool(#[from] spool::SpoolError),
@@ -100,9 +103,10 @@ pub enum NodeError {
     Stopped,
 }
 
-/// Where WSS listens and the certificate it shows (PEM files).
+/// Where a TLS listener (WSS, SIP over TLS) listens and the certificate it
+/// shows (PEM files).
 #[derive(Debug, Clone)]
-pub struct WssConfig {
+pub struct TlsConfig {
     pub addr: SocketAddr,
     pub cert: PathBuf,
     pub key: PathBuf,
@@ -163,6 +167,8 @@ pub struct Node {
     pub ws_addr: Option<SocketAddr>,
     /// Where SIP over secure WebSocket is taken, if it is.
     pub wss_addr: Option<SocketAddr>,
+    /// Where SIP over TLS is taken, if it is.
+    pub tls_addr: Option<SocketAddr>,
     handle: NodeHandle,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -232,7 +238,7 @@ impl Node {
         }
         let ws_addr = match cfg.ws_addr {
             Some(addr) => {
-                let ws_err = |source| NodeError::BindWs { addr, source };
+                let ws_err = |source| NodeError::BindListener { addr, source };
                 let listener = tokio::net::TcpListener::bind(addr).await.map_err(ws_err)?;
                 let bound = listener.local_addr().map_err(ws_err)?;
                 listeners.push(tokio::spawn(ws::serve(listener, None, flow_tx.clone())));
@@ -244,10 +250,28 @@ impl Node {
             Some(w) => {
                 let acceptor = ws::tls_acceptor(&w.cert, &w.key).map_err(NodeError::Tls)?;
                 let addr = w.addr;
-                let ws_err = |source| NodeError::BindWs { addr, source };
+                let ws_err = |source| NodeError::BindListener { addr, source };
                 let listener = tokio::net::TcpListener::bind(addr).await.map_err(ws_err)?;
                 let bound = listener.local_addr().map_err(ws_err)?;
-                listeners.push(tokio::spawn(ws::serve(listener, Some(acceptor), flow_tx)));
+                listeners.push(tokio::spawn(ws::serve(
+                    listener,
+                    Some(acceptor),
+                    flow_tx.clone(),
+                )));
+                Some(bound)
+            }
+            None => None,
+        };
+        let tls_addr = match &cfg.tls {
+            Some(t) => {
+                let acceptor = ws::tls_acceptor(&t.cert, &t.key).map_err(NodeError::Tls)?;
+                let addr = t.addr;
+                let bind_err = |source| NodeError::BindListener { addr, source };
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(bind_err)?;
+                let bound = listener.local_addr().map_err(bind_err)?;
+                listeners.push(tokio::spawn(tcp::serve_tls(listener, acceptor, flow_tx)));
                 Some(bound)
             }
             None => None,
@@ -263,6 +287,7 @@ impl Node {
             wake.clone(),
             ws_addr,
             wss_addr,
+            tls_addr,
         )
         .map_err(|source| NodeError::Bind {
             addr: sip_addr,
@@ -284,6 +309,7 @@ impl Node {
             sip_addr,
             ws_addr,
             wss_addr,
+            tls_addr,
             handle: NodeHandle { sip_addr, control },
             stop,
             tasks,

@@ -1,5 +1,5 @@
-//! SIP over TCP (RFC 3261 §18): desk phones and softphones that prefer a
-//! connection to datagrams. Messages are cut from the byte stream by
+//! SIP over TCP and TLS (RFC 3261 §18, §26.2): desk phones and softphones
+//! that prefer a connection to datagrams, or an encrypted one. Messages are cut from the byte stream by
 //! Content-Length (`StreamFramer`); a CRLF CRLF ping gets a CRLF pong
 //! (RFC 5626 §3.5.1). A stream that cannot be framed is closed: after a bad
 //! message its next one cannot be found.
@@ -7,8 +7,9 @@
 use crate::flow::{FlowEvent, next_conn};
 use callisto_sip::{Framed, StreamFramer, Transport};
 use std::net::SocketAddr;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 pub(crate) async fn serve(listener: TcpListener, events: mpsc::UnboundedSender<FlowEvent>) {
@@ -18,21 +19,52 @@ pub(crate) async fn serve(listener: TcpListener, events: mpsc::UnboundedSender<F
         };
         let events = events.clone();
         tokio::spawn(async move {
-            if let Err(e) = connection(stream, peer, events).await {
+            if let Err(e) = connection(stream, peer, Transport::Tcp, events).await {
                 tracing::info!(peer = %peer, error = %e, "SIP TCP connection ended");
             }
         });
     }
 }
 
-async fn connection(
-    stream: TcpStream,
-    peer: SocketAddr,
+/// How long a client may take over the TLS handshake.
+const HANDSHAKE: Duration = Duration::from_secs(10);
+
+pub(crate) async fn serve_tls(
+    listener: TcpListener,
+    tls: tokio_rustls::TlsAcceptor,
     events: mpsc::UnboundedSender<FlowEvent>,
-) -> std::io::Result<()> {
+) {
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else {
+            continue;
+        };
+        let (events, tls) = (events.clone(), tls.clone());
+        tokio::spawn(async move {
+            let stream = match tokio::time::timeout(HANDSHAKE, tls.accept(stream)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    return tracing::info!(peer = %peer, error = %e, "SIP TLS handshake failed");
+                }
+                Err(_) => return tracing::info!(peer = %peer, "SIP TLS handshake timed out"),
+            };
+            if let Err(e) = connection(stream, peer, Transport::Tls, events).await {
+                tracing::info!(peer = %peer, error = %e, "SIP TLS connection ended");
+            }
+        });
+    }
+}
+
+async fn connection<S>(
+    stream: S,
+    peer: SocketAddr,
+    transport: Transport,
+    events: mpsc::UnboundedSender<FlowEvent>,
+) -> std::io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
     let conn = next_conn();
-    let transport = Transport::Tcp;
-    let (mut reader, mut writer) = stream.into_split();
+    let (mut reader, mut writer) = tokio::io::split(stream);
     let (send, mut outgoing) = mpsc::unbounded_channel::<Vec<u8>>();
     let _ = events.send(FlowEvent::Opened {
         conn,
@@ -78,7 +110,7 @@ async fn connection(
             }
         }
         if let Some(e) = broken {
-            tracing::info!(peer = %peer, error = %e, "unframeable SIP on TCP; closing");
+            tracing::info!(peer = %peer, error = %e, "unframeable SIP on a stream; closing");
             break Ok(());
         }
     };

@@ -124,6 +124,8 @@ pub(crate) struct Ua {
     /// SIP over WebSocket and secure WebSocket: where they listen.
     ws_local: Option<SocketAddr>,
     wss_local: Option<SocketAddr>,
+    /// SIP over TLS: where it listens.
+    tls_local: Option<SocketAddr>,
     /// Open connections of the stream transports (TCP, WebSocket).
     flows: HashMap<ConnId, mpsc::UnboundedSender<Vec<u8>>>,
     /// Browser re-offers answered by their call's relay task come back here.
@@ -149,6 +151,7 @@ impl Ua {
         spool_wake: Arc<Notify>,
         ws_local: Option<SocketAddr>,
         wss_local: Option<SocketAddr>,
+        tls_local: Option<SocketAddr>,
     ) -> std::io::Result<Ua> {
         let local = sock.local_addr()?;
         let seed = u64::from(std::process::id()) ^ wall_ms() as u64;
@@ -196,6 +199,7 @@ impl Ua {
             seq: seed,
             ws_local,
             wss_local,
+            tls_local,
             flows: HashMap::new(),
             reoffered,
             reoffered_rx: Some(reoffered_rx),
@@ -394,6 +398,7 @@ impl Ua {
             (Transport::Wss, _) => ("WSS", self.wss_local.unwrap_or(self.local)),
             // TCP listens on the UDP port's number.
             (Transport::Tcp, _) => ("TCP", self.local),
+            (Transport::Tls, _) => ("TLS", self.tls_local.unwrap_or(self.local)),
             _ => ("UDP", self.local),
         };
         Via::new(
@@ -415,13 +420,14 @@ impl Ua {
 
     /// The node's Contact towards `peer` (on WebSocket flows, `;transport=ws`).
     fn contact_for(&self, peer: Peer) -> NameAddr {
-        let ws = match peer.transport {
+        let listener = match peer.transport {
             Transport::Ws => self.ws_local.map(|a| (a, "ws")),
             Transport::Wss => self.wss_local.map(|a| (a, "wss")),
+            Transport::Tls => self.tls_local.map(|a| (a, "tls")),
             _ => None,
         };
-        match (peer.transport, ws) {
-            (Transport::Ws | Transport::Wss, Some((ws, scheme))) => {
+        match (peer.transport, listener) {
+            (Transport::Ws | Transport::Wss | Transport::Tls, Some((ws, scheme))) => {
                 let host = Host::parse(&ws.ip().to_string())
                     .unwrap_or_else(|_| Host::Domain("localhost".into()));
                 let uri = SipUri::new(host)

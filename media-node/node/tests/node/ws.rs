@@ -15,7 +15,7 @@ use str0m::change::SdpOffer;
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use support::*;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -31,6 +31,25 @@ async fn next_sip<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut Socket<S>) -> Mess
         if let Ws::Text(t) = msg {
             return parse_message(t.as_bytes()).unwrap();
         }
+    }
+}
+
+/// The next SIP message on a stream (TCP or TLS), cut by Content-Length.
+async fn next_framed<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    framer: &mut callisto_sip::StreamFramer,
+) -> Message {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        if let Some(callisto_sip::Framed::Message(m)) = framer.next_message().unwrap() {
+            return *m;
+        }
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("a SIP message in time")
+            .unwrap();
+        assert!(n > 0, "the node closed the connection");
+        framer.push(&buf[..n]);
     }
 }
 
@@ -219,7 +238,7 @@ async fn a_browser_agent_registers_over_websocket_and_takes_a_customers_call() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn secure_websocket_uses_the_configured_certificate() {
+async fn secure_websocket_and_sip_over_tls_use_the_configured_certificate() {
     use rustls_pki_types::pem::PemObject;
     let dir = tempfile::tempdir().unwrap();
     let stores = callisto_store::embedded::open(&dir.path().join("store")).unwrap();
@@ -239,11 +258,12 @@ async fn secure_websocket_uses_the_configured_certificate() {
         dir.path().join("spool"),
         b"s".to_vec(),
     );
-    cfg.wss = Some(callisto_node::WssConfig {
+    cfg.wss = Some(callisto_node::TlsConfig {
         addr: "127.0.0.1:0".parse().unwrap(),
         cert: cert_pem.clone(),
         key: key_pem.clone(),
     });
+    cfg.tls = cfg.wss.clone();
     let node = callisto_node::Node::start(cfg.clone(), stores.clone())
         .await
         .unwrap();
@@ -259,10 +279,11 @@ async fn secure_websocket_uses_the_configured_certificate() {
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
+    let client = std::sync::Arc::new(client);
     let tcp = tokio::net::TcpStream::connect(node.wss_addr.unwrap())
         .await
         .unwrap();
-    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(client))
+    let tls = tokio_rustls::TlsConnector::from(client.clone())
         .connect("localhost".try_into().unwrap(), tcp)
         .await
         .unwrap();
@@ -290,6 +311,60 @@ async fn secure_websocket_uses_the_configured_certificate() {
     .unwrap();
     send(&mut ws, register(&bob.username, 2, Some(auth.to_string()))).await;
     let Message::Response(ok) = next_sip(&mut ws).await else {
+        panic!()
+    };
+    assert_eq!(ok.status, 200, "{}", ok.reason);
+
+    // SIP over TLS: a client that speaks plain text to the TLS port is
+    // dropped; a desk phone with TLS registers the same way.
+    let mut plain = tokio::net::TcpStream::connect(node.tls_addr.unwrap())
+        .await
+        .unwrap();
+    plain
+        .write_all(register(&bob.username, 1, None).as_bytes())
+        .await
+        .unwrap();
+    let mut sink = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), plain.read_to_end(&mut sink)).await;
+    assert!(
+        !String::from_utf8_lossy(&sink).contains("SIP/2.0"),
+        "answered in clear text"
+    );
+    let tcp = tokio::net::TcpStream::connect(node.tls_addr.unwrap())
+        .await
+        .unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(client.clone())
+        .connect("localhost".try_into().unwrap(), tcp)
+        .await
+        .unwrap();
+    let mut framer = callisto_sip::StreamFramer::new();
+    let over_tls = |cseq, auth| {
+        register(&bob.username, cseq, auth)
+            .replace("SIP/2.0/WS", "SIP/2.0/TLS")
+            .replace("transport=ws", "transport=tls")
+            .replace("ws-reg-1", "tls-reg-1")
+            .replace('\n', "\r\n")
+    };
+    tls.write_all(over_tls(1, None).as_bytes()).await.unwrap();
+    let Message::Response(challenge) = next_framed(&mut tls, &mut framer).await else {
+        panic!()
+    };
+    assert_eq!(challenge.status, 401);
+    let ch = challenge.headers.challenges(false).unwrap().remove(0);
+    let auth = digest::answer(
+        &ch,
+        &callisto_sip::Method::Register,
+        "sip:callisto",
+        &bob.username,
+        &bob.password,
+        "c0ffee",
+        1,
+    )
+    .unwrap();
+    tls.write_all(over_tls(2, Some(auth.to_string())).as_bytes())
+        .await
+        .unwrap();
+    let Message::Response(ok) = next_framed(&mut tls, &mut framer).await else {
         panic!()
     };
     assert_eq!(ok.status, 200, "{}", ok.reason);
