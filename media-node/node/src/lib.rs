@@ -285,9 +285,11 @@ impl Node {
             &stores,
             spool.clone(),
             wake.clone(),
-            ws_addr,
-            wss_addr,
-            tls_addr,
+            ua::StreamListeners {
+                ws: ws_addr,
+                wss: wss_addr,
+                tls: tls_addr,
+            },
         )
         .map_err(|source| NodeError::Bind {
             addr: sip_addr,

@@ -133,6 +133,15 @@ pub(crate) struct Ua {
     reoffered_rx: Option<mpsc::UnboundedReceiver<Reoffered>>,
 }
 
+/// Where the stream transports listen (each `None` when off): Via and
+/// Contact headers on their flows name these.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StreamListeners {
+    pub ws: Option<SocketAddr>,
+    pub wss: Option<SocketAddr>,
+    pub tls: Option<SocketAddr>,
+}
+
 /// A browser's re-INVITE (hold, resume) once its WebRTC session answered it.
 pub(crate) struct Reoffered {
     tx: TxId,
@@ -149,10 +158,13 @@ impl Ua {
         stores: &Stores,
         spool: Spool,
         spool_wake: Arc<Notify>,
-        ws_local: Option<SocketAddr>,
-        wss_local: Option<SocketAddr>,
-        tls_local: Option<SocketAddr>,
+        streams: StreamListeners,
     ) -> std::io::Result<Ua> {
+        let StreamListeners {
+            ws: ws_local,
+            wss: wss_local,
+            tls: tls_local,
+        } = streams;
         let local = sock.local_addr()?;
         let seed = u64::from(std::process::id()) ^ wall_ms() as u64;
         let hold_music = match &cfg.hold_music {
