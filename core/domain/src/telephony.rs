@@ -42,6 +42,11 @@ pub struct Trunk {
     pub password: String,
     /// Register to the trunk (most carriers); off for trunks that admit by address.
     pub register: bool,
+    /// Check the trunk with OPTIONS every refresh (RFC 3261 §11), so the
+    /// settings page shows whether it answers and how fast. Off by default:
+    /// some carriers treat unexpected OPTIONS as abuse.
+    #[serde(default)]
+    pub qualify: bool,
 }
 
 impl Trunk {
@@ -146,6 +151,16 @@ pub enum TrunkStatus {
     },
 }
 
+/// Whether the trunk answers the node's OPTIONS, as last seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum TrunkReach {
+    /// It answered (any status counts: a reply means it is there).
+    Reachable { rtt_ms: u32, at: Millis },
+    /// No answer, or the connection failed, since then.
+    Unreachable { since: Millis },
+}
+
 /// The digest user name of an agent's SIP account: `<tenant>.<user>`. Ids never
 /// contain '.', so the name splits back unambiguously, and it tells the node
 /// the tenant before any lookup.
@@ -184,6 +199,7 @@ mod tests {
             domain: String::new(),
             password: "secret".into(),
             register: true,
+            qualify: false,
         }
     }
 
@@ -242,6 +258,7 @@ mod tests {
         let by_address = Trunk {
             password: String::new(),
             register: false,
+            qualify: false,
             ..trunk()
         };
         assert!(by_address.validate().is_ok());

@@ -15,7 +15,14 @@ interface TrunkView {
   login: string;
   domain: string;
   register: boolean;
+  qualify: boolean;
   password_set: boolean;
+}
+/** Whether the trunk answers the node's OPTIONS (a checked trunk only). */
+interface TrunkReach {
+  state: "reachable" | "unreachable";
+  rtt_ms?: number;
+  at: number;
 }
 interface TrunkStatus {
   state: "disabled" | "not_registering" | "registering" | "registered" | "failed";
@@ -27,6 +34,7 @@ interface TrunkSettings {
   configured: boolean;
   trunk: TrunkView | null;
   status: TrunkStatus | null;
+  reach: TrunkReach | null;
   version: number;
 }
 interface SipAccount {
@@ -77,6 +85,7 @@ function Trunk() {
   const [login, setLogin] = useState("");
   const [domain, setDomain] = useState("");
   const [register, setRegister] = useState(true);
+  const [qualify, setQualify] = useState(false);
   const [password, setPassword] = useState("");
   const [clearPassword, setClearPassword] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
@@ -97,6 +106,7 @@ function Trunk() {
     setLogin(tr.login);
     setDomain(tr.domain);
     setRegister(tr.register);
+    setQualify(tr.qualify);
     setPassword("");
     setClearPassword(false);
   }
@@ -106,7 +116,7 @@ function Trunk() {
     // The status follows the media node's reports; the form is left as typed.
     const timer = setInterval(() => {
       api<TrunkSettings>("GET", "/api/company/trunk").then(
-        (s) => setSettings((old) => (old ? { ...old, status: s.status } : old)),
+        (s) => setSettings((old) => (old ? { ...old, status: s.status, reach: s.reach } : old)),
         () => undefined,
       );
     }, STATUS_EVERY_MS);
@@ -126,6 +136,7 @@ function Trunk() {
       login,
       domain,
       register,
+      qualify,
       // Write-only: left out keeps the stored one, "" removes it.
       password: password !== "" ? password : clearPassword ? "" : undefined,
       version: version.current,
@@ -147,6 +158,7 @@ function Trunk() {
       <div class="adm-head">
         <h2>{t("adm.tel.trunk")}</h2>
         {settings && <TrunkStatusBadge status={settings.configured ? settings.status : null} />}
+        {settings?.reach && <TrunkReachBadge reach={settings.reach} />}
       </div>
       {settings && !settings.configured && <p class="muted">{t("adm.tel.no_trunk")}</p>}
       <form class="adm-form" onSubmit={save}>
@@ -187,6 +199,7 @@ function Trunk() {
         <div class="adm-checks">
           <Check name="enabled" label={t("adm.tel.enabled")} checked={enabled} onChange={setEnabled} />
           <Check name="register" label={t("adm.tel.register")} checked={register} onChange={setRegister} />
+          <Check name="qualify" label={t("adm.tel.qualify")} checked={qualify} onChange={setQualify} />
           {stored && <Check name="clear_password" label={t("adm.tel.clear_password")} checked={clearPassword} onChange={setClearPassword} />}
         </div>
         <div class="actions">
@@ -214,6 +227,18 @@ function TrunkStatusBadge({ status }: { status: TrunkStatus | null }) {
   if (status.state === "failed") text += `: ${[status.code, status.reason].filter((x) => x !== undefined && x !== "").join(" ")}`;
   return (
     <span class={`adm-badge trunk-${status.state}`} data-trunk-state={status.state} role="status">
+      {text}
+    </span>
+  );
+}
+
+function TrunkReachBadge({ reach }: { reach: TrunkReach }) {
+  const text =
+    reach.state === "reachable"
+      ? t("adm.tel.reachable", { ms: reach.rtt_ms ?? 0 })
+      : t("adm.tel.unreachable", { time: new Date(reach.at).toLocaleTimeString() });
+  return (
+    <span class={`adm-badge trunk-${reach.state === "reachable" ? "registered" : "failed"}`} data-trunk-reach={reach.state} role="status">
       {text}
     </span>
   );

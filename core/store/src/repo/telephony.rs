@@ -8,11 +8,12 @@ use super::{
 use crate::StoreError;
 use crate::item::{Condition, ItemStore, Query, SortKey};
 use callisto_domain::ids::{TenantId, UserId};
-use callisto_domain::telephony::{SipCredentials, Trunk, TrunkStatus};
+use callisto_domain::telephony::{SipCredentials, Trunk, TrunkReach, TrunkStatus};
 use std::sync::Arc;
 
 const TRUNK_SK: &str = "TRUNK";
 const TRUNK_STATUS_SK: &str = "TRUNKSTATUS";
+const TRUNK_REACH_SK: &str = "TRUNKREACH";
 
 fn credentials_sk(u: &UserId) -> String {
     format!("SIPCRED#{u}")
@@ -59,6 +60,20 @@ impl Telephony {
 
     pub async fn set_trunk_status(&self, t: &TenantId, s: &TrunkStatus) -> Result<(), RepoError> {
         let item = encode(tenant_key(t, TRUNK_STATUS_SK), s)?;
+        self.items.put(item, Condition::None).await?;
+        Ok(())
+    }
+
+    /// Whether the trunk answered the node's last OPTIONS, if it is checked.
+    pub async fn trunk_reach(&self, t: &TenantId) -> Result<Option<TrunkReach>, RepoError> {
+        match self.items.get(&tenant_key(t, TRUNK_REACH_SK)).await? {
+            Some(item) => Ok(Some(item.into_decoded()?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn set_trunk_reach(&self, t: &TenantId, r: &TrunkReach) -> Result<(), RepoError> {
+        let item = encode(tenant_key(t, TRUNK_REACH_SK), r)?;
         self.items.put(item, Condition::None).await?;
         Ok(())
     }

@@ -157,6 +157,7 @@ pub async fn repo_trunk_settings_status_and_sip_credentials(b: &dyn Backend) {
         domain: String::new(),
         password: "secret".into(),
         register: true,
+        qualify: false,
     };
     let v1 = r.telephony.save_trunk(&t, &trunk, 0).await.unwrap();
     // A second "first save" (two administrators at once) is refused.

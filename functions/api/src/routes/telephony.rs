@@ -9,7 +9,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use callisto_domain::access::Permission;
 use callisto_domain::ids::{TenantId, UserId};
-use callisto_domain::telephony::{SipCredentials, SipTransport, Trunk, TrunkStatus, sip_username};
+use callisto_domain::telephony::{
+    SipCredentials, SipTransport, Trunk, TrunkReach, TrunkStatus, sip_username,
+};
 use callisto_domain::user::UserStatus;
 use md5::Md5;
 use rand::Rng;
@@ -32,6 +34,8 @@ pub struct TrunkView {
     /// Empty: the host is the SIP domain.
     pub domain: String,
     pub register: bool,
+    /// The node checks the trunk with OPTIONS (see `reach`).
+    pub qualify: bool,
     /// Whether a password is stored (it is never returned).
     pub password_set: bool,
 }
@@ -52,11 +56,42 @@ pub struct TrunkStatusView {
     pub reason: Option<String>,
 }
 
+/// Whether the trunk answers the node's OPTIONS (only for a checked trunk).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrunkReachView {
+    /// `reachable` or `unreachable`.
+    pub state: String,
+    /// `reachable`: the answer's round trip.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtt_ms: Option<u32>,
+    /// `reachable`: when it last answered; `unreachable`: since when it has not.
+    pub at: i64,
+}
+
+impl From<&TrunkReach> for TrunkReachView {
+    fn from(r: &TrunkReach) -> TrunkReachView {
+        match r {
+            TrunkReach::Reachable { rtt_ms, at } => TrunkReachView {
+                state: "reachable".into(),
+                rtt_ms: Some(*rtt_ms),
+                at: *at,
+            },
+            TrunkReach::Unreachable { since } => TrunkReachView {
+                state: "unreachable".into(),
+                rtt_ms: None,
+                at: *since,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TrunkSettings {
     pub configured: bool,
     pub trunk: Option<TrunkView>,
     pub status: Option<TrunkStatusView>,
+    /// For a trunk checked with OPTIONS, once the node has tried.
+    pub reach: Option<TrunkReachView>,
     /// Send back with the next save; 0 while no trunk is configured.
     pub version: u64,
 }
@@ -85,6 +120,9 @@ pub struct TrunkBody {
     pub register: bool,
     /// Omitted: keep the stored password; `""` removes it.
     pub password: Option<String>,
+    /// Check the trunk with OPTIONS (default off: some carriers treat them as abuse).
+    #[serde(default)]
+    pub qualify: bool,
     /// The `version` last read; 0 for the first save.
     pub version: u64,
 }
@@ -113,6 +151,7 @@ impl From<&Trunk> for TrunkView {
             login: t.login.clone(),
             domain: t.domain.clone(),
             register: t.register,
+            qualify: t.qualify,
             password_set: !t.password.is_empty(),
         }
     }
@@ -160,10 +199,15 @@ async fn trunk_settings(state: &AppState, t: &TenantId) -> Result<TrunkSettings,
         Some(_) => state.repos.telephony.trunk_status(t).await?,
         None => None,
     };
+    let reach = match &trunk {
+        Some(v) if v.value.qualify => state.repos.telephony.trunk_reach(t).await?,
+        _ => None,
+    };
     Ok(TrunkSettings {
         configured: trunk.is_some(),
         trunk: trunk.as_ref().map(|v| TrunkView::from(&v.value)),
         status: status.as_ref().map(TrunkStatusView::from),
+        reach: reach.as_ref().map(TrunkReachView::from),
         version: trunk.map_or(0, |v| v.version),
     })
 }
@@ -228,6 +272,7 @@ pub async fn put_trunk(
         domain: body.domain.trim().to_ascii_lowercase(),
         password,
         register: body.register,
+        qualify: body.qualify,
     };
     trunk.validate()?;
     let current_version = current.as_ref().map_or(0, |c| c.version);

@@ -4,7 +4,7 @@ use crate::support;
 
 use axum::http::{Method, StatusCode};
 use callisto_domain::ids::{TenantId, UserId};
-use callisto_domain::telephony::TrunkStatus;
+use callisto_domain::telephony::{TrunkReach, TrunkStatus};
 use md5::Md5;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -67,7 +67,7 @@ async fn trunk_round_trip_keeps_the_password_and_shows_the_status() {
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(
         r.body,
-        json!({"configured": false, "trunk": null, "status": null, "version": 0})
+        json!({"configured": false, "trunk": null, "status": null, "reach": null, "version": 0})
     );
 
     // The number typed the local way is stored in E.164; the port follows the transport.
@@ -389,4 +389,57 @@ async fn openapi_documents_telephony_and_the_call_log() {
             "{s} missing from OpenAPI"
         );
     }
+}
+
+#[tokio::test]
+async fn a_trunk_checked_with_options_shows_whether_it_answers() {
+    let app = App::new();
+    let admin = app.company("boss@acme.ru").await;
+    let r = put_trunk(&app, &admin.access, trunk(0)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["trunk"]["qualify"], false, "off unless asked");
+    assert_eq!(r.body["reach"], Value::Null);
+    let r = put_trunk(
+        &app,
+        &admin.access,
+        with(
+            trunk(r.body["version"].as_u64().unwrap()),
+            "qualify",
+            json!(true),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["trunk"]["qualify"], true);
+    assert_eq!(r.body["reach"], Value::Null, "the node has not tried yet");
+
+    // What the media node saw, as the settings page shows it.
+    let t = tenant_of(&app, "boss@acme.ru").await;
+    let reach = TrunkReach::Reachable {
+        rtt_ms: 12,
+        at: 1_790_000_000_000,
+    };
+    app.state
+        .repos
+        .telephony
+        .set_trunk_reach(&t, &reach)
+        .await
+        .unwrap();
+    let r = app.get("/api/company/trunk", &admin.access).await;
+    assert_eq!(r.body["reach"]["state"], "reachable");
+    assert_eq!(r.body["reach"]["rtt_ms"], 12);
+    let unreachable = TrunkReach::Unreachable {
+        since: 1_790_000_000_000,
+    };
+    app.state
+        .repos
+        .telephony
+        .set_trunk_reach(&t, &unreachable)
+        .await
+        .unwrap();
+    let r = app.get("/api/company/trunk", &admin.access).await;
+    assert_eq!(
+        (&r.body["reach"]["state"], &r.body["reach"]["at"]),
+        (&json!("unreachable"), &json!(1_790_000_000_000_i64))
+    );
 }

@@ -26,7 +26,9 @@ use callisto_domain::Millis;
 use callisto_domain::call::{CallId, Direction, RecordingRef};
 use callisto_domain::ids::{TenantId, UserId};
 use callisto_domain::phone::normalize_phone;
-use callisto_domain::telephony::{Trunk, TrunkStatus, parse_sip_username, sip_username};
+use callisto_domain::telephony::{
+    Trunk, TrunkReach, TrunkStatus, parse_sip_username, sip_username,
+};
 use callisto_engine::{
     Caller, Command, Dest, Engine, IncomingCall, LegId, OriginatedCall, Plan, Route, Target,
     TrunkLine,
@@ -93,6 +95,8 @@ struct TrunkState {
     trunk: Trunk,
     peer: Peer,
     registration: Option<Registration>,
+    /// Whether it answered the last OPTIONS (for a trunk checked with them).
+    reach: Option<TrunkReach>,
 }
 
 #[derive(Debug)]
@@ -119,6 +123,8 @@ pub(crate) struct Ua {
     trunks: HashMap<TenantId, TrunkState>,
     trunk_by_addr: HashMap<SocketAddr, TenantId>,
     reg_tx: HashMap<TxId, TenantId>,
+    /// OPTIONS to trunks waiting for an answer, and when each was sent.
+    qualify_tx: HashMap<TxId, (TenantId, Instant)>,
     hold_music: Option<Arc<Prompt>>,
     seq: u64,
     /// SIP over WebSocket and secure WebSocket: where they listen.
@@ -207,6 +213,7 @@ impl Ua {
             trunks: HashMap::new(),
             trunk_by_addr: HashMap::new(),
             reg_tx: HashMap::new(),
+            qualify_tx: HashMap::new(),
             hold_music,
             seq: seed,
             ws_local,

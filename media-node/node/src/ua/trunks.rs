@@ -58,12 +58,80 @@ impl Ua {
                         trunk,
                         peer: Peer::udp(addr),
                         registration,
+                        reach: None,
                     },
                 );
             }
         }
         self.trunks.retain(|t, _| seen.contains(t));
         self.trunk_by_addr = by_addr;
+        self.qualify_trunks();
+    }
+
+    /// Sends OPTIONS to each trunk the company asked to check, unless the
+    /// last one is still out.
+    fn qualify_trunks(&mut self) {
+        let due: Vec<(TenantId, Trunk, Peer)> = self
+            .trunks
+            .iter()
+            .filter(|(t, st)| st.trunk.qualify && !self.qualify_tx.values().any(|(q, _)| q == *t))
+            .map(|(t, st)| (t.clone(), st.trunk.clone(), st.peer))
+            .collect();
+        for (t, trunk, peer) in due {
+            let host =
+                Host::parse(&trunk.host).unwrap_or_else(|_| Host::Domain(trunk.host.clone()));
+            let domain = Host::parse(trunk.sip_domain())
+                .unwrap_or_else(|_| Host::Domain(trunk.sip_domain().into()));
+            let from = NameAddr::new(Uri::Sip(
+                SipUri::new(domain.clone()).with_user(&trunk.login),
+            ));
+            let tag = self.endpoint.ids().tag();
+            let call_id = self
+                .endpoint
+                .ids()
+                .call_id(Some(&self.local.ip().to_string()));
+            let via = self.via(peer);
+            let options = Request::builder(
+                Method::Options,
+                Uri::Sip(SipUri::new(host).with_port(trunk.port)),
+            )
+            .via(&via)
+            .from(&from.with_tag(&tag))
+            .to(&NameAddr::new(Uri::Sip(SipUri::new(domain))))
+            .call_id(&call_id)
+            .cseq(1)
+            .build();
+            let now = Instant::now();
+            match self.endpoint.send_request(now, peer, options) {
+                Ok(tx) => {
+                    self.qualify_tx.insert(tx, (t, now));
+                }
+                Err(e) => tracing::warn!(tenant = %t, error = %e, "OPTIONS not sent"),
+            }
+        }
+    }
+
+    /// The trunk answered our OPTIONS (`rtt`) or did not (`None`).
+    pub(super) async fn trunk_reached(&mut self, t: &TenantId, rtt: Option<Duration>) {
+        let Some(st) = self.trunks.get_mut(t) else {
+            return;
+        };
+        let reach = match (rtt, &st.reach) {
+            (Some(rtt), _) => TrunkReach::Reachable {
+                rtt_ms: rtt.as_millis().try_into().unwrap_or(u32::MAX),
+                at: wall_ms(),
+            },
+            // Unreachable since the first miss, not the latest.
+            (None, Some(r @ TrunkReach::Unreachable { .. })) => r.clone(),
+            (None, _) => TrunkReach::Unreachable { since: wall_ms() },
+        };
+        if matches!(reach, TrunkReach::Unreachable { .. }) && st.reach.as_ref() != Some(&reach) {
+            tracing::warn!(tenant = %t, "trunk does not answer OPTIONS");
+        }
+        st.reach = Some(reach.clone());
+        if let Err(e) = self.repos.telephony.set_trunk_reach(t, &reach).await {
+            tracing::warn!(tenant = %t, error = %e, "trunk reach not saved");
+        }
     }
 
     pub(super) fn registration_config(&self, trunk: &Trunk) -> RegistrationConfig {

@@ -5,7 +5,7 @@
 use crate::support;
 
 use callisto_domain::call::{Direction, HangupSide, Outcome};
-use callisto_domain::telephony::TrunkStatus;
+use callisto_domain::telephony::{TrunkReach, TrunkStatus};
 use callisto_media::tone::dominant_frequency;
 use callisto_store::Repos;
 use callisto_store::blob::BlobKey;
@@ -256,6 +256,55 @@ async fn the_node_registers_to_the_carrier_and_shows_why_when_it_cannot() {
         carrier.finished(Duration::from_secs(10)).await;
         s.node.shutdown().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trunk_checked_with_options_shows_it_answers() {
+    let s = setup(false).await;
+    let carrier_dir = s.dir.path().join("options");
+    std::fs::create_dir_all(&carrier_dir).unwrap();
+    let port = free_port();
+    let carrier = Sipp::start(
+        &carrier_dir,
+        "carrier",
+        &[],
+        &[
+            "-sf",
+            scenario("carrier_answers_options.xml").to_str().unwrap(),
+            "-p",
+            &port.to_string(),
+        ],
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut tr = trunk(port, false);
+    tr.qualify = true;
+    let v = s
+        .repos
+        .telephony
+        .trunk(&s.t)
+        .await
+        .unwrap()
+        .unwrap()
+        .version;
+    s.repos.telephony.save_trunk(&s.t, &tr, v).await.unwrap();
+    s.node.refresh().await.unwrap();
+    let mut reach = None;
+    for _ in 0..100 {
+        reach = s.repos.telephony.trunk_reach(&s.t).await.unwrap();
+        if reach.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let Some(TrunkReach::Reachable { rtt_ms, .. }) = reach else {
+        panic!(
+            "the trunk's answer was not seen: {reach:?}\n{}",
+            carrier.logs()
+        );
+    };
+    assert!(rtt_ms < 1_000, "a round trip on 127.0.0.1 took {rtt_ms} ms");
+    carrier.finished(Duration::from_secs(10)).await;
+    s.node.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

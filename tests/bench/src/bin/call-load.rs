@@ -298,6 +298,7 @@ fn trunk(port: u16) -> Trunk {
         domain: String::new(),
         password: "trunk-pass".into(),
         register: false,
+        qualify: false,
     }
 }
 

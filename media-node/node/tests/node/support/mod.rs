@@ -101,6 +101,7 @@ pub fn trunk(port: u16, register: bool) -> Trunk {
         domain: String::new(),
         password: "trunk-pass".into(),
         register,
+        qualify: false,
     }
 }
 
