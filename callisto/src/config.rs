@@ -54,6 +54,9 @@ pub struct ServeArgs {
     /// PEM certificate chain for WSS and SIP over TLS; both are off without it.
     #[arg(long, env = "CALLISTO_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
+    /// CA certificates (PEM) trusted for trunks over TLS besides the built-in Mozilla roots.
+    #[arg(long, env = "CALLISTO_TRUNK_CA")]
+    pub trunk_ca: Option<PathBuf>,
     /// PEM private key for WSS and SIP over TLS.
     #[arg(long, env = "CALLISTO_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
@@ -134,6 +137,7 @@ impl ServeConfig {
                 key: key.clone(),
             });
         }
+        node.trunk_ca = args.trunk_ca.clone();
         if let Some(ip) = args.media_ip {
             node.media_ip = ip;
         }

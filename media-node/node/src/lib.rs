@@ -39,6 +39,9 @@ pub struct NodeConfig {
     pub wss: Option<TlsConfig>,
     /// SIP over TLS (RFC 3261 §26.2, usually port 5061) with the configured certificate; `None`: off.
     pub tls: Option<TlsConfig>,
+    /// CA certificates (PEM) trusted for trunks over TLS besides the built-in
+    /// Mozilla roots: for a carrier with a private CA.
+    pub trunk_ca: Option<PathBuf>,
     /// The address RTP sockets bind to and SDP announces.
     pub media_ip: IpAddr,
     /// Digest realm and domain of agents' SIP accounts (as the API stores them).
@@ -69,6 +72,7 @@ impl NodeConfig {
             ws_addr: None,
             wss: None,
             tls: None,
+            trunk_ca: None,
             media_ip: sip_addr.ip(),
             realm: "callisto".into(),
             sha256_challenge: false,
@@ -271,7 +275,11 @@ impl Node {
                     .await
                     .map_err(bind_err)?;
                 let bound = listener.local_addr().map_err(bind_err)?;
-                listeners.push(tokio::spawn(tcp::serve_tls(listener, acceptor, flow_tx)));
+                listeners.push(tokio::spawn(tcp::serve_tls(
+                    listener,
+                    acceptor,
+                    flow_tx.clone(),
+                )));
                 Some(bound)
             }
             None => None,
@@ -289,6 +297,7 @@ impl Node {
                 ws: ws_addr,
                 wss: wss_addr,
                 tls: tls_addr,
+                events: flow_tx.clone(),
             },
         )
         .map_err(|source| NodeError::Bind {

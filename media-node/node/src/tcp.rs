@@ -5,11 +5,11 @@
 //! message its next one cannot be found.
 
 use crate::flow::{FlowEvent, next_conn};
-use callisto_sip::{Framed, StreamFramer, Transport};
+use callisto_sip::{ConnId, Framed, StreamFramer, Transport};
 use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 pub(crate) async fn serve(listener: TcpListener, events: mpsc::UnboundedSender<FlowEvent>) {
@@ -54,6 +54,54 @@ pub(crate) async fn serve_tls(
     }
 }
 
+/// Opens a connection to a trunk over TCP, or over TLS (`tls`: the connector
+/// and the name its certificate must carry). It is a flow like an accepted
+/// one; its id and sender come back at once, so requests can go out before
+/// the SIP task hears it opened.
+pub(crate) async fn connect(
+    addr: SocketAddr,
+    tls: Option<(
+        tokio_rustls::TlsConnector,
+        rustls_pki_types::ServerName<'static>,
+    )>,
+    events: mpsc::UnboundedSender<FlowEvent>,
+) -> std::io::Result<(ConnId, mpsc::UnboundedSender<Vec<u8>>)> {
+    let timed_out = || std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in time");
+    let stream = tokio::time::timeout(HANDSHAKE, TcpStream::connect(addr))
+        .await
+        .map_err(|_| timed_out())??;
+    let conn = next_conn();
+    let (send, outgoing) = mpsc::unbounded_channel::<Vec<u8>>();
+    match tls {
+        None => {
+            tokio::spawn(flow(
+                stream,
+                addr,
+                Transport::Tcp,
+                conn,
+                send.clone(),
+                outgoing,
+                events,
+            ));
+        }
+        Some((connector, name)) => {
+            let stream = tokio::time::timeout(HANDSHAKE, connector.connect(name, stream))
+                .await
+                .map_err(|_| timed_out())??;
+            tokio::spawn(flow(
+                stream,
+                addr,
+                Transport::Tls,
+                conn,
+                send.clone(),
+                outgoing,
+                events,
+            ));
+        }
+    }
+    Ok((conn, send))
+}
+
 async fn connection<S>(
     stream: S,
     peer: SocketAddr,
@@ -63,9 +111,24 @@ async fn connection<S>(
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
-    let conn = next_conn();
+    let (send, outgoing) = mpsc::unbounded_channel::<Vec<u8>>();
+    flow(stream, peer, transport, next_conn(), send, outgoing, events).await
+}
+
+/// Carries one connection: bytes out from `outgoing`, messages in as events.
+async fn flow<S>(
+    stream: S,
+    peer: SocketAddr,
+    transport: Transport,
+    conn: ConnId,
+    send: mpsc::UnboundedSender<Vec<u8>>,
+    mut outgoing: mpsc::UnboundedReceiver<Vec<u8>>,
+    events: mpsc::UnboundedSender<FlowEvent>,
+) -> std::io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
     let (mut reader, mut writer) = tokio::io::split(stream);
-    let (send, mut outgoing) = mpsc::unbounded_channel::<Vec<u8>>();
     let _ = events.send(FlowEvent::Opened {
         conn,
         peer,

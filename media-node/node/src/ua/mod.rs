@@ -27,7 +27,7 @@ use callisto_domain::call::{CallId, Direction, RecordingRef};
 use callisto_domain::ids::{TenantId, UserId};
 use callisto_domain::phone::normalize_phone;
 use callisto_domain::telephony::{
-    Trunk, TrunkReach, TrunkStatus, parse_sip_username, sip_username,
+    SipTransport, Trunk, TrunkReach, TrunkStatus, parse_sip_username, sip_username,
 };
 use callisto_engine::{
     Caller, Command, Dest, Engine, IncomingCall, LegId, OriginatedCall, Plan, Route, Target,
@@ -39,9 +39,9 @@ use callisto_sdp::{Codec, Session};
 use callisto_sip::digest::{self, Algorithm, DigestServer, Verdict};
 use callisto_sip::headers::HeaderName;
 use callisto_sip::{
-    ConnId, Dialog, DialogId, Endpoint, Event, Host, Method, NameAddr, Peer, RegState, Registrar,
-    RegistrarConfig, Registration, RegistrationConfig, Request, Response, SipUri, Transport, TxId,
-    Uri, Via,
+    ConnId, Dialog, DialogId, Endpoint, Event, Host, Method, NameAddr, Peer, Qualify,
+    QualifyConfig, Reachability, RegState, Registrar, RegistrarConfig, Registration,
+    RegistrationConfig, Request, Response, SipUri, Transport, TxId, Uri, Via,
 };
 use callisto_store::Stores;
 use callisto_store::repo::Repos;
@@ -95,7 +95,9 @@ struct TrunkState {
     trunk: Trunk,
     peer: Peer,
     registration: Option<Registration>,
-    /// Whether it answered the last OPTIONS (for a trunk checked with them).
+    /// The OPTIONS check, for a trunk the company asked to check.
+    qualify: Option<Qualify>,
+    /// What the check last showed (to keep when it went unreachable).
     reach: Option<TrunkReach>,
 }
 
@@ -123,8 +125,8 @@ pub(crate) struct Ua {
     trunks: HashMap<TenantId, TrunkState>,
     trunk_by_addr: HashMap<SocketAddr, TenantId>,
     reg_tx: HashMap<TxId, TenantId>,
-    /// OPTIONS to trunks waiting for an answer, and when each was sent.
-    qualify_tx: HashMap<TxId, (TenantId, Instant)>,
+    /// OPTIONS to trunks waiting for an answer.
+    qualify_tx: HashMap<TxId, TenantId>,
     hold_music: Option<Arc<Prompt>>,
     seq: u64,
     /// SIP over WebSocket and secure WebSocket: where they listen.
@@ -132,6 +134,10 @@ pub(crate) struct Ua {
     wss_local: Option<SocketAddr>,
     /// SIP over TLS: where it listens.
     tls_local: Option<SocketAddr>,
+    /// Connections to trunks report to the SIP task like accepted ones.
+    flow_events: mpsc::UnboundedSender<FlowEvent>,
+    /// Checks the certificates of trunks over TLS.
+    trunk_tls: Arc<tokio_rustls::rustls::ClientConfig>,
     /// Open connections of the stream transports (TCP, WebSocket).
     flows: HashMap<ConnId, mpsc::UnboundedSender<Vec<u8>>>,
     /// Browser re-offers answered by their call's relay task come back here.
@@ -139,13 +145,46 @@ pub(crate) struct Ua {
     reoffered_rx: Option<mpsc::UnboundedReceiver<Reoffered>>,
 }
 
+/// How often a trunk the company asked to check gets OPTIONS.
+const QUALIFY_EVERY: Duration = Duration::from_secs(30);
+
 /// Where the stream transports listen (each `None` when off): Via and
 /// Contact headers on their flows name these.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct StreamListeners {
     pub ws: Option<SocketAddr>,
     pub wss: Option<SocketAddr>,
     pub tls: Option<SocketAddr>,
+    /// Where connections the node opens itself (to trunks) report.
+    pub events: mpsc::UnboundedSender<FlowEvent>,
+}
+
+/// The TLS client settings of trunk connections: the Mozilla roots built in, and the
+/// operator's own CA file if given (a carrier with a private CA).
+fn trunk_tls_connector(
+    extra_ca: Option<&std::path::Path>,
+) -> std::io::Result<Arc<tokio_rustls::rustls::ClientConfig>> {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = extra_ca {
+        let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
+            .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
+        for cert in certs {
+            let cert =
+                cert.map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
+            roots
+                .add(cert)
+                .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
+        }
+    }
+    let provider = Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
+    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(std::io::Error::other)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 /// A browser's re-INVITE (hold, resume) once its WebRTC session answered it.
@@ -170,7 +209,9 @@ impl Ua {
             ws: ws_local,
             wss: wss_local,
             tls: tls_local,
+            events: flow_events,
         } = streams;
+        let trunk_tls = trunk_tls_connector(cfg.trunk_ca.as_deref())?;
         let local = sock.local_addr()?;
         let seed = u64::from(std::process::id()) ^ wall_ms() as u64;
         let hold_music = match &cfg.hold_music {
@@ -219,6 +260,8 @@ impl Ua {
             ws_local,
             wss_local,
             tls_local,
+            flow_events,
+            trunk_tls,
             flows: HashMap::new(),
             reoffered,
             reoffered_rx: Some(reoffered_rx),
@@ -280,6 +323,11 @@ impl Ua {
             self.trunks
                 .values()
                 .filter_map(|t| t.registration.as_ref()?.poll_timeout()),
+        )
+        .chain(
+            self.trunks
+                .values()
+                .filter_map(|t| t.qualify.as_ref()?.poll_timeout()),
         ) {
             d = d.min(t);
         }
@@ -352,6 +400,9 @@ impl Ua {
         for t in self.trunks.values_mut() {
             if let Some(r) = t.registration.as_mut() {
                 r.handle_timeout(now);
+            }
+            if let Some(q) = t.qualify.as_mut() {
+                q.handle_timeout(now);
             }
         }
     }

@@ -16,8 +16,8 @@ impl Ua {
                 }
             }
             Event::Timeout { tx } | Event::TransportError { tx } => {
-                if let Some((t, _)) = self.qualify_tx.remove(&tx) {
-                    self.trunk_reached(&t, None).await;
+                if let Some(t) = self.qualify_tx.remove(&tx) {
+                    self.trunk_checked(&t, None).await;
                 } else if let Some(t) = self.reg_tx.remove(&tx) {
                     if let Some(r) = self
                         .trunks

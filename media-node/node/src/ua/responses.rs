@@ -7,9 +7,9 @@ impl Ua {
     pub(super) async fn on_response(&mut self, tx: TxId, resp: Response) {
         // Any final answer to OPTIONS means the trunk is there.
         if resp.status >= 200
-            && let Some((t, sent)) = self.qualify_tx.remove(&tx)
+            && let Some(t) = self.qualify_tx.remove(&tx)
         {
-            return self.trunk_reached(&t, Some(sent.elapsed())).await;
+            return self.trunk_checked(&t, Some(&resp)).await;
         }
         if let Some(t) = self.reg_tx.get(&tx).cloned() {
             if resp.status >= 200 {

@@ -39,7 +39,39 @@ impl Ua {
                 .trunks
                 .get(&e.tenant)
                 .is_none_or(|t| t.trunk != trunk || t.peer.addr != addr);
+            // A trunk over TCP or TLS needs its connection up: opened for a
+            // new trunk, opened again when it dropped.
+            let connected = self
+                .trunks
+                .get(&e.tenant)
+                .is_some_and(|t| t.peer.conn.is_none_or(|c| self.flows.contains_key(&c)));
+            if !changed && !connected {
+                match self.connect_trunk(&trunk, addr).await {
+                    Ok(peer) => {
+                        if let Some(st) = self.trunks.get_mut(&e.tenant) {
+                            st.peer = peer;
+                            if let Some(r) = st.registration.as_mut() {
+                                r.start(now);
+                            }
+                        }
+                    }
+                    Err(reason) => {
+                        self.set_status(&e.tenant, TrunkStatus::Failed { code: None, reason })
+                            .await;
+                    }
+                }
+                continue;
+            }
             if changed {
+                let peer = match self.connect_trunk(&trunk, addr).await {
+                    Ok(peer) => peer,
+                    Err(reason) => {
+                        self.trunks.remove(&e.tenant);
+                        self.set_status(&e.tenant, TrunkStatus::Failed { code: None, reason })
+                            .await;
+                        continue;
+                    }
+                };
                 let registration = trunk.register.then(|| {
                     let mut r = Registration::new(
                         self.registration_config(&trunk),
@@ -52,12 +84,20 @@ impl Ua {
                     self.set_status(&e.tenant, TrunkStatus::NotRegistering)
                         .await;
                 }
+                let qualify = trunk.qualify.then(|| {
+                    Qualify::new(
+                        self.qualify_config(&trunk),
+                        now,
+                        self.seq ^ u64::from(addr.port()) ^ 0x0971,
+                    )
+                });
                 self.trunks.insert(
                     e.tenant.clone(),
                     TrunkState {
                         trunk,
-                        peer: Peer::udp(addr),
+                        peer,
                         registration,
+                        qualify,
                         reach: None,
                     },
                 );
@@ -65,72 +105,81 @@ impl Ua {
         }
         self.trunks.retain(|t, _| seen.contains(t));
         self.trunk_by_addr = by_addr;
-        self.qualify_trunks();
     }
 
-    /// Sends OPTIONS to each trunk the company asked to check, unless the
-    /// last one is still out.
-    fn qualify_trunks(&mut self) {
-        let due: Vec<(TenantId, Trunk, Peer)> = self
-            .trunks
-            .iter()
-            .filter(|(t, st)| st.trunk.qualify && !self.qualify_tx.values().any(|(q, _)| q == *t))
-            .map(|(t, st)| (t.clone(), st.trunk.clone(), st.peer))
-            .collect();
-        for (t, trunk, peer) in due {
-            let host =
-                Host::parse(&trunk.host).unwrap_or_else(|_| Host::Domain(trunk.host.clone()));
-            let domain = Host::parse(trunk.sip_domain())
-                .unwrap_or_else(|_| Host::Domain(trunk.sip_domain().into()));
-            let from = NameAddr::new(Uri::Sip(
-                SipUri::new(domain.clone()).with_user(&trunk.login),
-            ));
-            let tag = self.endpoint.ids().tag();
-            let call_id = self
-                .endpoint
-                .ids()
-                .call_id(Some(&self.local.ip().to_string()));
-            let via = self.via(peer);
-            let options = Request::builder(
-                Method::Options,
-                Uri::Sip(SipUri::new(host).with_port(trunk.port)),
-            )
-            .via(&via)
-            .from(&from.with_tag(&tag))
-            .to(&NameAddr::new(Uri::Sip(SipUri::new(domain))))
-            .call_id(&call_id)
-            .cseq(1)
-            .build();
-            let now = Instant::now();
-            match self.endpoint.send_request(now, peer, options) {
-                Ok(tx) => {
-                    self.qualify_tx.insert(tx, (t, now));
-                }
-                Err(e) => tracing::warn!(tenant = %t, error = %e, "OPTIONS not sent"),
-            }
-        }
-    }
-
-    /// The trunk answered our OPTIONS (`rtt`) or did not (`None`).
-    pub(super) async fn trunk_reached(&mut self, t: &TenantId, rtt: Option<Duration>) {
+    /// An answer to the trunk's OPTIONS, or its transaction's failure
+    /// (`None`): the check's state goes to the settings page.
+    pub(super) async fn trunk_checked(&mut self, t: &TenantId, resp: Option<&Response>) {
         let Some(st) = self.trunks.get_mut(t) else {
             return;
         };
-        let reach = match (rtt, &st.reach) {
-            (Some(rtt), _) => TrunkReach::Reachable {
+        let Some(q) = st.qualify.as_mut() else {
+            return;
+        };
+        let now = Instant::now();
+        match resp {
+            Some(r) => q.handle_response(now, r),
+            None => q.handle_tx_timeout(now),
+        }
+        while q.poll_state().is_some() {}
+        let reach = match (q.state(), &st.reach) {
+            (Reachability::Reachable { rtt }, _) => TrunkReach::Reachable {
                 rtt_ms: rtt.as_millis().try_into().unwrap_or(u32::MAX),
                 at: wall_ms(),
             },
             // Unreachable since the first miss, not the latest.
-            (None, Some(r @ TrunkReach::Unreachable { .. })) => r.clone(),
-            (None, _) => TrunkReach::Unreachable { since: wall_ms() },
+            (Reachability::Unreachable, Some(r @ TrunkReach::Unreachable { .. })) => r.clone(),
+            (Reachability::Unreachable, _) => {
+                tracing::warn!(tenant = %t, "trunk does not answer OPTIONS");
+                TrunkReach::Unreachable { since: wall_ms() }
+            }
+            (Reachability::Unknown, _) => return,
         };
-        if matches!(reach, TrunkReach::Unreachable { .. }) && st.reach.as_ref() != Some(&reach) {
-            tracing::warn!(tenant = %t, "trunk does not answer OPTIONS");
-        }
         st.reach = Some(reach.clone());
         if let Err(e) = self.repos.telephony.set_trunk_reach(t, &reach).await {
             tracing::warn!(tenant = %t, error = %e, "trunk reach not saved");
+        }
+    }
+
+    /// Where the trunk's requests go: its address over UDP, or a connection
+    /// opened to it over TCP or TLS (a failure says why, for the settings page).
+    async fn connect_trunk(&mut self, trunk: &Trunk, addr: SocketAddr) -> Result<Peer, String> {
+        let tls = match trunk.transport {
+            SipTransport::Udp => return Ok(Peer::udp(addr)),
+            SipTransport::Tcp => None,
+            SipTransport::Tls => {
+                let name = rustls_pki_types::ServerName::try_from(trunk.host.clone())
+                    .map_err(|e| format!("{} is not a name for TLS: {e}", trunk.host))?;
+                Some((
+                    tokio_rustls::TlsConnector::from(self.trunk_tls.clone()),
+                    name,
+                ))
+            }
+        };
+        let transport = if tls.is_some() {
+            Transport::Tls
+        } else {
+            Transport::Tcp
+        };
+        let (conn, send) = crate::tcp::connect(addr, tls, self.flow_events.clone())
+            .await
+            .map_err(|e| format!("{transport} connection to {addr} failed: {e}"))?;
+        self.flows.insert(conn, send);
+        tracing::info!(%addr, %transport, "trunk connection opened");
+        Ok(Peer::stream(transport, addr, Some(conn)))
+    }
+
+    /// OPTIONS to the trunk every [`QUALIFY_EVERY`], from its login.
+    fn qualify_config(&self, trunk: &Trunk) -> QualifyConfig {
+        let domain = Host::parse(trunk.sip_domain())
+            .unwrap_or_else(|_| Host::Domain(trunk.sip_domain().into()));
+        let host = Host::parse(&trunk.host).unwrap_or_else(|_| Host::Domain(trunk.host.clone()));
+        QualifyConfig {
+            target: Uri::Sip(SipUri::new(host).with_port(trunk.port)),
+            from: Uri::Sip(SipUri::new(domain).with_user(&trunk.login)),
+            // The pump puts the Via of the trunk's transport in its place.
+            via: Via::new("UDP", Host::Domain("localhost".into()), None, ""),
+            interval: QUALIFY_EVERY,
         }
     }
 
@@ -141,7 +190,23 @@ impl Ua {
         RegistrationConfig {
             registrar: Uri::Sip(SipUri::new(host).with_port(trunk.port)),
             aor: Uri::Sip(SipUri::new(domain).with_user(&trunk.login)),
-            contact: NameAddr::new(self.local_uri(&trunk.login)),
+            contact: NameAddr::new(match trunk.transport {
+                SipTransport::Udp => self.local_uri(&trunk.login),
+                // TCP listens on the UDP port's number.
+                SipTransport::Tcp => self
+                    .local_uri(&trunk.login)
+                    .with_param("transport", Some("tcp")),
+                SipTransport::Tls => {
+                    let at = self.tls_local.unwrap_or(self.local);
+                    SipUri::new(
+                        Host::parse(&at.ip().to_string())
+                            .unwrap_or_else(|_| Host::Domain("localhost".into())),
+                    )
+                    .with_user(&trunk.login)
+                    .with_port(at.port())
+                    .with_param("transport", Some("tls"))
+                }
+            }),
             via: Via::new(
                 "UDP",
                 Host::parse(&self.local.ip().to_string())
@@ -162,7 +227,13 @@ impl Ua {
         let mut busy = false;
         let mut sends = Vec::new();
         let mut states = Vec::new();
+        let mut checks = Vec::new();
         for (t, st) in self.trunks.iter_mut() {
+            if let Some(q) = st.qualify.as_mut() {
+                while let Some(req) = q.poll_request() {
+                    checks.push((t.clone(), st.peer, req));
+                }
+            }
             let Some(r) = st.registration.as_mut() else {
                 continue;
             };
@@ -173,16 +244,20 @@ impl Ua {
                 states.push((t.clone(), s));
             }
         }
-        for (t, peer, mut req) in sends {
+        for (t, peer, mut req) in sends.into_iter().chain(checks) {
             busy = true;
-            // The registration leaves the branch to the endpoint.
+            // The state machines leave the Via (and its branch) to the endpoint.
             let via = self.via(peer);
             req.headers.set(HeaderName::Via, via.to_string());
+            let options = req.method == Method::Options;
             match self.endpoint.send_request(Instant::now(), peer, req) {
+                Ok(tx) if options => {
+                    self.qualify_tx.insert(tx, t);
+                }
                 Ok(tx) => {
                     self.reg_tx.insert(tx, t);
                 }
-                Err(e) => tracing::warn!(tenant = %t, error = %e, "REGISTER not sent"),
+                Err(e) => tracing::warn!(tenant = %t, error = %e, "request to the trunk not sent"),
             }
         }
         for (t, s) in states {

@@ -259,6 +259,149 @@ async fn the_node_registers_to_the_carrier_and_shows_why_when_it_cannot() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_registers_to_a_carrier_over_tcp_on_a_connection_it_opens() {
+    let s = setup(false).await;
+    let carrier_dir = s.dir.path().join("registrar-tcp");
+    std::fs::create_dir_all(&carrier_dir).unwrap();
+    let port = free_port();
+    let carrier = Sipp::start(
+        &carrier_dir,
+        "registrar",
+        &["acme-trunk", "trunk-pass"],
+        &[
+            "-sf",
+            scenario("carrier_registrar.xml").to_str().unwrap(),
+            "-t",
+            "t1",
+            "-p",
+            &port.to_string(),
+        ],
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut tr = trunk(port, true);
+    tr.transport = callisto_domain::telephony::SipTransport::Tcp;
+    let v = s
+        .repos
+        .telephony
+        .trunk(&s.t)
+        .await
+        .unwrap()
+        .unwrap()
+        .version;
+    s.repos.telephony.save_trunk(&s.t, &tr, v).await.unwrap();
+    s.node.refresh().await.unwrap();
+    let status = trunk_status_after(&s.repos, &s.t).await;
+    assert!(
+        matches!(status, TrunkStatus::Registered { .. }),
+        "{status:?}\n{}",
+        carrier.logs()
+    );
+    carrier.finished(Duration::from_secs(10)).await;
+    s.node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trunk_over_tls_is_reached_only_with_a_certificate_the_node_trusts() {
+    use callisto_sip::{Framed, HeaderName, Message, StreamFramer};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The carrier's TLS side: a private CA's certificate for "localhost";
+    // it answers one REGISTER with 200 OK and keeps the binding 600 s.
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let ca = dir.path().join("carrier-ca.pem");
+    std::fs::write(&ca, cert.pem()).unwrap();
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::aws_lc_rs::default_provider());
+    let server = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls_pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(server));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let carrier = tokio::spawn(async move {
+        let mut handshakes = 0;
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            handshakes += 1;
+            let Ok(mut tls) = acceptor.accept(tcp).await else {
+                continue; // a client that does not trust us
+            };
+            let mut framer = StreamFramer::new();
+            let mut buf = vec![0u8; 4096];
+            loop {
+                if let Some(Framed::Message(m)) = framer.next_message().unwrap() {
+                    let Message::Request(req) = *m else { continue };
+                    let mut ok = callisto_sip::Response::from_request(&req, 200, Some("reg"));
+                    if let Some(c) = req.headers.get(&HeaderName::Contact) {
+                        ok.headers
+                            .push(HeaderName::Contact, format!("{c};expires=600"));
+                    }
+                    tls.write_all(&ok.to_bytes()).await.unwrap();
+                    return (handshakes, req);
+                }
+                let n = tls.read(&mut buf).await.unwrap();
+                assert!(n > 0, "the node closed the connection");
+                framer.push(&buf[..n]);
+            }
+        }
+    });
+
+    for trust in [false, true] {
+        let store_dir = dir.path().join(format!("node-{trust}"));
+        let stores = callisto_store::embedded::open(&store_dir.join("store")).unwrap();
+        let repos = Repos::new(stores.items.clone());
+        let (t, _, _) = company(&repos).await;
+        let mut tr = trunk(port, true);
+        tr.host = "localhost".into();
+        tr.transport = callisto_domain::telephony::SipTransport::Tls;
+        repos.telephony.save_trunk(&t, &tr, 0).await.unwrap();
+        let mut cfg = callisto_node::NodeConfig::local(
+            "127.0.0.1:0".parse().unwrap(),
+            store_dir.join("spool"),
+            b"s".to_vec(),
+        );
+        cfg.trunk_ca = trust.then(|| ca.clone());
+        let node = callisto_node::Node::start(cfg, stores).await.unwrap();
+        node.refresh().await.unwrap();
+        let status = trunk_status_after(&repos, &t).await;
+        if trust {
+            assert!(
+                matches!(status, TrunkStatus::Registered { .. }),
+                "{status:?}"
+            );
+        } else {
+            let TrunkStatus::Failed { code: None, reason } = &status else {
+                panic!("{status:?}")
+            };
+            assert!(reason.contains("TLS connection"), "{reason}");
+        }
+        node.shutdown().await;
+    }
+    let (handshakes, register) = tokio::time::timeout(Duration::from_secs(10), carrier)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        handshakes >= 2,
+        "the untrusting node tried (and was refused) before the trusting one"
+    );
+    assert!(
+        register.uri.to_string().starts_with("sip:localhost"),
+        "{}",
+        register.uri
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trunk_checked_with_options_shows_it_answers() {
     let s = setup(false).await;
     let carrier_dir = s.dir.path().join("options");
