@@ -305,6 +305,28 @@ pub trait ItemStore: Send + Sync + std::fmt::Debug {
     /// Any condition other than [`Condition::None`], a `Check`, or a repeated key
     /// is refused with `StoreError::Invalid` before anything is written.
     async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;
+
+    /// [`get`](Self::get) of many keys, answered in the order of `keys` (a key
+    /// may repeat). For a caller that knows a batch of keys at once (the import
+    /// checks a whole chunk's duplicates together): the embedded store reads
+    /// them in one read transaction, DynamoDB sends the gets concurrently.
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            out.push(self.get(key).await?);
+        }
+        Ok(out)
+    }
+
+    /// [`query`](Self::query) of many queries, one page each, answered in the
+    /// order of `queries`; see [`get_many`](Self::get_many).
+    async fn query_many(&self, queries: Vec<Query>) -> Result<Vec<Page>, StoreError> {
+        let mut out = Vec::with_capacity(queries.len());
+        for q in queries {
+            out.push(self.query(q).await?);
+        }
+        Ok(out)
+    }
 }
 
 /// Checks shared by every backend before a bulk write touches storage.

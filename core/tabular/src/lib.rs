@@ -246,6 +246,17 @@ impl Reader {
         Ok(reader)
     }
 
+    /// How many rows are left to read, when that is known without reading
+    /// them: for XLSX and XLS, which are held whole once opened. `None` for
+    /// CSV, which is streamed (count it by reading, e.g. with `count()`).
+    #[must_use]
+    pub fn rows_left(&self) -> Option<usize> {
+        match &self.source {
+            Source::Csv(_) => None,
+            Source::Sheet(rows) => Some(rows.remaining()),
+        }
+    }
+
     /// The header row: trimmed column names, possibly with empty ones (columns without a name).
     #[must_use]
     pub fn header(&self) -> &[String] {

@@ -184,6 +184,11 @@ impl SheetRows {
         Ok((header.cells, sheet_rows))
     }
 
+    /// Rows not read yet: known without reading, since the sheet is held whole.
+    pub(crate) fn remaining(&self) -> usize {
+        self.rows.len()
+    }
+
     /// Column names for error messages.
     pub(crate) fn set_header(&mut self, header: &[String]) {
         self.header = header.to_vec();

@@ -34,10 +34,10 @@ use callisto_domain::import_job::{ImportId, ImportJob, ImportSettings, ImportSta
 use callisto_store::Repos;
 use callisto_store::blob::BlobStore;
 use callisto_store::repo::{
-    CardUpdate, IMPORT_QUEUE, Journal, RejectedRow, RepoError, import_source_key,
+    CardUpdate, IMPORT_QUEUE, Journal, Lookup, RejectedRow, RepoError, import_source_key,
 };
 use callisto_tabular::{Detected, ReadOptions, Reader};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::Path;
 
 /// Rows per chunk: the new cards of a chunk are written in one bulk write, and
@@ -134,6 +134,19 @@ impl Pending {
     }
 }
 
+/// What the base holds for the match keys of a chunk's cards, read for the
+/// whole chunk at once before its rows are checked (two batched reads instead
+/// of a few lookups and reads per card). The chunk's own writes land after
+/// it is checked, and a card it changes early is then pending (and so no
+/// longer taken from here), so the answers stay current for the whole chunk.
+#[derive(Default)]
+struct Prefetched {
+    /// Match key → the cards the base lookups list under it.
+    ids: HashMap<String, Vec<ClientId>>,
+    /// Those cards as read, with their versions (`None`: gone meanwhile).
+    cards: HashMap<ClientId, Option<(Client, u64)>>,
+}
+
 /// Where a duplicate was found.
 enum Duplicate {
     /// An existing card the chunk has not touched, read at this version.
@@ -149,6 +162,7 @@ struct Run<'a> {
     settings: ImportSettings,
     now: Millis,
     pending: Pending,
+    base: Prefetched,
 }
 
 impl Run<'_> {
@@ -177,6 +191,54 @@ impl Run<'_> {
         derived_row(&self.job.id, id).is_some_and(|row| row > self.job.checkpoint_row)
     }
 
+    /// Reads what the base holds for the match keys of `cards` (a chunk's
+    /// cards, before any is checked); see [`Prefetched`].
+    async fn prefetch<'c>(
+        &mut self,
+        cards: impl Iterator<Item = &'c Client>,
+    ) -> Result<(), JobError> {
+        self.base = Prefetched::default();
+        if self.settings.policy == DuplicatePolicy::LoadAnyway {
+            return Ok(());
+        }
+        let mut keys: Vec<String> = Vec::new();
+        let mut lookups: Vec<Lookup> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        for card in cards {
+            for key in match_keys(card) {
+                if !seen.insert(key.clone()) {
+                    continue;
+                }
+                let (kind, value) = key.split_at(2);
+                lookups.push(match kind {
+                    "P " => Lookup::Phone(value.to_string()),
+                    "E " => Lookup::Email(value.to_string()),
+                    _ => Lookup::OrgName(card.name.clone()),
+                });
+                keys.push(key);
+            }
+        }
+        let clients = &self.repos.clients;
+        let found = clients.find_many(self.t, &lookups).await?;
+        let mut ids: Vec<ClientId> = Vec::new();
+        let mut wanted: HashSet<&ClientId> = HashSet::new();
+        for list in &found {
+            for id in list {
+                if !self.unsaved_own(id) && wanted.insert(id) {
+                    ids.push(id.clone());
+                }
+            }
+        }
+        let read = clients.get_many(self.t, &ids).await?;
+        self.base.cards = ids
+            .into_iter()
+            .zip(read)
+            .map(|(id, v)| (id, v.map(|v| (v.value, v.version))))
+            .collect();
+        self.base.ids = keys.into_iter().zip(found).collect();
+        Ok(())
+    }
+
     /// A live card the incoming one duplicates: existing in the base or pending
     /// in this chunk (a pending card is taken as the chunk has changed it).
     /// Candidates are tried key by key (phones, e-mails, name), and by id within
@@ -185,10 +247,13 @@ impl Run<'_> {
         let clients = &self.repos.clients;
         for key in match_keys(card) {
             let (kind, value) = key.split_at(2);
-            let base = match kind {
-                "P " => clients.find_by_phone(self.t, value).await?,
-                "E " => clients.find_by_email(self.t, value).await?,
-                _ => clients.find_org_by_name(self.t, &card.name).await?,
+            let base = match self.base.ids.get(&key) {
+                Some(ids) => ids.clone(),
+                None => match kind {
+                    "P " => clients.find_by_phone(self.t, value).await?,
+                    "E " => clients.find_by_email(self.t, value).await?,
+                    _ => clients.find_org_by_name(self.t, &card.name).await?,
+                },
             };
             let mut candidates: Vec<(ClientId, Option<usize>)> = base
                 .into_iter()
@@ -209,16 +274,18 @@ impl Run<'_> {
                     }
                     continue;
                 }
-                let existing = match clients.get(self.t, &id).await {
-                    Ok(v) => v,
-                    Err(RepoError::NotFound(_)) => continue,
-                    Err(e) => return Err(e.into()),
+                let (existing, version) = match self.base.cards.get(&id) {
+                    // Copied only when it is the one.
+                    Some(Some((c, v))) if import_duplicate(card, c) => (c.clone(), *v),
+                    Some(_) => continue,
+                    None => match clients.get(self.t, &id).await {
+                        Ok(v) => (v.value, v.version),
+                        Err(RepoError::NotFound(_)) => continue,
+                        Err(e) => return Err(e.into()),
+                    },
                 };
-                if import_duplicate(card, &existing.value) {
-                    return Ok(Some(Duplicate::Base(
-                        Box::new(existing.value),
-                        existing.version,
-                    )));
+                if import_duplicate(card, &existing) {
+                    return Ok(Some(Duplicate::Base(Box::new(existing), version)));
                 }
             }
         }
@@ -495,6 +562,28 @@ fn read_rows(mut reader: Reader, cx: RowContext) -> tokio::sync::mpsc::Receiver<
     rx
 }
 
+/// The next chunk's rows from the reading thread: [`CHUNK_ROWS`] of them,
+/// fewer at the end of the file, or up to the entry that ends reading.
+async fn next_chunk(
+    rows: &mut tokio::sync::mpsc::Receiver<Vec<Parsed>>,
+    carry: &mut VecDeque<Parsed>,
+) -> Vec<Parsed> {
+    let mut out = Vec::with_capacity(CHUNK_ROWS as usize);
+    loop {
+        while let Some(parsed) = carry.pop_front() {
+            let ends = !matches!(parsed, Parsed::Row(..));
+            out.push(parsed);
+            if ends || out.len() as u64 == CHUNK_ROWS {
+                return out;
+            }
+        }
+        match rows.recv().await {
+            Some(batch) => carry.extend(batch),
+            None => return out,
+        }
+    }
+}
+
 /// Runs (or resumes) one confirmed import to the end. A file that cannot be read
 /// fails the import with the reason; a storage error is returned so the queue
 /// redelivers the message and the import resumes from its checkpoint.
@@ -537,6 +626,7 @@ pub async fn run_import(
         settings,
         now,
         pending: Pending::default(),
+        base: Prefetched::default(),
     };
     let opts = read_options(&run.settings);
     let fail = |mut job: ImportJob, why: String| {
@@ -554,10 +644,16 @@ pub async fn run_import(
         }
     };
     if run.job.status == ImportStatus::Queued {
-        // Count once, so the progress bar has a total; reading is cheap next to writing.
-        let (_, counter) =
-            open(&path, &run.job.file_name, &opts).map_err(|e| JobError::Invalid(e.to_string()))?;
-        run.job.rows_total = counter.count() as u64;
+        // Count once, so the progress bar has a total: a sheet is held whole
+        // and knows its rows; a CSV is read through once (cheap next to writing).
+        let total = match reader.rows_left() {
+            Some(n) => n,
+            None => open(&path, &run.job.file_name, &opts)
+                .map_err(|e| JobError::Invalid(e.to_string()))?
+                .1
+                .count(),
+        };
+        run.job.rows_total = total as u64;
         run.job.status = ImportStatus::Running;
         version = repos.imports.save(t, &run.job, version).await?;
     }
@@ -587,8 +683,19 @@ pub async fn run_import(
             checkpoint_row: run.job.checkpoint_row,
         },
     );
-    while let Some(batch) = rows.recv().await {
-        for parsed in batch {
+    let mut carry: VecDeque<Parsed> = VecDeque::new();
+    loop {
+        let group = next_chunk(&mut rows, &mut carry).await;
+        if group.is_empty() {
+            break;
+        }
+        let cards = group.iter().filter_map(|p| match p {
+            Parsed::Row(_, Ok(cards)) => Some(cards),
+            _ => None,
+        });
+        run.prefetch(cards.flat_map(|c| c.organization.iter().chain(c.contact.iter())))
+            .await?;
+        for parsed in group {
             let (number, result) = match parsed {
                 Parsed::Row(number, result) => (number, result),
                 Parsed::Fatal(why) => {

@@ -157,6 +157,44 @@ fn write_request(op: &WriteOp) -> Result<WriteRequest, StoreError> {
     })
 }
 
+/// Requests [`get_many`](ItemStore::get_many),
+/// [`query_many`](ItemStore::query_many) and a bulk write's `BatchWriteItem`
+/// calls keep in flight at once.
+const CONCURRENT_READS: usize = 16;
+
+/// `f` over `inputs`, at most [`CONCURRENT_READS`] at a time, the answers in
+/// the order of `inputs`; the first error ends the whole.
+async fn concurrently<I, T, F, Fut>(inputs: Vec<I>, f: F) -> Result<Vec<T>, StoreError>
+where
+    F: Fn(I) -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+    T: Send + 'static,
+{
+    let total = inputs.len();
+    let mut out: Vec<Option<T>> = std::iter::repeat_with(|| None).take(total).collect();
+    let mut pending = inputs.into_iter().enumerate();
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        while running.len() < CONCURRENT_READS {
+            let Some((i, input)) = pending.next() else {
+                break;
+            };
+            let fut = f(input);
+            running.spawn(async move { (i, fut.await) });
+        }
+        let Some(done) = running.join_next().await else {
+            break;
+        };
+        let (i, answer) = done.map_err(|e| StoreError::Backend(e.to_string()))?;
+        out[i] = Some(answer?);
+    }
+    let out: Vec<T> = out.into_iter().flatten().collect();
+    if out.len() != total {
+        return Err(StoreError::Backend("a concurrent read went missing".into()));
+    }
+    Ok(out)
+}
+
 impl DynamoItems {
     /// One `BatchWriteItem` chunk, sent again (with jittered exponential
     /// backoff) with whatever DynamoDB leaves unprocessed.
@@ -527,12 +565,38 @@ impl ItemStore for DynamoItems {
             .iter()
             .map(write_request)
             .collect::<Result<Vec<_>, _>>()?;
+        let mut chunks = Vec::with_capacity(requests.len().div_ceil(BATCH_WRITE_MAX));
         let mut requests = requests.into_iter().peekable();
         while requests.peek().is_some() {
-            let chunk: Vec<WriteRequest> = requests.by_ref().take(BATCH_WRITE_MAX).collect();
-            self.batch_chunk(chunk).await?;
+            chunks.push(requests.by_ref().take(BATCH_WRITE_MAX).collect::<Vec<_>>());
         }
+        // Sent concurrently: the batch is not atomic anyway, and each chunk's
+        // keys are distinct from every other's.
+        let me = self.clone();
+        concurrently(chunks, move |chunk| {
+            let me = me.clone();
+            async move { me.batch_chunk(chunk).await }
+        })
+        .await?;
         Ok(())
+    }
+
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        let me = self.clone();
+        concurrently(keys.to_vec(), move |key| {
+            let me = me.clone();
+            async move { me.get(&key).await }
+        })
+        .await
+    }
+
+    async fn query_many(&self, queries: Vec<Query>) -> Result<Vec<Page>, StoreError> {
+        let me = self.clone();
+        concurrently(queries, move |q| {
+            let me = me.clone();
+            async move { me.query(q).await }
+        })
+        .await
     }
 
     async fn query(&self, q: Query) -> Result<Page, StoreError> {

@@ -49,16 +49,19 @@ fn gsi_key(g: &Key, k: &Key) -> Vec<u8> {
 /// presence byte and, when present, the index pk and sk (each a u32
 /// little-endian length and its bytes), then the body as JSON text. The body
 /// is serialised once, straight into the value: no wrapper object to encode
-/// around it, and the version can be set in place.
-fn encode_stored(gsi: &[Option<Key>; GSI_COUNT], version: u64, body: &[u8]) -> Vec<u8> {
-    let keys: usize = gsi
+/// around it, no copy of it, and the version can be set in place. A body over
+/// [`MAX_BODY_BYTES`] is refused; this runs inside the write transaction, so a
+/// refusal aborts it and nothing is written.
+fn encode_stored(item: &Item, version: u64) -> Result<Vec<u8>, StoreError> {
+    let keys: usize = item
+        .gsi
         .iter()
         .flatten()
         .map(|k| 8 + k.pk.len() + k.sk.len())
         .sum();
-    let mut out = Vec::with_capacity(8 + GSI_COUNT + keys + body.len());
+    let mut out = Vec::with_capacity(8 + GSI_COUNT + keys + 64);
     out.extend_from_slice(&version.to_le_bytes());
-    for g in gsi {
+    for g in &item.gsi {
         match g {
             None => out.push(0),
             Some(k) => {
@@ -70,8 +73,15 @@ fn encode_stored(gsi: &[Option<Key>; GSI_COUNT], version: u64, body: &[u8]) -> V
             }
         }
     }
-    out.extend_from_slice(body);
-    out
+    let head = out.len();
+    serde_json::to_writer(&mut out, &item.body).map_err(backend)?;
+    let body = out.len() - head;
+    if body > MAX_BODY_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "item body is {body} bytes, limit {MAX_BODY_BYTES}"
+        )));
+    }
+    Ok(out)
 }
 
 /// Sets the version of an [`encode_stored`] value.
@@ -119,20 +129,6 @@ fn decode(key: Key, bytes: &[u8]) -> Result<Item, StoreError> {
         body,
         version,
     })
-}
-
-/// The body as stored, refused when over [`MAX_BODY_BYTES`]. Checked while
-/// writing, inside the transaction: a refusal aborts it, so nothing is written,
-/// and the body is serialised once instead of once to measure and once to store.
-fn body_bytes(item: &Item) -> Result<Vec<u8>, StoreError> {
-    let body = serde_json::to_vec(&item.body).map_err(backend)?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(StoreError::Invalid(format!(
-            "item body is {} bytes, limit {MAX_BODY_BYTES}",
-            body.len()
-        )));
-    }
-    Ok(body)
 }
 
 struct Tables<'t> {
@@ -200,7 +196,7 @@ impl Tables<'_> {
                 condition: Condition::None,
             } => {
                 let key = item_key(&item.key);
-                let mut stored = encode_stored(&item.gsi, 1, &body_bytes(&item)?);
+                let mut stored = encode_stored(&item, 1)?;
                 let replaced = self
                     .items
                     .insert(key.as_slice(), stored.as_slice())
@@ -226,7 +222,7 @@ impl Tables<'_> {
                     self.remove_index_entries(&item.key, old_gsi)?;
                 }
                 self.insert_index_entries(&item)?;
-                let stored = encode_stored(&item.gsi, version, &body_bytes(&item)?);
+                let stored = encode_stored(&item, version)?;
                 self.items
                     .insert(item_key(&item.key).as_slice(), stored.as_slice())
                     .map_err(backend)?;
@@ -356,88 +352,125 @@ impl ItemStore for RedbItems {
     }
 
     async fn query(&self, q: Query) -> Result<Page, StoreError> {
-        if q.limit == 0 {
-            return Err(StoreError::Invalid("query limit must be at least 1".into()));
-        }
-        let (lo, hi) = range(&q.pk, &q.sk);
-        let cursor = q.cursor.as_deref().map(CursorPos::decode).transpose()?;
-        let cursor_key = match (&cursor, q.index) {
-            (None, _) => None,
-            (Some(c), None) => Some(keys::join(&[&c.pk, &c.sk])),
-            (Some(c), Some(_)) => {
-                let g = c.gsi.as_ref().ok_or_else(|| {
-                    StoreError::Invalid("cursor is not for an index query".into())
-                })?;
-                Some(gsi_key(g, &Key::new(&c.pk, &c.sk)))
-            }
-        };
-        let (mut start, mut end) = (
-            Bound::Included(lo.as_slice()),
-            Bound::Excluded(hi.as_slice()),
-        );
-        if let Some(c) = &cursor_key {
-            if q.descending {
-                end = Bound::Excluded(c.as_slice());
-            } else {
-                start = Bound::Excluded(c.as_slice());
-            }
-        }
-        // An exhausted or inverted range (cursor past the end) has nothing more.
-        if let (Bound::Excluded(s) | Bound::Included(s), Bound::Excluded(e)) = (start, end)
-            && s >= e
-        {
-            return Ok(Page::default());
-        }
+        let tx = self.db.begin_read().map_err(backend)?;
+        query_with(&tx, &q)
+    }
 
+    async fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        for key in keys {
+            key.validate()?;
+        }
+        // One read transaction (one snapshot) for all of them.
         let tx = self.db.begin_read().map_err(backend)?;
         let items = tx.open_table(ITEMS).map_err(backend)?;
-        let table = match q.index {
-            None => None,
-            Some(i) => Some(tx.open_table(GSI[i.slot()]).map_err(backend)?),
-        };
-        let iter = match &table {
-            None => items.range::<&[u8]>((start, end)),
-            Some(t) => t.range::<&[u8]>((start, end)),
-        }
-        .map_err(backend)?;
-        let iter: Box<dyn Iterator<Item = _>> = if q.descending {
-            Box::new(iter.rev())
-        } else {
-            Box::new(iter)
-        };
-
-        let mut page = Page::default();
-        for entry in iter {
-            let (k, v) = entry.map_err(backend)?;
-            if page.items.len() == q.limit {
-                page.cursor = page.items.last().map(|i| cursor_after(q.index, i));
-                break;
-            }
-            let parts = keys::split(k.value());
-            let item = match q.index {
-                None => {
-                    let [pk, sk]: [String; 2] = parts
-                        .try_into()
-                        .map_err(|_| StoreError::Corrupt("item key".into()))?;
-                    decode(Key { pk, sk }, v.value())?
-                }
-                Some(_) => {
-                    let [_, _, pk, sk]: [String; 4] = parts
-                        .try_into()
-                        .map_err(|_| StoreError::Corrupt("index key".into()))?;
-                    let key = Key { pk, sk };
-                    let v = items.get(item_key(&key).as_slice()).map_err(backend)?;
-                    let v = v.ok_or_else(|| {
-                        StoreError::Corrupt(format!(
-                            "index entry without item {}/{}",
-                            key.pk, key.sk
-                        ))
-                    })?;
-                    decode(key, v.value())?
-                }
-            };
-            page.items.push(item);
-        }
-        Ok(page)
+        keys.iter()
+            .map(|key| {
+                let v = items.get(item_key(key).as_slice()).map_err(backend)?;
+                v.map(|v| decode(key.clone(), v.value())).transpose()
+            })
+            .collect()
     }
+
+    async fn query_many(&self, queries: Vec<Query>) -> Result<Vec<Page>, StoreError> {
+        // One read transaction (one snapshot) for all of them.
+        let tx = self.db.begin_read().map_err(backend)?;
+        let mut pages = Vec::with_capacity(queries.len());
+        for q in &queries {
+            pages.push(query_with(&tx, q)?);
+        }
+        Ok(pages)
+    }
+}
+
+/// A query in an open read transaction.
+fn query_with(tx: &redb::ReadTransaction, q: &Query) -> Result<Page, StoreError> {
+    if q.limit == 0 {
+        return Err(StoreError::Invalid("query limit must be at least 1".into()));
+    }
+    let (lo, hi) = range(&q.pk, &q.sk);
+    let cursor = q.cursor.as_deref().map(CursorPos::decode).transpose()?;
+    let cursor_key = match (&cursor, q.index) {
+        (None, _) => None,
+        (Some(c), None) => Some(keys::join(&[&c.pk, &c.sk])),
+        (Some(c), Some(_)) => {
+            let g = c
+                .gsi
+                .as_ref()
+                .ok_or_else(|| StoreError::Invalid("cursor is not for an index query".into()))?;
+            Some(gsi_key(g, &Key::new(&c.pk, &c.sk)))
+        }
+    };
+    let (mut start, mut end) = (
+        Bound::Included(lo.as_slice()),
+        Bound::Excluded(hi.as_slice()),
+    );
+    if let Some(c) = &cursor_key {
+        if q.descending {
+            end = Bound::Excluded(c.as_slice());
+        } else {
+            start = Bound::Excluded(c.as_slice());
+        }
+    }
+    // An exhausted or inverted range (cursor past the end) has nothing more.
+    if let (Bound::Excluded(s) | Bound::Included(s), Bound::Excluded(e)) = (start, end)
+        && s >= e
+    {
+        return Ok(Page::default());
+    }
+
+    query_in(tx, q, start, end)
+}
+
+fn query_in(
+    tx: &redb::ReadTransaction,
+    q: &Query,
+    start: Bound<&[u8]>,
+    end: Bound<&[u8]>,
+) -> Result<Page, StoreError> {
+    let items = tx.open_table(ITEMS).map_err(backend)?;
+    let table = match q.index {
+        None => None,
+        Some(i) => Some(tx.open_table(GSI[i.slot()]).map_err(backend)?),
+    };
+    let iter = match &table {
+        None => items.range::<&[u8]>((start, end)),
+        Some(t) => t.range::<&[u8]>((start, end)),
+    }
+    .map_err(backend)?;
+    let iter: Box<dyn Iterator<Item = _>> = if q.descending {
+        Box::new(iter.rev())
+    } else {
+        Box::new(iter)
+    };
+
+    let mut page = Page::default();
+    for entry in iter {
+        let (k, v) = entry.map_err(backend)?;
+        if page.items.len() == q.limit {
+            page.cursor = page.items.last().map(|i| cursor_after(q.index, i));
+            break;
+        }
+        let parts = keys::split(k.value());
+        let item = match q.index {
+            None => {
+                let [pk, sk]: [String; 2] = parts
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("item key".into()))?;
+                decode(Key { pk, sk }, v.value())?
+            }
+            Some(_) => {
+                let [_, _, pk, sk]: [String; 4] = parts
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("index key".into()))?;
+                let key = Key { pk, sk };
+                let v = items.get(item_key(&key).as_slice()).map_err(backend)?;
+                let v = v.ok_or_else(|| {
+                    StoreError::Corrupt(format!("index entry without item {}/{}", key.pk, key.sk))
+                })?;
+                decode(key, v.value())?
+            }
+        };
+        page.items.push(item);
+    }
+    Ok(page)
 }

@@ -105,6 +105,47 @@ fn card_item(t: &TenantId, c: &Client) -> Result<Item, StoreError> {
 
 /// The lookup entries a card owns in its current state.
 fn lookups(t: &TenantId, c: &Client) -> Vec<Key> {
+    let mut keys = value_lookups(t, c);
+    if !c.is_deleted() {
+        keys.extend(card_words(c).map(|w| {
+            let sk = format!("{w}#{}", c.id);
+            Key::new(word_pk(t, &w), sk)
+        }));
+    }
+    keys
+}
+
+/// A card's search words as the index keys them.
+fn card_words(c: &Client) -> impl Iterator<Item = String> {
+    search_tokens(c)
+        .into_iter()
+        // `#` separates the token from the id in the sort key.
+        .filter(|w| !w.contains('#'))
+}
+
+/// Most card ids one posting item lists (≈ 40 bytes each, far inside an item).
+const MAX_POSTING_IDS: usize = 1000;
+
+/// The sort key of a posting: the cards of one bulk write that carry `word`,
+/// listed in one item, keyed by the first of them. It sorts with the word's
+/// one-card entries (`<word>#<id>`), so exact words still come first, and no
+/// id holds `*`, so it never meets a one-card entry's key.
+fn posting_sk(word: &str, first: &ClientId) -> String {
+    format!("{word}#{first}#*")
+}
+
+/// A search-index item's body: one card (an entry a card owns) or a
+/// posting's cards (written by a bulk create).
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum WordHits {
+    One(ClientId),
+    Many(Vec<ClientId>),
+}
+
+/// The lookup entries of a card other than its search words: phones,
+/// e-mails and an organization's name, or its recycle-bin entry.
+fn value_lookups(t: &TenantId, c: &Client) -> Vec<Key> {
     match c.deleted_at {
         Some(at) => vec![Key::new(bin_pk(t), bin_sk(at, &c.id))],
         None => c
@@ -122,13 +163,6 @@ fn lookups(t: &TenantId, c: &Client) -> Vec<Key> {
                     .filter(|k| !k.is_empty())
                     .map(|k| Key::new(org_name_pk(t, &k), card_sk(&c.id))),
             )
-            .chain(
-                search_tokens(c)
-                    .into_iter()
-                    // `#` separates the token from the id in the sort key.
-                    .filter(|w| !w.contains('#'))
-                    .map(|w| Key::new(word_pk(t, &w), format!("{w}#{}", c.id))),
-            )
             .collect(),
     }
 }
@@ -138,6 +172,17 @@ fn lookup_put(key: Key, id: &ClientId) -> Result<WriteOp, StoreError> {
         item: encode(key, id)?,
         condition: Condition::None,
     })
+}
+
+/// What [`Clients::find_many`] looks cards up by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Lookup {
+    /// A phone in E.164.
+    Phone(String),
+    /// A normalised e-mail.
+    Email(String),
+    /// An organization's whole name (folded as [`name_key`] folds it).
+    OrgName(String),
 }
 
 /// One card change for [`Clients::update_many`]: from `old` (read at `version`) to `new`.
@@ -277,7 +322,10 @@ impl Clients {
     }
 
     /// Creates many new cards, each with the same lookups and history entries
-    /// [`Clients::create`] writes, in one bulk write ([`ItemStore::write_batch`]):
+    /// [`Clients::create`] writes, except that the search words of the whole
+    /// batch are written as postings, one item per word listing its cards,
+    /// instead of one item per card and word (most of a card's items; see
+    /// docs/decisions/014-search-word-postings.md), in one bulk write ([`ItemStore::write_batch`]):
     /// one redb transaction on the embedded store, `BatchWriteItem` calls on
     /// DynamoDB. Not atomic as a whole on DynamoDB, and unconditional: the cards
     /// must be new and their ids the caller's own (the import derives them from
@@ -289,14 +337,31 @@ impl Clients {
         cards: &[(Client, Journal)],
     ) -> Result<(), RepoError> {
         let mut ops = Vec::new();
+        // Word → the batch's cards carrying it, in batch order (so a batch
+        // written again makes the same postings under the same keys).
+        let mut words: std::collections::BTreeMap<String, Vec<&ClientId>> = Default::default();
         for (c, journal) in cards {
             ops.push(WriteOp::Put {
                 item: card_item(t, c)?,
                 condition: Condition::None,
             });
             ops.extend(journal.ops_with(t, Condition::None)?);
-            for k in lookups(t, c) {
+            for k in value_lookups(t, c) {
                 ops.push(lookup_put(k, &c.id)?);
+            }
+            if !c.is_deleted() {
+                for w in card_words(c) {
+                    words.entry(w).or_default().push(&c.id);
+                }
+            }
+        }
+        for (w, ids) in &words {
+            for part in ids.chunks(MAX_POSTING_IDS) {
+                let key = Key::new(word_pk(t, w), posting_sk(w, part[0]));
+                ops.push(WriteOp::Put {
+                    item: encode(key, &part)?,
+                    condition: Condition::None,
+                });
             }
         }
         self.items.write_batch(ops).await?;
@@ -619,6 +684,69 @@ impl Clients {
         self.ids_under(email_pk(t, email)).await
     }
 
+    /// The live cards under each lookup, in the order of `lookups`: what
+    /// [`find_by_phone`](Self::find_by_phone), [`find_by_email`](Self::find_by_email)
+    /// and [`find_org_by_name`](Self::find_org_by_name) answer, read together
+    /// (one read transaction on the embedded store, concurrent queries on
+    /// DynamoDB) for a caller that checks many cards at once.
+    pub async fn find_many(
+        &self,
+        t: &TenantId,
+        lookups: &[Lookup],
+    ) -> Result<Vec<Vec<ClientId>>, RepoError> {
+        let mut queries = Vec::with_capacity(lookups.len());
+        // Position of each lookup's query, `None` for a name that folds to nothing.
+        let mut at = Vec::with_capacity(lookups.len());
+        for l in lookups {
+            let pk = match l {
+                Lookup::Phone(e164) => Some(phone_pk(t, e164)),
+                Lookup::Email(email) => Some(email_pk(t, email)),
+                Lookup::OrgName(name) => Some(name_key(name))
+                    .filter(|k| !k.is_empty())
+                    .map(|k| org_name_pk(t, &k)),
+            };
+            at.push(pk.map(|pk| {
+                queries.push(Query::table(pk, SortKey::All).limit(1000));
+                queries.len() - 1
+            }));
+        }
+        let pages = self.items.query_many(queries).await?;
+        at.into_iter()
+            .map(|at| match at {
+                None => Ok(Vec::new()),
+                Some(i) => Ok(pages[i]
+                    .items
+                    .iter()
+                    .map(Item::decode)
+                    .collect::<Result<_, _>>()?),
+            })
+            .collect()
+    }
+
+    /// [`get`](Self::get) of many cards read together, in the order of `ids`;
+    /// `None` for a card that does not exist.
+    pub async fn get_many(
+        &self,
+        t: &TenantId,
+        ids: &[ClientId],
+    ) -> Result<Vec<Option<Versioned<Client>>>, RepoError> {
+        let keys: Vec<Key> = ids.iter().map(|id| client_key(t, id)).collect();
+        let items = self.items.get_many(&keys).await?;
+        items
+            .into_iter()
+            .map(|item| {
+                item.map(|item| {
+                    let version = item.version;
+                    Ok(Versioned {
+                        value: item.into_decoded()?,
+                        version,
+                    })
+                })
+                .transpose()
+            })
+            .collect()
+    }
+
     /// Cards in the recycle bin, oldest deletion first, up to `deleted_before` (exclusive) if given.
     pub async fn bin(
         &self,
@@ -725,7 +853,15 @@ impl Clients {
 }
 
 impl Clients {
-    /// Ids of live cards with a search token starting with `term`, at most `max`, in token order.
+    /// Ids of cards with a search token starting with `term`, at most `max`,
+    /// in token order (so whole-word hits come first). The words a card owns
+    /// move with it in every transaction, so such a card is listed while it
+    /// is live and carries the word. Cards created in bulk
+    /// ([`create_many`](Self::create_many)) are listed through their batch's
+    /// postings, which later changes do not rewrite: such a card stays listed
+    /// under the words it was created with, also after it changed or went to
+    /// the recycle bin. Callers read each card and check it (the API's search
+    /// checks that it is live, in scope and matches the query).
     pub async fn search(
         &self,
         t: &TenantId,
@@ -733,21 +869,30 @@ impl Clients {
         max: usize,
     ) -> Result<Vec<ClientId>, RepoError> {
         let mut ids: Vec<ClientId> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut cursor = None;
         if term.is_empty() || term.contains('#') {
             return Ok(ids);
         }
+        // Small pages first: a posting can list many cards.
+        let mut page_size = 16;
         loop {
             let q = Query::table(word_pk(t, term), SortKey::Prefix(term.to_string()))
-                .limit(500)
+                .limit(page_size.min(max.saturating_sub(ids.len())).max(1))
                 .after(cursor);
+            page_size = (page_size * 2).min(500);
             let page = self.items.query(q).await?;
-            for item in &page.items {
-                let id: ClientId = item.decode()?;
-                if !ids.contains(&id) {
-                    ids.push(id);
-                    if ids.len() == max {
-                        return Ok(ids);
+            for item in page.items {
+                let hits = match item.into_decoded::<WordHits>()? {
+                    WordHits::One(id) => vec![id],
+                    WordHits::Many(ids) => ids,
+                };
+                for id in hits {
+                    if seen.insert(id.clone()) {
+                        ids.push(id);
+                        if ids.len() == max {
+                            return Ok(ids);
+                        }
                     }
                 }
             }

@@ -69,7 +69,7 @@ pub use auth::{LoginThrottles, OneTimeToken, RefreshToken, Tokens};
 pub use bulk::{BULK_QUEUE, BulkJobs};
 pub use call_results::CallResults;
 pub use calls::{Calls, call_id_time};
-pub use clients::{CardUpdate, Clients, Journal, Step, Walk};
+pub use clients::{CardUpdate, Clients, Journal, Lookup, Step, Walk};
 pub use duplicates::{DEDUP_QUEUE, Duplicates, GroupRecord, Resolution};
 pub use events::Events;
 pub use groups::Groups;

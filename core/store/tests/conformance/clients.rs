@@ -603,6 +603,34 @@ pub async fn repo_clients_created_in_bulk_have_their_lookups_and_history(b: &dyn
     assert_eq!(scoped.items.len(), 30);
     let history = r.clients.history(&t, &b7, None, 10).await.unwrap();
     assert_eq!(history.items.len(), 1);
+
+    // A word every card of the batch carries ("card", from "Card bNN") lists
+    // each card once, in batch order, and `max` still bounds the answer.
+    let all: Vec<ClientId> = batch.iter().map(|(c, _)| c.id.clone()).collect();
+    assert_eq!(r.clients.search(&t, "card", 100).await.unwrap(), all);
+    assert_eq!(r.clients.search(&t, "card", 7).await.unwrap(), all[..7]);
+    // Whole words first: "фамилия1" itself, then the words it begins (10-19).
+    let found = r.clients.search(&t, "фамилия1", 100).await.unwrap();
+    assert_eq!(found.len(), 11);
+    assert_eq!(found[0], ClientId::parse("b01").unwrap());
+    // A card created later one by one is found by the same word after the batch.
+    let single = card("s01", ClientKind::Contact, "ivan", None, &[], &[]);
+    r.clients
+        .create(&t, &single, &Journal::default())
+        .await
+        .unwrap();
+    let found = r.clients.search(&t, "card", 100).await.unwrap();
+    assert_eq!(found.len(), 31);
+    assert_eq!(found.last(), Some(&single.id));
+    // A bulk-created card that changes is found by its new words at once.
+    let v = r.clients.get(&t, &b7).await.unwrap();
+    let mut renamed = v.value.clone();
+    renamed.last_name = Some("Новикова".into());
+    r.clients
+        .update(&t, &v.value, &renamed, v.version, &Journal::default())
+        .await
+        .unwrap();
+    assert_eq!(r.clients.search(&t, "новикова", 10).await.unwrap(), want);
 }
 
 pub async fn repo_clients_updated_together_land_apart_from_a_changed_one(b: &dyn Backend) {

@@ -565,3 +565,75 @@ pub async fn batch_write_refuses_conditions_and_writes_nothing(b: &dyn Backend) 
             .is_empty()
     );
 }
+
+pub async fn reads_in_bulk_answer_in_the_order_asked(b: &dyn Backend) {
+    let s = b.open().await;
+    let ops: Vec<WriteOp> = (0..40)
+        .map(|i| WriteOp::Put {
+            item: item(&format!("T#many#{}", i % 4), &format!("C#{i:03}"), i)
+                .with_index(Index::Gsi1, Key::new("T#many#BY", format!("{:03}", 39 - i))),
+            condition: Condition::None,
+        })
+        .collect();
+    s.items.write_batch(ops).await.unwrap();
+
+    // Gets: in the order of the keys, absent ones as None, a repeated key twice.
+    let keys: Vec<Key> = [(3, 3), (1, 1), (0, 5), (2, 2), (3, 3)]
+        .iter()
+        .map(|(p, i)| Key::new(format!("T#many#{p}"), format!("C#{i:03}")))
+        .collect();
+    let got = s.items.get_many(&keys).await.unwrap();
+    let n: Vec<Option<i64>> = got
+        .iter()
+        .map(|i| i.as_ref().map(|i| i.body["n"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(n, vec![Some(3), Some(1), None, Some(2), Some(3)]);
+    assert!(got.iter().flatten().all(|i| i.version == 1));
+    assert!(s.items.get_many(&[]).await.unwrap().is_empty());
+
+    // Queries: one page each, in the order asked, each with its own limit and cursor.
+    let pages = s
+        .items
+        .query_many(vec![
+            Query::table("T#many#2", SortKey::All).limit(3),
+            Query::table("T#many#absent", SortKey::All),
+            Query::index(Index::Gsi1, "T#many#BY", SortKey::Prefix("00".into())).limit(100),
+            Query::table("T#many#0", SortKey::All)
+                .limit(100)
+                .descending(),
+        ])
+        .await
+        .unwrap();
+    let ns = |p: &callisto_store::item::Page| -> Vec<i64> {
+        p.items
+            .iter()
+            .map(|i| i.body["n"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(pages.len(), 4);
+    assert_eq!(ns(&pages[0]), vec![2, 6, 10]);
+    assert!(pages[0].cursor.is_some());
+    assert!(pages[1].items.is_empty());
+    assert_eq!(ns(&pages[2]), (30..40).rev().collect::<Vec<_>>());
+    assert_eq!(
+        ns(&pages[3]),
+        (0..10).rev().map(|i| i * 4).collect::<Vec<_>>()
+    );
+    let next = s
+        .items
+        .query_many(vec![
+            Query::table("T#many#2", SortKey::All)
+                .limit(3)
+                .after(pages[0].cursor.clone()),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(ns(&next[0]), vec![14, 18, 22]);
+    // An invalid query fails the whole call.
+    assert!(matches!(
+        s.items
+            .query_many(vec![Query::table("T#many#0", SortKey::All).limit(0)])
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+}

@@ -51,6 +51,7 @@ macro_rules! conformance_cases {
             query_paging_and_ranges,
             batch_write_puts_and_deletes_in_bulk,
             batch_write_refuses_conditions_and_writes_nothing,
+            reads_in_bulk_answer_in_the_order_asked,
             blob_put_get_list_delete,
             blob_download_to_a_file,
             queue_visibility_and_redelivery,

@@ -3,7 +3,7 @@
 use crate::support;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use support::App;
@@ -156,6 +156,7 @@ async fn upload_preview_confirm_run_and_read_the_result() {
         "merge fills tags: {petrov:?}"
     );
     assert!(petrov["organization_id"].is_string());
+    let petrov_id = petrov["id"].as_str().unwrap().to_string();
 
     let req = Request::get(format!("/api/imports/{id}/rejected"))
         .header(header::AUTHORIZATION, format!("Bearer {}", admin.access))
@@ -189,6 +190,23 @@ async fn upload_preview_confirm_run_and_read_the_result() {
             .unwrap()
             .len(),
         3
+    );
+
+    // An imported card sent to the recycle bin is no longer found by search.
+    app.call(
+        Method::DELETE,
+        &format!("/api/clients/{petrov_id}"),
+        Some(&admin.access),
+        None,
+    )
+    .await;
+    let cards = app.get("/api/clients?q=петров", &admin.access).await;
+    assert_eq!(cards.status, StatusCode::OK);
+    assert_eq!(
+        cards.body["items"].as_array().unwrap().len(),
+        0,
+        "{:?}",
+        cards.body
     );
 }
 
