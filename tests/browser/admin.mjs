@@ -16,60 +16,23 @@
 //
 //   node admin.mjs --url http://127.0.0.1:PORT --outbox DATA/outbox --shots DIR --smtp PORT
 //
-// Exit codes: 0 every step passed; 1 a step failed (the JSON says which);
-// 2 bad arguments or missing browser/packages.
-import { parseArgs } from 'node:util';
+// Exit codes as every walk's (walk.mjs).
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { walk } from './walk.mjs';
 
-const result = { ok: false, step: null, error: null, trunk: null, smtp: null, smtpOk: null, smtpAuth: null, registers: 0 };
-const emit = () => process.stdout.write(JSON.stringify(result) + '\n');
-
-let args;
-try {
-  ({ values: args } = parseArgs({
-    options: {
-      url: { type: 'string' },
-      outbox: { type: 'string' },
-      shots: { type: 'string' },
-      chromium: { type: 'string', default: '/usr/bin/chromium' },
-      // The port of an SMTP server on 127.0.0.1 that takes login "sales" with
-      // password "mail-secret-1" (tests/smtp/smtp_sink.py).
-      smtp: { type: 'string' },
-    },
-  }));
-  if (!args.url || !args.outbox || !args.shots || !args.smtp) throw new Error('--url, --outbox, --shots and --smtp are required');
-} catch (e) {
-  result.error = String(e.message ?? e);
-  emit();
-  process.exit(2);
-}
-
-let chromium;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch {
-  result.error = 'playwright-core is missing: run scripts/install-browser-deps.sh';
-  emit();
-  process.exit(2);
-}
-
-mkdirSync(args.shots, { recursive: true });
-const profile = mkdtempSync(join(tmpdir(), 'callisto-admin-'));
-let context;
+const w = await walk({
+  name: 'admin',
+  options: { smtp: { type: 'string' } },
+  required: ['url', 'outbox', 'shots', 'smtp'],
+  result: { trunk: null, smtp: null, smtpOk: null, smtpAuth: null, registers: 0 },
+});
+const { args, result, expect, step } = w;
+const api = w.api;
+const mailTo = w.mailTo;
 let registrar;
-
-function expect(cond, what) {
-  if (!cond) throw new Error(what);
-}
-
-async function step(name, f) {
-  result.step = name;
-  await f();
-}
 
 const shot = (page, name) => page.screenshot({ path: join(args.shots, name), fullPage: true });
 
@@ -112,15 +75,6 @@ function closedPort() {
   });
 }
 
-/** The newest mail to `to` in the outbox folder, or undefined. */
-function mailTo(to) {
-  return readdirSync(args.outbox)
-    .map((f) => join(args.outbox, f))
-    .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs)
-    .map((f) => readFileSync(f, 'utf8'))
-    .filter((m) => m.includes(`To: ${to}`))
-    .at(-1);
-}
 
 async function logInStatus(email, password) {
   const r = await fetch(args.url + '/api/auth/login', {
@@ -131,16 +85,6 @@ async function logInStatus(email, password) {
   return r.status;
 }
 
-async function api(method, path, body, token) {
-  const r = await fetch(args.url + path, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body && JSON.stringify(body),
-  });
-  const value = await r.json();
-  expect(r.ok, `${method} ${path}: ${r.status} ${JSON.stringify(value)}`);
-  return value;
-}
 
 async function logIn(page, email, password, button) {
   await page.locator('input[name=email]').fill(email);
@@ -148,17 +92,10 @@ async function logIn(page, email, password, button) {
   await page.getByRole('button', { name: button }).click();
 }
 
-try {
+await w.run(
+  async () => {
   registrar = await startRegistrar();
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: args.chromium,
-    headless: true,
-    locale: 'en-US',
-    viewport: { width: 1280, height: 800 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(20000);
+  const { page } = await w.launch({ locale: 'en-US' });
   // The page's API traffic, for a failed step's diagnosis: network.log beside the screenshots.
   const started = Date.now();
   const log = (line) => appendFileSync(join(args.shots, 'network.log'), `${((Date.now() - started) / 1000).toFixed(1)} ${line}\n`);
@@ -416,19 +353,6 @@ try {
     await mine.locator('[data-test=ok]').waitFor({ timeout: 30000 });
     await shot(page, 'mail-manager.png');
   });
-
-  result.step = null;
-  result.ok = true;
-} catch (e) {
-  result.error = String(e.message ?? e).split('\n')[0];
-  try {
-    const page = context?.pages()[0];
-    if (page) await page.screenshot({ path: join(args.shots, 'failure.png'), fullPage: true });
-  } catch {}
-} finally {
-  await context?.close().catch(() => {});
-  registrar?.close();
-  rmSync(profile, { recursive: true, force: true });
-}
-emit();
-process.exit(result.ok ? 0 : 1);
+  },
+  () => registrar?.close(),
+);

@@ -11,75 +11,19 @@
 //
 //   node crm.mjs --url http://127.0.0.1:PORT --outbox DATA/outbox --shots DIR
 //
-// Exit codes: 0 every step passed; 1 a step failed (the JSON says which);
-// 2 bad arguments or missing browser/packages.
-import { parseArgs } from 'node:util';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// Exit codes as every walk's (walk.mjs).
 import { join } from 'node:path';
+import { walk } from './walk.mjs';
 
-const result = { ok: false, step: null, error: null, bulk: null, csv_rows: null, duplicates: null };
-const emit = () => process.stdout.write(JSON.stringify(result) + '\n');
-
-let args;
-try {
-  ({ values: args } = parseArgs({
-    options: {
-      url: { type: 'string' },
-      outbox: { type: 'string' },
-      shots: { type: 'string' },
-      chromium: { type: 'string', default: '/usr/bin/chromium' },
-    },
-  }));
-  if (!args.url || !args.outbox || !args.shots) throw new Error('--url, --outbox and --shots are required');
-} catch (e) {
-  result.error = String(e.message ?? e);
-  emit();
-  process.exit(2);
-}
-
-let chromium;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch {
-  result.error = 'playwright-core is missing: run scripts/install-browser-deps.sh';
-  emit();
-  process.exit(2);
-}
-
-mkdirSync(args.shots, { recursive: true });
-const profile = mkdtempSync(join(tmpdir(), 'callisto-crm-'));
-let context;
-
-function expect(cond, what) {
-  if (!cond) throw new Error(what);
-}
-
-async function step(name, f) {
-  result.step = name;
-  await f();
-}
-
-async function call(method, path, body, token) {
-  const r = await fetch(args.url + path, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body && JSON.stringify(body),
-  });
-  const text = await r.text();
-  expect(r.ok, `${method} ${path}: ${r.status} ${text}`);
-  return text ? JSON.parse(text) : undefined;
-}
+const w = await walk({ name: 'crm', result: { bulk: null, csv_rows: null, duplicates: null } });
+const { args, result, expect, step } = w;
+const call = w.api;
 
 /** The newest mail to `to` in the outbox folder. */
 function mailTo(to) {
-  const mails = readdirSync(args.outbox)
-    .map((f) => join(args.outbox, f))
-    .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs)
-    .map((f) => readFileSync(f, 'utf8'))
-    .filter((m) => m.includes(`To: ${to}`));
-  expect(mails.length > 0, `no mail to ${to}`);
-  return mails.at(-1);
+  const mail = w.mailTo(to);
+  expect(mail, `no mail to ${to}`);
+  return mail;
 }
 
 const shot = (page, name) => page.screenshot({ path: join(args.shots, `${name}.png`), fullPage: true });
@@ -95,7 +39,7 @@ async function logIn(page, email, password) {
   await page.getByRole('button', { name: 'Войти' }).click();
 }
 
-try {
+await w.run(async () => {
   // The demo base has no two cards sharing a phone: one more Смирнов with the
   // demo Смирнов's mobile makes a duplicate group, as a second call-in would.
   const admin = await call('POST', '/api/auth/login', { email: ADMIN, password: 'Demo12345' });
@@ -115,16 +59,7 @@ try {
     );
   }
 
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: args.chromium,
-    headless: true,
-    locale: 'ru-RU',
-    acceptDownloads: true,
-    viewport: { width: 1280, height: 800 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(20000);
+  const { page } = await w.launch({ downloads: true });
 
   await step('the demo administrator logs in and sees the base a page at a time', async () => {
     await logIn(page, ADMIN, 'Demo12345');
@@ -370,18 +305,4 @@ try {
     await page.locator('a.user-menu', { hasText: 'Вера Новикова' }).waitFor();
     expect(new URL(page.url()).pathname === '/contacts', `sent to ${page.url()}`);
   });
-
-  result.step = null;
-  result.ok = true;
-} catch (e) {
-  result.error = String(e.message ?? e).split('\n')[0];
-  try {
-    const page = context?.pages()[0];
-    if (page) await page.screenshot({ path: join(args.shots, 'failure.png') });
-  } catch {}
-} finally {
-  await context?.close().catch(() => {});
-  rmSync(profile, { recursive: true, force: true });
-}
-emit();
-process.exit(result.ok ? 0 : 1);
+});

@@ -11,54 +11,16 @@
 //
 //   node scenarios.mjs --url http://127.0.0.1:PORT --shots DIR [--outbox DIR]
 //
-// Exit codes: 0 every step passed; 1 a step failed (the JSON says which);
-// 2 bad arguments or missing browser/packages.
-import { parseArgs } from 'node:util';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// Exit codes as every walk's (walk.mjs).
 import { join } from 'node:path';
+import { walk } from './walk.mjs';
 
-const result = { ok: false, step: null, error: null, placeholder_error: null, offered: null, shots: [] };
-const emit = () => process.stdout.write(JSON.stringify(result) + '\n');
-
-let args;
-try {
-  ({ values: args } = parseArgs({
-    options: {
-      url: { type: 'string' },
-      outbox: { type: 'string' },
-      shots: { type: 'string' },
-      chromium: { type: 'string', default: '/usr/bin/chromium' },
-    },
-  }));
-  if (!args.url || !args.shots) throw new Error('--url and --shots are required');
-} catch (e) {
-  result.error = String(e.message ?? e);
-  emit();
-  process.exit(2);
-}
-
-let chromium;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch {
-  result.error = 'playwright-core is missing: run scripts/install-browser-deps.sh';
-  emit();
-  process.exit(2);
-}
-
-mkdirSync(args.shots, { recursive: true });
-const profile = mkdtempSync(join(tmpdir(), 'callisto-scenarios-'));
-let context;
-
-function expect(cond, what) {
-  if (!cond) throw new Error(what);
-}
-
-async function step(name, f) {
-  result.step = name;
-  await f();
-}
+const w = await walk({
+  name: 'scenarios',
+  required: ['url', 'shots'],
+  result: { placeholder_error: null, offered: null, shots: [] },
+});
+const { args, result, expect, step } = w;
 
 async function shot(page, name) {
   await page.screenshot({ path: join(args.shots, name), fullPage: true });
@@ -67,27 +29,12 @@ async function shot(page, name) {
 
 /** The API as the administrator, to check what the screens saved. */
 async function apiGet(path) {
-  const login = await fetch(args.url + '/api/auth/login', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ email: 'admin@demo.callisto.local', password: 'Demo12345' }),
-  }).then((r) => r.json());
-  const r = await fetch(args.url + path, { headers: { Authorization: `Bearer ${login.access_token}` } });
-  expect(r.ok, `GET ${path}: ${r.status}`);
-  return r.json();
+  const login = await w.api('POST', '/api/auth/login', { email: 'admin@demo.callisto.local', password: 'Demo12345' });
+  return w.api('GET', path, undefined, login.access_token);
 }
 
-try {
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: args.chromium,
-    headless: true,
-    locale: 'ru-RU',
-    viewport: { width: 1280, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(20000);
-  // Deleting asks first; the walk says yes.
+await w.run(async () => {
+  const { page } = await w.launch({ viewport: { width: 1280, height: 900 } });
   page.on('dialog', (d) => d.accept());
 
   await step('the demo administrator logs in and opens the scenarios', async () => {
@@ -375,18 +322,4 @@ try {
     await page.getByRole('link', { name: 'Scenario list' }).waitFor();
     await shot(page, 'scenarios-en.png');
   });
-
-  result.step = null;
-  result.ok = true;
-} catch (e) {
-  result.error = String(e.message ?? e).split('\n')[0];
-  try {
-    const page = context?.pages()[0];
-    if (page) await page.screenshot({ path: join(args.shots, 'failure.png'), fullPage: true });
-  } catch {}
-} finally {
-  await context?.close().catch(() => {});
-  rmSync(profile, { recursive: true, force: true });
-}
-emit();
-process.exit(result.ok ? 0 : 1);
+});

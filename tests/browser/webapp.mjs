@@ -9,59 +9,28 @@
 //
 //   node webapp.mjs --url http://127.0.0.1:PORT --outbox DATA/outbox --shots DIR
 //
-// Exit codes: 0 every step passed; 1 a step failed (the JSON says which);
-// 2 bad arguments or missing browser/packages.
+// Exit codes as every walk's (walk.mjs).
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { parseArgs } from 'node:util';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { walk } from './walk.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const result = { ok: false, step: null, error: null, load: null, call: null, incoming: null };
-const emit = () => process.stdout.write(JSON.stringify(result) + '\n');
-
-let args;
-try {
-  ({ values: args } = parseArgs({
-    options: {
-      url: { type: 'string' },
-      outbox: { type: 'string' },
-      shots: { type: 'string' },
-      chromium: { type: 'string', default: '/usr/bin/chromium' },
-      // The UDP port of a SIP peer on 127.0.0.1 that answers one call: the
-      // company's trunk, so the agent's call goes out and is answered.
-      carrier: { type: 'string' },
-      // The media node's SIP port: the carrier calls the company through it.
-      'node-sip': { type: 'string' },
-    },
-  }));
-  if (!args.url || !args.outbox || !args.shots) throw new Error('--url, --outbox and --shots are required');
-} catch (e) {
-  result.error = String(e.message ?? e);
-  emit();
-  process.exit(2);
-}
-
-let chromium;
-try {
-  ({ chromium } = await import('playwright-core'));
-} catch {
-  result.error = 'playwright-core is missing: run scripts/install-browser-deps.sh';
-  emit();
-  process.exit(2);
-}
-
-mkdirSync(args.shots, { recursive: true });
-const profile = mkdtempSync(join(tmpdir(), 'callisto-webapp-'));
-const profiles = [profile];
-let context;
-
-function expect(cond, what) {
-  if (!cond) throw new Error(what);
-}
+const w = await walk({
+  name: 'webapp',
+  options: {
+    // The UDP port of a SIP peer on 127.0.0.1 that answers one call: the
+    // company's trunk, so the agent's call goes out and is answered.
+    carrier: { type: 'string' },
+    // The media node's SIP port: the carrier calls the company through it.
+    'node-sip': { type: 'string' },
+  },
+  result: { load: null, call: null, incoming: null },
+});
+const { args, result, expect, step } = w;
+const call = w.api;
 
 /** Waits until UDP `port` on 127.0.0.1 can be bound. */
 async function portFree(port, ms) {
@@ -78,56 +47,15 @@ async function portFree(port, ms) {
   }
 }
 
-async function step(name, f) {
-  result.step = name;
-  await f();
-}
-
-/** Debian's chromium with a fresh profile; `microphone`: a fake device whose
- * use is granted without asking (else the browser refuses it). */
-function launch(dir, microphone) {
-  return chromium.launchPersistentContext(dir, {
-    executablePath: args.chromium,
-    headless: true,
-    locale: 'ru-RU',
-    viewport: { width: 1280, height: 800 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      // The node is on 127.0.0.1: let ICE gather loopback candidates (a
-      // machine with no other interface would otherwise have none).
-      '--allow-loopback-in-peer-connection',
-      '--autoplay-policy=no-user-gesture-required',
-      ...(microphone ? ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'] : []),
-    ],
-  });
-}
-
-/** The administrator's set-up of a list through the API: two results, a
- * scenario with a script, and a list of the wholesale ("опт") clients callable
- * at any hour, so the walk does not depend on the time it runs at. */
-async function call(method, path, body, token) {
-  const r = await fetch(args.url + path, {
-    method,
-    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-    body: body && JSON.stringify(body),
-  });
-  const value = await r.json();
-  expect(r.ok, `${method} ${path}: ${r.status} ${JSON.stringify(value)}`);
-  return value;
-}
-
 async function adminToken() {
   const login = await call('POST', '/api/auth/login', { email: 'admin@demo.callisto.local', password: 'Demo12345' });
   return login;
 }
 
+/** The administrator's set-up of a list through the API: two results, a
+ * questionnaire, an e-mail template and account, a scenario with a script
+ * using them, and a list of the wholesale ("опт") clients callable at any
+ * hour, so the walk does not depend on the time it runs at. */
 async function workListThroughApi() {
   const login = await adminToken();
   const token = login.access_token;
@@ -195,20 +123,13 @@ async function workListThroughApi() {
 
 /** The confirmation link of the newest mail to `to` in the outbox folder. */
 function mailedLink(to) {
-  const mails = readdirSync(args.outbox)
-    .map((f) => join(args.outbox, f))
-    .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs)
-    .map((f) => readFileSync(f, 'utf8'))
-    .filter((m) => m.includes(`To: ${to}`));
-  const link = mails.at(-1)?.match(/https?:\/\/\S+\/confirm\?token=\S+/)?.[0];
+  const link = w.mailTo(to)?.match(/https?:\/\/\S+\/confirm\?token=\S+/)?.[0];
   expect(link, `no confirmation link mailed to ${to}`);
   return link;
 }
 
-try {
-  context = await launch(profile, true);
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(20000);
+await w.run(async () => {
+  const { context, page } = await w.launch({ microphone: true });
 
   await step('first load shows the Russian login page', async () => {
     const started = Date.now();
@@ -489,11 +410,7 @@ try {
 
   await step('without a microphone the call says why instead of failing silently', async () => {
     await context.close();
-    const bare = mkdtempSync(join(tmpdir(), 'callisto-webapp-'));
-    profiles.push(bare);
-    context = await launch(bare, false);
-    const p = context.pages()[0] ?? (await context.newPage());
-    p.setDefaultTimeout(20000);
+    const { page: p } = await w.launch({ microphone: false });
     await p.goto(args.url + '/login');
     await p.locator('input[name=email]').fill('admin@demo.callisto.local');
     await p.locator('input[name=password]').fill('Demo12345');
@@ -505,18 +422,4 @@ try {
     await p.getByText('Браузер не дал микрофон').waitFor();
     await p.screenshot({ path: join(args.shots, 'no-microphone.png') });
   });
-
-  result.step = null;
-  result.ok = true;
-} catch (e) {
-  result.error = String(e.message ?? e).split('\n')[0];
-  try {
-    const page = context?.pages()[0];
-    if (page) await page.screenshot({ path: join(args.shots, 'failure.png') });
-  } catch {}
-} finally {
-  await context?.close().catch(() => {});
-  for (const dir of profiles) rmSync(dir, { recursive: true, force: true });
-}
-emit();
-process.exit(result.ok ? 0 : 1);
+});

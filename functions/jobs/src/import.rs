@@ -193,10 +193,7 @@ impl Run<'_> {
 
     /// Reads what the base holds for the match keys of `cards` (a chunk's
     /// cards, before any is checked); see [`Prefetched`].
-    async fn prefetch<'c>(
-        &mut self,
-        cards: impl Iterator<Item = &'c Client>,
-    ) -> Result<(), JobError> {
+    async fn prefetch(&mut self, cards: &[&Client]) -> Result<(), JobError> {
         self.base = Prefetched::default();
         if self.settings.policy == DuplicatePolicy::LoadAnyway {
             return Ok(());
@@ -689,12 +686,17 @@ pub async fn run_import(
         if group.is_empty() {
             break;
         }
-        let cards = group.iter().filter_map(|p| match p {
-            Parsed::Row(_, Ok(cards)) => Some(cards),
-            _ => None,
-        });
-        run.prefetch(cards.flat_map(|c| c.organization.iter().chain(c.contact.iter())))
-            .await?;
+        // Collected first: a lazy iterator held across the await would make
+        // the job's future not Send.
+        let cards: Vec<&Client> = group
+            .iter()
+            .filter_map(|p| match p {
+                Parsed::Row(_, Ok(cards)) => Some(cards),
+                _ => None,
+            })
+            .flat_map(|c| c.organization.iter().chain(c.contact.iter()))
+            .collect();
+        run.prefetch(&cards).await?;
         for parsed in group {
             let (number, result) = match parsed {
                 Parsed::Row(number, result) => (number, result),
