@@ -12,6 +12,7 @@
 //   node crm.mjs --url http://127.0.0.1:PORT --outbox DATA/outbox --shots DIR
 //
 // Exit codes as every walk's (walk.mjs).
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { walk } from './walk.mjs';
 

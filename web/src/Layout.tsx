@@ -52,7 +52,7 @@ export function Layout({ children }: { children: ComponentChildren }) {
         </nav>
         <AgentState />
         <a
-          class="user-menu"
+          class="check-link"
           href="/check"
           aria-current={here === "/check" ? "page" : undefined}
           onClick={(e) => (e.preventDefault(), navigate("/check"))}
