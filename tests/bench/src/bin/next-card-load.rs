@@ -5,7 +5,11 @@
 //! 09:00-21:00), and at 14:30 Moscow time (21:30 in Vladivostok: those cards
 //! are outside their hours) an agent takes `--takes` cards in turn, saving a
 //! result for each. Prints p50/p99/max of "next" and of "save" separately.
-//! Bounded by `--cards` (at most 2 000 000) and `--takes` (at most 20 000).
+//! Before that, reads `--list-pages` pages of the contact list (50 cards each,
+//! as the web app scrolls it) over the whole base and over the tag, and
+//! prints their p50/p99/max as "list".
+//! Bounded by `--cards` (at most 2 000 000), `--takes` (at most 20 000) and
+//! `--list-pages` (at most 10 000).
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
@@ -34,6 +38,10 @@ struct Args {
     /// over the base independently of the number's region.
     #[arg(long, default_value_t = 2)]
     every: usize,
+    /// Pages of the contact list read in turn (50 cards each, as the web
+    /// app's list asks for them), over the whole base and over the tag.
+    #[arg(long, default_value_t = 200)]
+    list_pages: usize,
 }
 
 /// 2026-09-22 14:30 in Moscow (11:30 UTC).
@@ -165,6 +173,10 @@ async fn main() -> anyhow::Result<()> {
         (1..=1_000).contains(&args.every),
         "--every must be 1..=1000"
     );
+    anyhow::ensure!(
+        (1..=10_000).contains(&args.list_pages),
+        "--list-pages must be 1..=10000"
+    );
     let dir = tempfile::tempdir()?;
     let stores = callisto_store::embedded::open(&dir.path().join("store"))?;
     let items = stores.items.clone();
@@ -287,6 +299,39 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     let list = list["id"].as_str().unwrap_or_default().to_string();
 
+    // The contact list as the web app scrolls it: a page of 50 at a time,
+    // each from the cursor of the one before, never the whole base.
+    let mut list_times = Vec::new();
+    for filter in ["", "&tags=spring"] {
+        let mut cursor: Option<String> = None;
+        for _ in 0..args.list_pages {
+            let path = match &cursor {
+                Some(c) => format!(
+                    "/api/clients?limit=50{filter}&cursor={}",
+                    c.replace('%', "%25")
+                        .replace('+', "%2B")
+                        .replace('/', "%2F")
+                        .replace('=', "%3D")
+                        .replace('&', "%26")
+                ),
+                None => format!("/api/clients?limit=50{filter}"),
+            };
+            let start = Instant::now();
+            let page = api
+                .expect(Method::GET, &path, t, Value::Null, StatusCode::OK)
+                .await?;
+            list_times.push(start.elapsed());
+            anyhow::ensure!(
+                page["items"].as_array().is_some_and(|i| i.len() == 50),
+                "a short page before the end: {path}"
+            );
+            cursor = page["cursor"].as_str().map(str::to_string);
+            if cursor.is_none() {
+                break;
+            }
+        }
+    }
+
     let (mut next_times, mut save_times) = (Vec::new(), Vec::new());
     let mut outside_hours = 0;
     for _ in 0..args.takes {
@@ -325,6 +370,7 @@ async fn main() -> anyhow::Result<()> {
         outside_hours,
         peak_rss_kib().map_or(0, |k| k / 1024)
     );
+    summary("list", list_times);
     summary("next", next_times);
     summary("save", save_times);
     Ok(())
