@@ -350,6 +350,27 @@ await w.run(async () => {
     await page.screenshot({ path: join(args.shots, 'check.png') });
   });
 
+  await step('a dropped phone connection shows a banner until the phone has registered again', async () => {
+    // A second tab whose WebSockets go through the walk, so one can be cut.
+    const routed = [];
+    const tab = await context.newPage();
+    tab.setDefaultTimeout(20000);
+    await tab.routeWebSocket(/.*/, (ws) => {
+      routed.push(ws);
+      ws.connectToServer();
+    });
+    await tab.goto(args.url + '/check');
+    const line = tab.locator('li[data-check="check.phone"]');
+    await line.and(tab.locator('[data-state=pass]')).waitFor();
+    for (const ws of routed) await ws.close({ code: 1006 }).catch(() => ws.close());
+    await tab.locator('[data-banner=phone]').waitFor();
+    await tab.screenshot({ path: join(args.shots, 'phone-reconnecting.png') });
+    await tab.locator('[data-banner=phone]').waitFor({ state: 'detached', timeout: 40000 });
+    await line.and(tab.locator('[data-state=pass]')).waitFor();
+    expect(routed.length >= 2, `the phone did not connect again (${routed.length} sockets)`);
+    await tab.close();
+  });
+
   await step('a section not built yet says so', async () => {
     await page.getByRole('link', { name: 'Отчёты' }).click();
     await page.getByText('Ещё не готово').waitFor();
