@@ -275,23 +275,8 @@ async fn an_agent_in_a_real_browser_registers_over_websocket_and_calls_a_custome
     assert_eq!(r.to, "+79123456789");
     // And the other way: the recording's caller channel is what the browser's
     // microphone sent (1 kHz, through DTLS-SRTP), its callee channel the carrier.
-    let rec = r.recording.clone().expect("recorded");
-    let path = rec.key.split_once('/').unwrap().1;
-    let blob = stores
-        .blobs
-        .get(&callisto_store::blob::BlobKey::new(&t, path).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let (left, right) = wav_channels(&blob.data);
-    let tone = |s: &[i16]| {
-        let mid = s.len() / 2;
-        callisto_media::tone::dominant_frequency(
-            &s[mid.saturating_sub(2000)..(mid + 2000).min(s.len())],
-            8000,
-        )
-    };
-    let (browser_side, carrier_side) = (tone(&left), tone(&right));
+    let (left, right) = recording(&stores, &r).await;
+    let (browser_side, carrier_side) = (tone_at(&left), tone_at(&right));
     assert!(
         (browser_side - 1000.0).abs() < 25.0,
         "the browser sent {browser_side} Hz"
@@ -399,23 +384,8 @@ async fn a_customer_calling_in_rings_the_agent_in_a_real_browser_who_answers_and
         Some(r.id.as_str()),
         "the ringing INVITE names the call's record"
     );
-    let rec = r.recording.clone().expect("recorded");
-    let path = rec.key.split_once('/').unwrap().1;
-    let blob = stores
-        .blobs
-        .get(&callisto_store::blob::BlobKey::new(&t, path).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    let (left, right) = wav_channels(&blob.data);
-    let tone = |s: &[i16]| {
-        let mid = s.len() / 2;
-        callisto_media::tone::dominant_frequency(
-            &s[mid.saturating_sub(2000)..(mid + 2000).min(s.len())],
-            8000,
-        )
-    };
-    let (customer, agent) = (tone(&left), tone(&right));
+    let (left, right) = recording(&stores, &r).await;
+    let (customer, agent) = (tone_at(&left), tone_at(&right));
     assert!(
         (customer - 440.0).abs() < 25.0,
         "the customer sent {customer} Hz"

@@ -6,9 +6,7 @@ use crate::support;
 
 use callisto_domain::call::{Direction, HangupSide, Outcome};
 use callisto_domain::telephony::{TrunkReach, TrunkStatus};
-use callisto_media::tone::dominant_frequency;
 use callisto_store::Repos;
-use callisto_store::blob::BlobKey;
 use std::time::Duration;
 use support::*;
 
@@ -98,50 +96,16 @@ async fn agent_calls_out(transport: &str) {
     // The recording holds each party on its own channel: what the node received
     // from the agent (left) and from the carrier (right).
     let rec = call.recording.clone().expect("recorded");
-    let path = rec.key.strip_prefix("T#acme/").unwrap();
-    let blob = stores
-        .blobs
-        .get(&BlobKey::new(&t, path).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(blob.data.len() as u64, rec.bytes);
-    let (left, right) = wav_channels(&blob.data);
+    assert!(rec.key.starts_with("T#acme/"), "{}", rec.key);
+    let (left, right) = recording(&stores, call).await;
     assert!(left.len() >= 8000 * 2, "{} samples", left.len());
-    let mid = left.len() / 2;
-    let f_left = dominant_frequency(&left[mid..mid + 4000], 8000);
-    let f_right = dominant_frequency(&right[mid..mid + 4000], 8000);
+    let (f_left, f_right) = (tone_at(&left), tone_at(&right));
     assert!((f_left - 1000.0).abs() < 25.0, "agent channel {f_left} Hz");
     assert!(
         (f_right - 440.0).abs() < 25.0,
         "carrier channel {f_right} Hz"
     );
     node.shutdown().await;
-}
-
-/// The recording's two channels, fetched from the blob store.
-async fn recording(
-    stores: &callisto_store::Stores,
-    call: &callisto_domain::call::CallRecord,
-) -> (Vec<i16>, Vec<i16>) {
-    let rec = call.recording.clone().expect("recorded");
-    let path = rec.key.split_once('/').unwrap().1;
-    let blob = stores
-        .blobs
-        .get(&BlobKey::new(&call.tenant, path).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(blob.data.len() as u64, rec.bytes);
-    wav_channels(&blob.data)
-}
-
-fn tone_at(samples: &[i16]) -> f64 {
-    let mid = samples.len() / 2;
-    dominant_frequency(
-        &samples[mid.saturating_sub(2000)..(mid + 2000).min(samples.len())],
-        8000,
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -228,15 +192,7 @@ async fn the_node_registers_to_the_carrier_and_shows_why_when_it_cannot() {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let mut tr = trunk(port, true);
         tr.password = password.into();
-        let v = s
-            .repos
-            .telephony
-            .trunk(&s.t)
-            .await
-            .unwrap()
-            .unwrap()
-            .version;
-        s.repos.telephony.save_trunk(&s.t, &tr, v).await.unwrap();
+        replace_trunk(&s, &tr).await;
         s.node.refresh().await.unwrap();
         let status = trunk_status_after(&s.repos, &s.t).await;
         if expect_ok {
@@ -280,15 +236,7 @@ async fn the_node_registers_to_a_carrier_over_tcp_on_a_connection_it_opens() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut tr = trunk(port, true);
     tr.transport = callisto_domain::telephony::SipTransport::Tcp;
-    let v = s
-        .repos
-        .telephony
-        .trunk(&s.t)
-        .await
-        .unwrap()
-        .unwrap()
-        .version;
-    s.repos.telephony.save_trunk(&s.t, &tr, v).await.unwrap();
+    replace_trunk(&s, &tr).await;
     s.node.refresh().await.unwrap();
     let status = trunk_status_after(&s.repos, &s.t).await;
     assert!(
@@ -421,15 +369,7 @@ async fn a_trunk_checked_with_options_shows_it_answers() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut tr = trunk(port, false);
     tr.qualify = true;
-    let v = s
-        .repos
-        .telephony
-        .trunk(&s.t)
-        .await
-        .unwrap()
-        .unwrap()
-        .version;
-    s.repos.telephony.save_trunk(&s.t, &tr, v).await.unwrap();
+    replace_trunk(&s, &tr).await;
     s.node.refresh().await.unwrap();
     let mut reach = None;
     for _ in 0..100 {

@@ -469,3 +469,41 @@ pub async fn wait_for_calls(
     }
     panic!("{n} call record(s) expected in the store");
 }
+
+/// Replaces the company's trunk with `tr` (the node reads it at its next refresh).
+pub async fn replace_trunk(s: &Setup, tr: &Trunk) {
+    let v = s
+        .repos
+        .telephony
+        .trunk(&s.t)
+        .await
+        .unwrap()
+        .unwrap()
+        .version;
+    s.repos.telephony.save_trunk(&s.t, tr, v).await.unwrap();
+}
+
+/// The recording's two channels, fetched from the blob store.
+pub async fn recording(
+    stores: &callisto_store::Stores,
+    call: &callisto_domain::call::CallRecord,
+) -> (Vec<i16>, Vec<i16>) {
+    let rec = call.recording.clone().expect("recorded");
+    let path = rec.key.split_once('/').unwrap().1;
+    let blob = stores
+        .blobs
+        .get(&callisto_store::blob::BlobKey::new(&call.tenant, path).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(blob.data.len() as u64, rec.bytes);
+    wav_channels(&blob.data)
+}
+
+pub fn tone_at(samples: &[i16]) -> f64 {
+    let mid = samples.len() / 2;
+    callisto_media::tone::dominant_frequency(
+        &samples[mid.saturating_sub(2000)..(mid + 2000).min(samples.len())],
+        8000,
+    )
+}
