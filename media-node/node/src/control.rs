@@ -70,6 +70,15 @@ fn unauthorized() -> Response {
     )
 }
 
+fn no_such_call() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such call in progress",
+        None,
+    )
+}
+
 fn stopped() -> Response {
     error(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -147,16 +156,11 @@ async fn hang_up(State(c): State<Control>, headers: HeaderMap, Path(id): Path<St
         return unauthorized();
     }
     let Ok(call) = CallId::parse(id) else {
-        return error(StatusCode::NOT_FOUND, "not_found", "no such call", None);
+        return no_such_call();
     };
     match c.node.hangup(call).await {
         Ok(Ok(())) => StatusCode::NO_CONTENT.into_response(),
-        Ok(Err(_)) => error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such call in progress",
-            None,
-        ),
+        Ok(Err(_)) => no_such_call(),
         Err(_) => stopped(),
     }
 }
@@ -190,19 +194,14 @@ async fn hold(
         }
     };
     let Ok(call) = CallId::parse(id) else {
-        return error(StatusCode::NOT_FOUND, "not_found", "no such call", None);
+        return no_such_call();
     };
     match c.node.hold(call, req.on).await {
         Ok(Ok(())) => StatusCode::NO_CONTENT.into_response(),
         Ok(Err(e @ callisto_engine::EngineError::NotAnswered(_))) => {
             error(StatusCode::CONFLICT, "not_answered", e.to_string(), None)
         }
-        Ok(Err(_)) => error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such call in progress",
-            None,
-        ),
+        Ok(Err(_)) => no_such_call(),
         Err(_) => stopped(),
     }
 }
