@@ -47,6 +47,9 @@ pub struct WebRtcLeg {
     inbound: Vec<Vec<u8>>,
     in_seq: u16,
     out_ts: TimestampExtender,
+    /// The RTP time of the last telephone event passed to the browser: an
+    /// event's end is sent three times, and passed on once.
+    last_event: Option<u32>,
     disconnected: bool,
 }
 
@@ -113,6 +116,7 @@ impl WebRtcLeg {
             inbound: Vec::new(),
             in_seq: 0,
             out_ts: TimestampExtender::new(),
+            last_event: None,
             disconnected: false,
         }
     }
@@ -297,6 +301,9 @@ impl WebRtcLeg {
         let Ok(p) = RtpPacket::parse(packet) else {
             return;
         };
+        if Some(p.payload_type()) == media.te_pt {
+            return self.send_event(now, &p, mid, media, out);
+        }
         let ts = self.out_ts.extend(p.timestamp());
         let Some(writer) = self.rtc.writer(mid) else {
             return;
@@ -315,6 +322,45 @@ impl WebRtcLeg {
         {
             // The pacer lets the packet go on its next tick: now, not later.
             self.handle_timeout(now, out);
+        }
+    }
+
+    /// An RFC 4733 event from the other side (a customer's key): str0m sends
+    /// a whole event from one report, so it is passed on at its end, with the
+    /// length the other side gave it.
+    fn send_event(
+        &mut self,
+        now: Instant,
+        p: &RtpPacket,
+        mid: Mid,
+        media: LegMedia,
+        out: &mut Vec<(SocketAddr, Vec<u8>)>,
+    ) {
+        let frequency = if matches!(media.codec, CodecSpec::Opus { .. }) {
+            str0m::media::Frequency::FORTY_EIGHT_KHZ
+        } else {
+            str0m::media::Frequency::EIGHT_KHZ
+        };
+        let Some(event) = str0m::media::TelephoneEvent::parse(p.payload(), frequency) else {
+            return;
+        };
+        if !event.end || self.last_event == Some(p.timestamp()) {
+            return;
+        }
+        self.last_event = Some(p.timestamp());
+        let start = MediaTime::new(self.out_ts.extend(p.timestamp()), frequency);
+        let Some(writer) = self.rtc.writer(mid) else {
+            return;
+        };
+        match writer
+            .telephone_event(event)
+            .write(media.pt.into(), now, start, Vec::new())
+        {
+            Ok(()) => {
+                let _ = self.drain(out);
+            }
+            // Keys pressed closer than str0m allows (50 ms apart) are dropped.
+            Err(e) => tracing::debug!(error = %e, "telephone event not sent to the browser"),
         }
     }
 

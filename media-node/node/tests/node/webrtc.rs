@@ -227,6 +227,58 @@ fn a_browser_call_comes_up_and_carries_audio_both_ways() {
     }
     assert!(!browser.heard.is_empty(), "the browser heard the bridge");
     assert!(browser.heard.iter().all(|f| f.iter().all(|b| *b == 7)));
+
+    // A customer's key from the bridge: digit 9 for 100 ms, reported three
+    // times as it goes and three times at its end; the browser gets the event.
+    browser.heard.clear();
+    let te = media.te_pt.unwrap();
+    for (i, (end, units)) in [
+        (false, 160u16),
+        (false, 480),
+        (false, 800),
+        (true, 800),
+        (true, 800),
+        (true, 800),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut pkt = vec![0u8; 12 + 4];
+        RtpHeader {
+            marker: i == 0,
+            payload_type: te,
+            sequence: 10 + i as u16,
+            timestamp: 160 * 6,
+            ssrc: 9,
+            csrcs: &[],
+            extension: None,
+        }
+        .write(
+            &[
+                9,
+                if end { 0x80 | 10 } else { 10 },
+                (units >> 8) as u8,
+                units as u8,
+            ],
+            0,
+            &mut pkt,
+        )
+        .unwrap();
+        leg.send_rtp(now, &pkt, &mut to_browser);
+        now += Duration::from_millis(20);
+    }
+    for _ in 0..60 {
+        now += Duration::from_millis(10);
+        if leg.poll_timeout() <= now {
+            leg.handle_timeout(now, &mut to_browser);
+        }
+        for (_, d) in std::mem::take(&mut to_browser) {
+            browser.receive(now, &d, &mut to_node);
+        }
+    }
+    let events: Vec<&Vec<u8>> = browser.heard.iter().filter(|f| f.len() == 4).collect();
+    assert!(!events.is_empty(), "the browser got no telephone event");
+    assert!(events.iter().all(|e| e[0] == 9), "{events:?}");
     assert!(!leg.is_gone());
 }
 
