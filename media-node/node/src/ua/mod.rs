@@ -99,6 +99,16 @@ struct TrunkState {
     qualify: Option<Qualify>,
     /// What the check last showed (to keep when it went unreachable).
     reach: Option<TrunkReach>,
+    /// A connection to it (TCP, TLS) is being opened.
+    connecting: bool,
+}
+
+/// A connection opened to a trunk, or why it could not be.
+pub(crate) struct TrunkConnected {
+    tenant: TenantId,
+    addr: SocketAddr,
+    transport: Transport,
+    result: Result<(ConnId, mpsc::UnboundedSender<Vec<u8>>), String>,
 }
 
 #[derive(Debug)]
@@ -143,6 +153,9 @@ pub(crate) struct Ua {
     /// Browser re-offers answered by their call's relay task come back here.
     reoffered: mpsc::UnboundedSender<Reoffered>,
     reoffered_rx: Option<mpsc::UnboundedReceiver<Reoffered>>,
+    /// Trunk connections opened in the background report here.
+    trunk_connected: mpsc::UnboundedSender<TrunkConnected>,
+    trunk_connected_rx: Option<mpsc::UnboundedReceiver<TrunkConnected>>,
 }
 
 /// How often a trunk the company asked to check gets OPTIONS.
@@ -230,6 +243,7 @@ impl Ua {
         };
         let repos = Repos::new(stores.items.clone());
         let (reoffered, reoffered_rx) = mpsc::unbounded_channel();
+        let (trunk_connected, trunk_connected_rx) = mpsc::unbounded_channel();
         Ok(Ua {
             endpoint: Endpoint::new(
                 callisto_sip::Config {
@@ -265,6 +279,8 @@ impl Ua {
             flows: HashMap::new(),
             reoffered,
             reoffered_rx: Some(reoffered_rx),
+            trunk_connected,
+            trunk_connected_rx: Some(trunk_connected_rx),
             cfg,
             sock,
             local,
@@ -280,6 +296,7 @@ impl Ua {
         let mut buf = vec![0u8; 65_536];
         let mut housekeeping = tokio::time::interval(self.cfg.trunk_refresh);
         let mut reoffered = self.reoffered_rx.take().expect("run once");
+        let mut trunk_connected = self.trunk_connected_rx.take().expect("run once");
         loop {
             let deadline = self.next_deadline();
             tokio::select! {
@@ -290,6 +307,7 @@ impl Ua {
                 _ = tokio::time::sleep_until(deadline.into()) => self.on_timeout(),
                 Some(ev) = flows.recv() => self.on_flow(ev),
                 Some(r) = reoffered.recv() => self.on_reoffered(r),
+                Some(c) = trunk_connected.recv() => self.on_trunk_connected(c).await,
                 c = control.recv() => match c {
                     Some(c) => self.on_control(c).await,
                     None => break,

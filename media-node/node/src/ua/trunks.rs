@@ -39,68 +39,47 @@ impl Ua {
                 .trunks
                 .get(&e.tenant)
                 .is_none_or(|t| t.trunk != trunk || t.peer.addr != addr);
-            // A trunk over TCP or TLS needs its connection up: opened for a
-            // new trunk, opened again when it dropped.
-            let connected = self
-                .trunks
-                .get(&e.tenant)
-                .is_some_and(|t| t.peer.conn.is_none_or(|c| self.flows.contains_key(&c)));
-            if !changed && !connected {
-                match self.connect_trunk(&trunk, addr).await {
-                    Ok(peer) => {
-                        if let Some(st) = self.trunks.get_mut(&e.tenant) {
-                            st.peer = peer;
-                            if let Some(r) = st.registration.as_mut() {
-                                r.start(now);
-                            }
-                        }
-                    }
-                    Err(reason) => {
-                        self.set_status(&e.tenant, TrunkStatus::Failed { code: None, reason })
-                            .await;
-                    }
-                }
-                continue;
-            }
+            let stream = trunk.transport != SipTransport::Udp;
             if changed {
-                let peer = match self.connect_trunk(&trunk, addr).await {
-                    Ok(peer) => peer,
-                    Err(reason) => {
-                        self.trunks.remove(&e.tenant);
-                        self.set_status(&e.tenant, TrunkStatus::Failed { code: None, reason })
-                            .await;
-                        continue;
-                    }
-                };
                 let registration = trunk.register.then(|| {
-                    let mut r = Registration::new(
+                    Registration::new(
                         self.registration_config(&trunk),
                         self.seq ^ addr.port() as u64,
-                    );
-                    r.start(now);
-                    r
+                    )
                 });
                 if registration.is_none() {
                     self.set_status(&e.tenant, TrunkStatus::NotRegistering)
                         .await;
                 }
-                let qualify = trunk.qualify.then(|| {
-                    Qualify::new(
-                        self.qualify_config(&trunk),
-                        now,
-                        self.seq ^ u64::from(addr.port()) ^ 0x0971,
-                    )
-                });
+                let peer = match trunk.transport {
+                    SipTransport::Udp => Peer::udp(addr),
+                    SipTransport::Tcp => Peer::stream(Transport::Tcp, addr, None),
+                    SipTransport::Tls => Peer::stream(Transport::Tls, addr, None),
+                };
                 self.trunks.insert(
                     e.tenant.clone(),
                     TrunkState {
-                        trunk,
+                        trunk: trunk.clone(),
                         peer,
                         registration,
-                        qualify,
+                        qualify: None,
                         reach: None,
+                        connecting: false,
                     },
                 );
+                if !stream {
+                    self.trunk_up(&e.tenant, now);
+                }
+            }
+            // A trunk over TCP or TLS needs its connection: opened in the
+            // background (the SIP task goes on meanwhile) for a new trunk,
+            // and again when it dropped.
+            if stream && let Some(st) = self.trunks.get_mut(&e.tenant) {
+                let alive = st.peer.conn.is_some_and(|c| self.flows.contains_key(&c));
+                if !alive && !st.connecting {
+                    st.connecting = true;
+                    self.open_trunk_connection(e.tenant.clone(), &trunk, addr);
+                }
             }
         }
         self.trunks.retain(|t, _| seen.contains(t));
@@ -141,32 +120,93 @@ impl Ua {
         }
     }
 
-    /// Where the trunk's requests go: its address over UDP, or a connection
-    /// opened to it over TCP or TLS (a failure says why, for the settings page).
-    async fn connect_trunk(&mut self, trunk: &Trunk, addr: SocketAddr) -> Result<Peer, String> {
-        let tls = match trunk.transport {
-            SipTransport::Udp => return Ok(Peer::udp(addr)),
-            SipTransport::Tcp => None,
-            SipTransport::Tls => {
-                let name = rustls_pki_types::ServerName::try_from(trunk.host.clone())
-                    .map_err(|e| format!("{} is not a name for TLS: {e}", trunk.host))?;
+    /// The trunk can be reached (at once over UDP, once connected over TCP
+    /// or TLS): its registration starts, and its OPTIONS check if asked for.
+    fn trunk_up(&mut self, t: &TenantId, now: Instant) {
+        let Some(trunk) = self.trunks.get(t).map(|st| st.trunk.clone()) else {
+            return;
+        };
+        let qualify = trunk.qualify.then(|| {
+            let seed = self.seq ^ u64::from(trunk.port) ^ 0x0971;
+            Qualify::new(self.qualify_config(&trunk), now, seed)
+        });
+        if let Some(st) = self.trunks.get_mut(t) {
+            if let Some(r) = st.registration.as_mut() {
+                r.start(now);
+            }
+            st.qualify = qualify;
+        }
+    }
+
+    /// Opens a connection to a TCP or TLS trunk in its own task; the
+    /// outcome comes back to the run loop ([`Ua::on_trunk_connected`]).
+    fn open_trunk_connection(&self, tenant: TenantId, trunk: &Trunk, addr: SocketAddr) {
+        let (transport, tls) = match trunk.transport {
+            SipTransport::Udp => return,
+            SipTransport::Tcp => (Transport::Tcp, None),
+            SipTransport::Tls => (
+                Transport::Tls,
                 Some((
                     tokio_rustls::TlsConnector::from(self.trunk_tls.clone()),
-                    name,
-                ))
+                    rustls_pki_types::ServerName::try_from(trunk.host.clone())
+                        .map_err(|e| format!("{} is not a name for TLS: {e}", trunk.host)),
+                )),
+            ),
+        };
+        let events = self.flow_events.clone();
+        let back = self.trunk_connected.clone();
+        tokio::spawn(async move {
+            let result = match tls {
+                None => crate::tcp::connect(addr, None, events)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Some((_, Err(e))) => Err(e),
+                Some((connector, Ok(name))) => {
+                    crate::tcp::connect(addr, Some((connector, name)), events)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+            };
+            let result =
+                result.map_err(|e| format!("{transport} connection to {addr} failed: {e}"));
+            let _ = back.send(TrunkConnected {
+                tenant,
+                addr,
+                transport,
+                result,
+            });
+        });
+    }
+
+    /// A trunk's connection is open (its flow joins the others) or failed.
+    pub(super) async fn on_trunk_connected(&mut self, c: TrunkConnected) {
+        let TrunkConnected {
+            tenant,
+            addr,
+            transport,
+            result,
+        } = c;
+        let Some(st) = self
+            .trunks
+            .get_mut(&tenant)
+            .filter(|st| st.peer.addr == addr)
+        else {
+            return;
+        };
+        st.connecting = false;
+        match result {
+            Ok((conn, send)) => {
+                self.flows.insert(conn, send);
+                st.peer = Peer::stream(transport, addr, Some(conn));
+                tracing::info!(tenant = %tenant, %addr, %transport, "trunk connection opened");
+                self.trunk_up(&tenant, Instant::now());
             }
-        };
-        let transport = if tls.is_some() {
-            Transport::Tls
-        } else {
-            Transport::Tcp
-        };
-        let (conn, send) = crate::tcp::connect(addr, tls, self.flow_events.clone())
-            .await
-            .map_err(|e| format!("{transport} connection to {addr} failed: {e}"))?;
-        self.flows.insert(conn, send);
-        tracing::info!(%addr, %transport, "trunk connection opened");
-        Ok(Peer::stream(transport, addr, Some(conn)))
+            Err(reason) => {
+                tracing::warn!(tenant = %tenant, %reason, "trunk connection failed");
+                self.set_status(&tenant, TrunkStatus::Failed { code: None, reason })
+                    .await;
+            }
+        }
     }
 
     /// OPTIONS to the trunk every [`QUALIFY_EVERY`], from its login.
