@@ -3,7 +3,7 @@ import { api, ApiError } from "../../api";
 import { t, type Key } from "../../i18n";
 import { asApiError } from "../../ui/errors";
 import { Field } from "../../ui/Field";
-import { Check, FieldErr, FormErr, Select, scenarioNames, type CallResult, type Scenario } from "./common";
+import { Check, EditorActions, FieldErr, FormErr, scenarioNames, Select, type CallResult, type Scenario } from "./common";
 
 export const KINDS: [CallResult["kind"], Key][] = [
   ["normal", "sc.kind.normal"],
@@ -168,24 +168,13 @@ function ResultForm({
       {result && result.scenarios.length > 0 && (
         <p class="muted small">{t("sc.results.offered_by", { names: scenarioNames(result.scenarios, scenarios) })}</p>
       )}
-      <div class="actions">
-        <button type="submit" disabled={busy}>
-          {t("sc.save")}
-        </button>
-        <button type="button" class="secondary" onClick={onDone}>
-          {t("sc.close")}
-        </button>
-        {result && (
-          <button type="button" class="danger" disabled={busy} onClick={remove}>
-            {t("sc.delete")}
-          </button>
-        )}
-      </div>
-      {saved && (
-        <p class="muted" role="status">
-          {t("sc.saved")}
-        </p>
-      )}
+      <EditorActions
+        saveDisabled={busy}
+        busy={busy}
+        saved={saved}
+        onDone={onDone}
+        onDelete={result ? remove : undefined}
+      />
     </form>
   );
 }

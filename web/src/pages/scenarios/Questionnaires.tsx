@@ -3,18 +3,7 @@ import { api, ApiError } from "../../api";
 import { t, type Key } from "../../i18n";
 import { asApiError } from "../../ui/errors";
 import { Field } from "../../ui/Field";
-import {
-  Check,
-  FieldErr,
-  FormErr,
-  move,
-  QUESTION_KINDS,
-  scenarioNames,
-  type Question,
-  type QuestionKind,
-  type Questionnaire,
-  type Scenario,
-} from "./common";
+import { Check, EditorActions, FieldErr, FormErr, move, QUESTION_KINDS, scenarioNames, type Question, type QuestionKind, type Questionnaire, type Scenario } from "./common";
 
 const isChoice = (k: QuestionKind) => k === "single_choice" || k === "multiple_choice";
 
@@ -260,24 +249,13 @@ function QuestionnaireForm({
       {current && current.scenarios.length > 0 && (
         <p class="muted small">{t("sc.used_by_note", { names: scenarioNames(current.scenarios, scenarios) })}</p>
       )}
-      <div class="actions">
-        <button type="submit" disabled={busy}>
-          {t("sc.save")}
-        </button>
-        <button type="button" class="secondary" onClick={onDone}>
-          {t("sc.close")}
-        </button>
-        {current && (
-          <button type="button" class="danger" disabled={busy} onClick={del}>
-            {t("sc.delete")}
-          </button>
-        )}
-      </div>
-      {saved && (
-        <p class="muted" role="status">
-          {t("sc.saved")}
-        </p>
-      )}
+      <EditorActions
+        saveDisabled={busy}
+        busy={busy}
+        saved={saved}
+        onDone={onDone}
+        onDelete={current ? del : undefined}
+      />
     </form>
   );
 }

@@ -3,7 +3,7 @@ import { api, ApiError, download, upload } from "../../api";
 import { t } from "../../i18n";
 import { asApiError } from "../../ui/errors";
 import { Field } from "../../ui/Field";
-import { FormErr, PLACEHOLDERS, Select, scenarioNames, TextArea, type EmailTemplate, type Scenario } from "./common";
+import { EditorActions, FormErr, PLACEHOLDERS, scenarioNames, Select, TextArea, type EmailTemplate, type Scenario } from "./common";
 
 const MAX_ATTACHMENTS = 10;
 
@@ -264,24 +264,13 @@ function TemplateForm({
       {current && current.scenarios.length > 0 && (
         <p class="muted small">{t("sc.used_by_note", { names: scenarioNames(current.scenarios, scenarios) })}</p>
       )}
-      <div class="actions">
-        <button type="submit" disabled={busy}>
-          {t("sc.save")}
-        </button>
-        <button type="button" class="secondary" onClick={onDone}>
-          {t("sc.close")}
-        </button>
-        {current && (
-          <button type="button" class="danger" disabled={busy} onClick={del}>
-            {t("sc.delete")}
-          </button>
-        )}
-      </div>
-      {saved && (
-        <p class="muted" role="status">
-          {t("sc.saved")}
-        </p>
-      )}
+      <EditorActions
+        saveDisabled={busy}
+        busy={busy}
+        saved={saved}
+        onDone={onDone}
+        onDelete={current ? del : undefined}
+      />
     </form>
   );
 }

@@ -3,7 +3,7 @@ import { api, ApiError, type Page } from "../../api";
 import { t } from "../../i18n";
 import { asApiError } from "../../ui/errors";
 import { Field } from "../../ui/Field";
-import { Check, FieldErr, FormErr, Select, type Scenario, type User, type WorkList } from "./common";
+import { Check, EditorActions, FieldErr, FormErr, Select, type Scenario, type User, type WorkList } from "./common";
 
 /** The stored filter, as far as this screen reads it back. */
 type Stored = WorkList["filter"] & {
@@ -281,24 +281,13 @@ function ListForm({
       </fieldset>
       <Field name="calling_hours" label={t("sc.wl.hours_field")} value={hours} onInput={setHours} error={error} />
       <Field name="retry_after_min" label={t("sc.wl.retry_field")} type="number" value={retry} onInput={setRetry} error={error} />
-      <div class="actions">
-        <button type="submit" disabled={busy || !scenario}>
-          {t("sc.save")}
-        </button>
-        <button type="button" class="secondary" onClick={onDone}>
-          {t("sc.close")}
-        </button>
-        {current && (
-          <button type="button" class="danger" disabled={busy} onClick={del}>
-            {t("sc.delete")}
-          </button>
-        )}
-      </div>
-      {saved && (
-        <p class="muted" role="status">
-          {t("sc.saved")}
-        </p>
-      )}
+      <EditorActions
+        saveDisabled={busy || !scenario}
+        busy={busy}
+        saved={saved}
+        onDone={onDone}
+        onDelete={current ? del : undefined}
+      />
     </form>
   );
 }

@@ -4,6 +4,7 @@
 
 import type { ComponentChildren } from "preact";
 import type { ApiError } from "../../api";
+import { t } from "../../i18n";
 
 export interface CallResult {
   id: string;
@@ -194,4 +195,43 @@ export function move<T>(items: T[], i: number, by: number): T[] {
 /** Names of the scenarios among `ids`, for "used by" notes. */
 export function scenarioNames(ids: string[], scenarios: Scenario[]): string {
   return ids.map((id) => scenarios.find((s) => s.id === id)?.name ?? id).join(", ");
+}
+
+/** An editor's buttons: save, close, and delete for what already exists
+ * (`onDelete` absent: nothing to delete yet); "saved" once it was. */
+export function EditorActions({
+  saveDisabled,
+  busy,
+  saved,
+  onDone,
+  onDelete,
+}: {
+  saveDisabled: boolean;
+  busy: boolean;
+  saved: boolean;
+  onDone: () => void;
+  onDelete?: () => void;
+}) {
+  return (
+    <>
+      <div class="actions">
+        <button type="submit" disabled={saveDisabled}>
+          {t("sc.save")}
+        </button>
+        <button type="button" class="secondary" onClick={onDone}>
+          {t("sc.close")}
+        </button>
+        {onDelete && (
+          <button type="button" class="danger" disabled={busy} onClick={onDelete}>
+            {t("sc.delete")}
+          </button>
+        )}
+      </div>
+      {saved && (
+        <p class="muted" role="status">
+          {t("sc.saved")}
+        </p>
+      )}
+    </>
+  );
 }
