@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { t, type Key } from "../i18n";
-import { line, softphone } from "../phone";
+import { line } from "../phone";
 import { outputDevices, ring, ringDevice, setRingDevice } from "../ringtone";
 import { useSignal } from "../signal";
 
@@ -112,7 +112,6 @@ export function Check() {
         }),
       );
     void measureServer(5).then(setServer);
-    void softphone().then((p) => p.connect());
     return () => {
       stop();
       stream.current?.getTracks().forEach((tr) => tr.stop());

@@ -15,11 +15,6 @@ export function CallPanel({ phones, autoDial }: { phones: Phone[]; autoDial: boo
   const l = useSignal(line);
   const c = useSignal(call);
   useEffect(() => {
-    softphone()
-      .then((p) => p.connect())
-      .catch((e) => line.set({ state: "failed", reason: String(e) }));
-  }, []);
-  useEffect(() => {
     if (autoDial && l.state === "ready" && phones[0]) void softphone().then((p) => p.dial(phones[0].e164));
   }, [autoDial, l.state, phones[0]?.e164]);
 
