@@ -103,30 +103,39 @@ impl Directory {
         self.tenant(t, now).await
     }
 
-    /// A fresh read of every tenant (for the trunk registrations and for
-    /// recognising calls that come from a trunk).
-    pub async fn reload_all(&mut self, now: Millis) -> Result<(), RepoError> {
-        let mut cursor = None;
-        let mut seen = Vec::new();
-        loop {
-            let page = self.repos.tenants.list_ids(cursor, 100).await?;
-            for t in page.items {
-                let e = load(&self.repos, &t, now).await?;
-                self.tenants.insert(t.clone(), Arc::new(e));
-                seen.push(t);
-            }
-            match page.cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
+    /// Takes a fresh read of every tenant ([`load_all`], done away from the
+    /// SIP task) as of `at`; an entry read on demand after `at` is kept.
+    pub fn replace_all(&mut self, entries: Vec<Arc<TenantEntry>>, at: Millis) {
+        let mut fresh: HashMap<TenantId, Arc<TenantEntry>> =
+            entries.into_iter().map(|e| (e.tenant.clone(), e)).collect();
+        for (t, e) in fresh.iter_mut() {
+            if let Some(newer) = self.tenants.get(t).filter(|c| c.loaded_at > at) {
+                *e = newer.clone();
             }
         }
-        self.tenants.retain(|t, _| seen.contains(t));
-        Ok(())
+        self.tenants = fresh;
     }
 
     /// Entries as last read (no store access).
     pub fn cached(&self) -> impl Iterator<Item = &Arc<TenantEntry>> {
         self.tenants.values()
+    }
+}
+
+/// A fresh read of every tenant (for the trunk registrations and for
+/// recognising calls that come from a trunk).
+pub async fn load_all(repos: &Repos, now: Millis) -> Result<Vec<TenantEntry>, RepoError> {
+    let mut cursor = None;
+    let mut all = Vec::new();
+    loop {
+        let page = repos.tenants.list_ids(cursor, 100).await?;
+        for t in page.items {
+            all.push(load(repos, &t, now).await?);
+        }
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(all),
+        }
     }
 }
 

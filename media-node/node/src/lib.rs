@@ -62,6 +62,11 @@ pub struct NodeConfig {
     pub directory_max_age: Duration,
     /// How often trunks are re-read (and registrations started for new ones).
     pub trunk_refresh: Duration,
+    /// How often a trunk the company asked to check gets OPTIONS.
+    pub trunk_check_every: Duration,
+    /// The SIP transaction timers (RFC 3261 §17: T1 500 ms, so a request
+    /// nobody answers fails after 64 × T1 = 32 s).
+    pub sip_timers: callisto_sip::Timers,
 }
 
 impl NodeConfig {
@@ -83,6 +88,8 @@ impl NodeConfig {
             guard: guard::GuardConfig::default(),
             directory_max_age: Duration::from_secs(5),
             trunk_refresh: Duration::from_secs(10),
+            trunk_check_every: Duration::from_secs(30),
+            sip_timers: callisto_sip::Timers::default(),
         }
     }
 }

@@ -86,10 +86,7 @@ impl Ua {
                 let r = self.originate_call(o).await;
                 let _ = reply.send(r);
             }
-            Control::Refresh(reply) => {
-                self.housekeeping().await;
-                let _ = reply.send(());
-            }
+            Control::Refresh(reply) => self.start_refresh(Some(reply)),
         }
     }
 }

@@ -44,13 +44,14 @@ use callisto_sip::{
     RegistrationConfig, Request, Response, SipUri, Transport, TxId, Uri, Via,
 };
 use callisto_store::Stores;
-use callisto_store::repo::Repos;
+use callisto_store::repo::{RepoError, Repos};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::UdpSocket;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
+use trunks::{RefreshState, Refreshed};
 
 /// Audio codecs the node relays without transcoding, in its order of preference.
 const CODECS: [Codec; 2] = [Codec::Pcmu, Codec::Pcma];
@@ -156,10 +157,11 @@ pub(crate) struct Ua {
     /// Trunk connections opened in the background report here.
     trunk_connected: mpsc::UnboundedSender<TrunkConnected>,
     trunk_connected_rx: Option<mpsc::UnboundedReceiver<TrunkConnected>>,
+    /// Reads of the companies, done in tasks of their own, report here.
+    refresh: RefreshState,
+    refreshed: mpsc::UnboundedSender<Refreshed>,
+    refreshed_rx: Option<mpsc::UnboundedReceiver<Refreshed>>,
 }
-
-/// How often a trunk the company asked to check gets OPTIONS.
-const QUALIFY_EVERY: Duration = Duration::from_secs(30);
 
 /// Where the stream transports listen (each `None` when off): Via and
 /// Contact headers on their flows name these.
@@ -244,9 +246,11 @@ impl Ua {
         let repos = Repos::new(stores.items.clone());
         let (reoffered, reoffered_rx) = mpsc::unbounded_channel();
         let (trunk_connected, trunk_connected_rx) = mpsc::unbounded_channel();
+        let (refreshed, refreshed_rx) = mpsc::unbounded_channel();
         Ok(Ua {
             endpoint: Endpoint::new(
                 callisto_sip::Config {
+                    timers: cfg.sip_timers,
                     server_name: Some("Callisto".into()),
                     ..callisto_sip::Config::default()
                 },
@@ -281,6 +285,9 @@ impl Ua {
             reoffered_rx: Some(reoffered_rx),
             trunk_connected,
             trunk_connected_rx: Some(trunk_connected_rx),
+            refresh: RefreshState::default(),
+            refreshed,
+            refreshed_rx: Some(refreshed_rx),
             cfg,
             sock,
             local,
@@ -297,6 +304,7 @@ impl Ua {
         let mut housekeeping = tokio::time::interval(self.cfg.trunk_refresh);
         let mut reoffered = self.reoffered_rx.take().expect("run once");
         let mut trunk_connected = self.trunk_connected_rx.take().expect("run once");
+        let mut refreshed = self.refreshed_rx.take().expect("run once");
         loop {
             let deadline = self.next_deadline();
             tokio::select! {
@@ -312,7 +320,8 @@ impl Ua {
                     Some(c) => self.on_control(c).await,
                     None => break,
                 },
-                _ = housekeeping.tick() => self.housekeeping().await,
+                Some(r) = refreshed.recv() => self.on_refreshed(r).await,
+                _ = housekeeping.tick() => self.housekeeping(),
                 _ = stop.changed() => break,
             }
             self.pump().await;

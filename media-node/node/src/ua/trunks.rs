@@ -4,34 +4,75 @@
 use super::*;
 
 impl Ua {
-    pub(super) async fn housekeeping(&mut self) {
-        let now = Instant::now();
-        self.guard.purge(now);
-        if let Err(e) = self.directory.reload_all(wall_ms()).await {
-            tracing::warn!(error = %e, "directory not refreshed");
-            return;
+    /// Every `trunk_refresh`: bans run out, and the companies are read again.
+    pub(super) fn housekeeping(&mut self) {
+        self.guard.purge(Instant::now());
+        if self.refresh.in_flight == 0 {
+            self.start_refresh(None);
         }
-        let entries: Vec<Arc<TenantEntry>> = self.directory.cached().cloned().collect();
+    }
+
+    /// Reads every company and resolves its trunk's host in a task of its
+    /// own: a slow store or DNS server never holds up the SIP task. The
+    /// result comes back to the run loop ([`Ua::on_refreshed`]), and `done`
+    /// is told once it is applied.
+    pub(super) fn start_refresh(&mut self, done: Option<oneshot::Sender<()>>) {
+        self.refresh.in_flight += 1;
+        self.refresh.started += 1;
+        let generation = self.refresh.started;
+        let repos = self.repos.clone();
+        let back = self.refreshed.clone();
+        tokio::spawn(async move {
+            let at = wall_ms();
+            let companies = read_companies(&repos, at).await;
+            let _ = back.send(Refreshed {
+                generation,
+                at,
+                companies,
+                done,
+            });
+        });
+    }
+
+    pub(super) async fn on_refreshed(&mut self, r: Refreshed) {
+        self.refresh.in_flight -= 1;
+        // A read that finished after a later one has nothing newer to say.
+        if r.generation > self.refresh.applied {
+            self.refresh.applied = r.generation;
+            match r.companies {
+                Ok(companies) => self.apply_companies(companies, r.at).await,
+                Err(e) => tracing::warn!(error = %e, "directory not refreshed"),
+            }
+        }
+        if let Some(done) = r.done {
+            let _ = done.send(());
+        }
+    }
+
+    /// The companies as just read: the directory takes them, and trunks that
+    /// are new or changed get their registration, check and connection.
+    async fn apply_companies(&mut self, companies: Vec<Company>, at: Millis) {
+        let now = Instant::now();
+        self.directory
+            .replace_all(companies.iter().map(|c| c.entry.clone()).collect(), at);
         let mut by_addr = HashMap::new();
         let mut seen = Vec::new();
-        for e in entries {
+        for Company {
+            entry: e,
+            trunk_addr,
+        } in companies
+        {
             let Some(trunk) = e.trunk.clone() else {
                 continue;
             };
-            let addr = match tokio::net::lookup_host((trunk.host.as_str(), trunk.port)).await {
-                Ok(mut a) => a.next(),
-                Err(_) => None,
-            };
-            let Some(addr) = addr else {
-                self.set_status(
-                    &e.tenant,
-                    TrunkStatus::Failed {
-                        code: None,
-                        reason: format!("host {} not found", trunk.host),
-                    },
-                )
-                .await;
-                continue;
+            let addr = match trunk_addr {
+                Some(Ok(addr)) => addr,
+                Some(Err(reason)) => {
+                    self.set_status(&e.tenant, TrunkStatus::Failed { code: None, reason })
+                        .await;
+                    continue;
+                }
+                None => continue,
             };
             by_addr.insert(addr, e.tenant.clone());
             seen.push(e.tenant.clone());
@@ -209,7 +250,7 @@ impl Ua {
         }
     }
 
-    /// OPTIONS to the trunk every [`QUALIFY_EVERY`], from its login.
+    /// OPTIONS to the trunk every `trunk_check_every`, from its login.
     fn qualify_config(&self, trunk: &Trunk) -> QualifyConfig {
         let domain = Host::parse(trunk.sip_domain())
             .unwrap_or_else(|_| Host::Domain(trunk.sip_domain().into()));
@@ -219,7 +260,7 @@ impl Ua {
             from: Uri::Sip(SipUri::new(domain).with_user(&trunk.login)),
             // The pump puts the Via of the trunk's transport in its place.
             via: Via::new("UDP", Host::Domain("localhost".into()), None, ""),
-            interval: QUALIFY_EVERY,
+            interval: self.cfg.trunk_check_every,
         }
     }
 
@@ -330,5 +371,58 @@ impl Ua {
         if let Err(e) = self.repos.telephony.set_trunk_status(t, &s).await {
             tracing::warn!(tenant = %t, error = %e, "trunk status not saved");
         }
+    }
+}
+
+/// How long a trunk's host may take to resolve before the refresh gives up on it.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A company as a refresh read it, with where its trunk's host resolved to
+/// (`None`: no trunk).
+pub(crate) struct Company {
+    entry: Arc<TenantEntry>,
+    trunk_addr: Option<Result<SocketAddr, String>>,
+}
+
+/// A refresh's outcome, back in the SIP task.
+pub(crate) struct Refreshed {
+    generation: u64,
+    at: Millis,
+    companies: Result<Vec<Company>, RepoError>,
+    done: Option<oneshot::Sender<()>>,
+}
+
+/// Refreshes started, still running, and the latest applied.
+#[derive(Debug, Default)]
+pub(super) struct RefreshState {
+    pub(super) started: u64,
+    pub(super) in_flight: usize,
+    pub(super) applied: u64,
+}
+
+/// Every company from the store, their trunks' hosts resolved side by side.
+async fn read_companies(repos: &Repos, at: Millis) -> Result<Vec<Company>, RepoError> {
+    let entries = crate::directory::load_all(repos, at).await?;
+    let lookups = entries.into_iter().map(|e| async move {
+        let trunk_addr = match &e.trunk {
+            Some(trunk) => Some(resolve(&trunk.host, trunk.port).await),
+            None => None,
+        };
+        Company {
+            entry: Arc::new(e),
+            trunk_addr,
+        }
+    });
+    Ok(futures_util::future::join_all(lookups).await)
+}
+
+async fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
+    match tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((host, port))).await {
+        Ok(Ok(mut addrs)) => addrs.next().ok_or_else(|| format!("host {host} not found")),
+        Ok(Err(_)) => Err(format!("host {host} not found")),
+        Err(_) => Err(format!(
+            "host {host} not resolved within {} s",
+            RESOLVE_TIMEOUT.as_secs()
+        )),
     }
 }

@@ -390,6 +390,118 @@ async fn a_trunk_checked_with_options_shows_it_answers() {
     s.node.shutdown().await;
 }
 
+/// The trunk's check as the store shows it, once `done` says it is what we wait for.
+async fn wait_for_reach(s: &Setup, what: &str, done: impl Fn(&TrunkReach) -> bool) -> TrunkReach {
+    for _ in 0..200 {
+        if let Some(r) = s.repos.telephony.trunk_reach(&s.t).await.unwrap()
+            && done(&r)
+        {
+            return r;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "{what}: the trunk's check shows {:?}",
+        s.repos.telephony.trunk_reach(&s.t).await.unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trunk_that_stops_answering_options_is_shown_unreachable_until_it_answers_again() {
+    // T1 of 20 ms: an OPTIONS nobody answers fails (Timer F, 64 × T1) in 1.28 s.
+    let s = setup_with(false, |cfg| {
+        cfg.sip_timers.t1 = Duration::from_millis(20);
+        cfg.sip_timers.t2 = Duration::from_millis(160);
+        cfg.trunk_check_every = Duration::from_millis(500);
+    })
+    .await;
+    let carrier = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let mut tr = trunk(carrier.local_addr().unwrap().port(), false);
+    tr.qualify = true;
+    replace_trunk(&s, &tr).await;
+    s.node.refresh().await.unwrap();
+
+    // The carrier takes the OPTIONS (and their retransmissions) and says nothing.
+    let mut buf = vec![0u8; 65_536];
+    let (n, _) = tokio::time::timeout(Duration::from_secs(5), carrier.recv_from(&mut buf))
+        .await
+        .expect("the node checks the trunk")
+        .unwrap();
+    assert!(
+        buf[..n].starts_with(b"OPTIONS sip:"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    let silent = tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_536];
+        // Silent for 3 s: Timer F (1.28 s) has fired by then.
+        let until = tokio::time::Instant::now() + Duration::from_secs(3);
+        let mut seen = 1;
+        while let Ok(Ok(_)) = tokio::time::timeout_at(until, carrier.recv_from(&mut buf)).await {
+            seen += 1;
+        }
+        (carrier, seen)
+    });
+    let down = wait_for_reach(&s, "no answer", |r| {
+        matches!(r, TrunkReach::Unreachable { .. })
+    })
+    .await;
+    let TrunkReach::Unreachable { since } = down else {
+        unreachable!()
+    };
+
+    // Once the carrier answers again, the next check shows it.
+    let (carrier, seen) = silent.await.unwrap();
+    assert!(
+        seen >= 2,
+        "the unanswered OPTIONS was sent again ({seen} seen)"
+    );
+    let answering = tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            let (n, from) = carrier.recv_from(&mut buf).await.unwrap();
+            let Ok(callisto_sip::Message::Request(req)) = callisto_sip::parse_message(&buf[..n])
+            else {
+                continue;
+            };
+            let ok = callisto_sip::Response::from_request(&req, 200, Some("carrier"));
+            carrier.send_to(&ok.to_bytes(), from).await.unwrap();
+        }
+    });
+    let up = wait_for_reach(&s, "answers again", |r| {
+        matches!(r, TrunkReach::Reachable { .. })
+    })
+    .await;
+    let TrunkReach::Reachable { at, .. } = up else {
+        unreachable!()
+    };
+    assert!(
+        at > since,
+        "reachable at {at}, after being down since {since}"
+    );
+    answering.abort();
+    s.node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trunk_whose_host_does_not_resolve_is_shown_failed_naming_the_host() {
+    let s = setup(false).await;
+    let mut tr = trunk(s.trunk_port, true);
+    tr.host = "carrier.invalid".into();
+    replace_trunk(&s, &tr).await;
+    s.node.refresh().await.unwrap();
+    let status = s.repos.telephony.trunk_status(&s.t).await.unwrap();
+    let Some(TrunkStatus::Failed { code: None, reason }) = &status else {
+        panic!("{status:?}");
+    };
+    assert!(reason.contains("carrier.invalid"), "{reason}");
+    // The SIP side goes on: an agent still registers.
+    let phone_dir = peer_dir(s.dir.path(), "bob", 1000.0, 8, Wav::Pcm16);
+    let phone = Baresip::start(&phone_dir, s.node.sip_addr, &s.bob);
+    phone.wait_for("200 OK", Duration::from_secs(10));
+    s.node.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agents_call_each_other_by_short_number() {
     let s = setup(false).await;

@@ -416,6 +416,11 @@ pub struct Setup {
 }
 
 pub async fn setup(websocket: bool) -> Setup {
+    setup_with(websocket, |_| {}).await
+}
+
+/// As [`setup`], with the node's settings changed by `tune` first.
+pub async fn setup_with(websocket: bool, tune: impl FnOnce(&mut NodeConfig)) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let stores = callisto_store::embedded::open(&dir.path().join("store")).unwrap();
     let repos = Repos::new(stores.items.clone());
@@ -434,6 +439,7 @@ pub async fn setup(websocket: bool) -> Setup {
     if websocket {
         cfg.ws_addr = Some("127.0.0.1:0".parse().unwrap());
     }
+    tune(&mut cfg);
     let node = Node::start(cfg, stores.clone()).await.unwrap();
     node.refresh().await.unwrap();
     Setup {
