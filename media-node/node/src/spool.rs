@@ -32,6 +32,8 @@ pub enum SpoolError {
     },
     #[error("delivering call {call}: {message}")]
     Delivery { call: String, message: String },
+    #[error("the spool's writer has stopped")]
+    Stopped,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SpoolError + '_ {
@@ -73,6 +75,37 @@ impl Spool {
     /// Hands a finished call over for delivery. Durable when this returns:
     /// the recording (if any) and the entry are on disk.
     pub fn commit(&self, record: &CallRecord, recorded: bool) -> Result<(), SpoolError> {
+        self.commit_many(&[(record, recorded)])
+            .pop()
+            .unwrap_or(Err(SpoolError::Stopped))
+    }
+
+    /// Hands finished calls over for delivery, one result per call in order.
+    /// Each call that succeeded is durable when this returns; the folder's
+    /// fsync, which makes the entries' names durable, is done once for all.
+    pub fn commit_many(&self, calls: &[(&CallRecord, bool)]) -> Vec<Result<(), SpoolError>> {
+        let mut results: Vec<Result<(), SpoolError>> = calls
+            .iter()
+            .map(|(record, recorded)| self.write_entry(record, *recorded))
+            .collect();
+        if results.iter().any(Result::is_ok) {
+            // The renames must survive a crash too.
+            let done = self.dir.join("done");
+            if let Err(e) = std::fs::File::open(&done).and_then(|d| d.sync_all()) {
+                for r in results.iter_mut().filter(|r| r.is_ok()) {
+                    *r = Err(SpoolError::Io {
+                        path: done.clone(),
+                        source: std::io::Error::new(e.kind(), e.to_string()),
+                    });
+                }
+            }
+        }
+        results
+    }
+
+    /// A call's recording synced and its entry written, synced and renamed
+    /// into place (the folder still to be synced).
+    fn write_entry(&self, record: &CallRecord, recorded: bool) -> Result<(), SpoolError> {
         let recording_file = if recorded {
             let path = self.recording_file(record.id.as_str());
             let f = std::fs::File::open(&path).map_err(io(&path))?;
@@ -97,11 +130,36 @@ impl Spool {
             .and_then(|f| f.sync_all())
             .map_err(io(&tmp))?;
         std::fs::rename(&tmp, &path).map_err(io(&path))?;
-        // The rename itself must survive a crash too.
-        std::fs::File::open(&done)
-            .and_then(|d| d.sync_all())
-            .map_err(io(&done))?;
         Ok(())
+    }
+
+    /// A writer on a thread of its own that commits the calls handed to it,
+    /// those that end together in one batch (one folder fsync for all). It
+    /// stops when every [`Committer`] is dropped.
+    pub fn committer(&self) -> Committer {
+        let (tx, rx) = std::sync::mpsc::channel::<CommitRequest>();
+        let spool = self.clone();
+        std::thread::Builder::new()
+            .name("spool-commit".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < COMMIT_BATCH
+                        && let Ok(more) = rx.try_recv()
+                    {
+                        batch.push(more);
+                    }
+                    let calls: Vec<(&CallRecord, bool)> =
+                        batch.iter().map(|r| (&r.record, r.recorded)).collect();
+                    let results = spool.commit_many(&calls);
+                    for (req, result) in batch.into_iter().zip(results) {
+                        let _ = req.done.send(result);
+                    }
+                }
+            })
+            .map(|_| ())
+            .unwrap_or_else(|e| tracing::error!(error = %e, "spool writer not started"));
+        Committer { tx }
     }
 
     /// Entries waiting for delivery, oldest call first.
@@ -246,5 +304,43 @@ async fn start_wrap_up(repos: &Repos, r: &CallRecord) -> Result<(), RepoError> {
     {
         Err(RepoError::Stale(_)) => Ok(()),
         other => other.map(|_| ()),
+    }
+}
+
+/// Calls committed at most in one batch.
+const COMMIT_BATCH: usize = 256;
+
+struct CommitRequest {
+    record: CallRecord,
+    recorded: bool,
+    done: tokio::sync::oneshot::Sender<Result<(), SpoolError>>,
+}
+
+/// Hands finished calls to the spool's writer thread ([`Spool::committer`]).
+#[derive(Debug, Clone)]
+pub struct Committer {
+    tx: std::sync::mpsc::Sender<CommitRequest>,
+}
+
+impl Committer {
+    /// Commits a finished call; durable (as [`Spool::commit`]) when it returns `Ok`.
+    pub async fn commit(&self, record: CallRecord, recorded: bool) -> Result<(), SpoolError> {
+        let (done, rx) = tokio::sync::oneshot::channel();
+        self.tx
+            .send(CommitRequest {
+                record,
+                recorded,
+                done,
+            })
+            .map_err(|_| SpoolError::Stopped)?;
+        rx.await.unwrap_or(Err(SpoolError::Stopped))
+    }
+}
+
+impl std::fmt::Debug for CommitRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommitRequest")
+            .field("call", &self.record.id)
+            .finish_non_exhaustive()
     }
 }

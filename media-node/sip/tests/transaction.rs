@@ -605,3 +605,45 @@ fn transport_error_ends_transactions_to_that_peer() {
     assert_eq!(h.events(), [Event::TransportError { tx }]);
     assert!(h.ep.is_empty());
 }
+
+#[test]
+fn many_calls_at_once_each_get_their_own_ack_and_timer() {
+    let mut h = Harness::new();
+    let mut calls = Vec::new();
+    for i in 0..500u64 {
+        let mut req = request("INVITE", &format!("z9hG4bKmany{i}"), "UDP");
+        req.headers.set(HeaderName::CallId, format!("call-{i}"));
+        h.recv(i, udp(), req.clone());
+        let Some(Event::Request { tx, .. }) = h.ep.poll_event() else {
+            panic!()
+        };
+        h.ep.send_response(h.at(i), tx, Response::from_request(&req, 200, Some("uas")))
+            .unwrap();
+        calls.push(tx);
+    }
+    h.sent();
+    // The even calls' ACKs come in reverse order; each reaches its own call.
+    for i in (0..500usize).rev().filter(|i| i % 2 == 0) {
+        let mut ack = request("ACK", &format!("z9hG4bKack{i}"), "UDP");
+        ack.headers.set(HeaderName::CallId, format!("call-{i}"));
+        ack.headers
+            .set(HeaderName::To, "<sip:bob@example.com>;tag=uas");
+        h.recv(600, udp(), ack);
+        assert!(matches!(&h.events()[..], [Event::Ack { tx, .. }] if *tx == calls[i]));
+    }
+    // The odd ones were never acknowledged: each is reported once its own
+    // 2xx has been retransmitted for 64·T1, in the order they were answered.
+    h.run(40_000);
+    let timed_out: Vec<_> = h
+        .events()
+        .into_iter()
+        .map(|e| match e {
+            Event::Timeout { tx } => tx,
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    let odd: Vec<_> = calls.iter().skip(1).step_by(2).copied().collect();
+    assert_eq!(timed_out, odd);
+    assert!(h.ep.is_empty());
+    assert_eq!(h.ep.poll_timeout(), None);
+}

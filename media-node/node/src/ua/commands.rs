@@ -60,7 +60,7 @@ impl Ua {
                 for leg in stale {
                     self.drop_leg(leg);
                 }
-                let spool = self.spool.clone();
+                let committer = self.committer.clone();
                 let wake = self.spool_wake.clone();
                 tokio::spawn(async move {
                     let duration = match relay {
@@ -76,17 +76,13 @@ impl Ua {
                         bytes: 0,
                         duration_ms: ms,
                     }));
-                    // fsync blocks: off the runtime's workers, or every call
-                    // and relay on the node waits for the disk.
+                    // fsync blocks: the spool's own thread does it, for the
+                    // calls that end together at once, so no call or relay on
+                    // the node waits for the disk.
                     let id = record.id.clone();
                     let recorded = duration.is_some();
-                    let committed =
-                        tokio::task::spawn_blocking(move || spool.commit(&record, recorded)).await;
-                    match committed {
-                        Ok(Ok(())) => wake.notify_one(),
-                        Ok(Err(e)) => {
-                            tracing::error!(call = %id, error = %e, "call record not spooled")
-                        }
+                    match committer.commit(record, recorded).await {
+                        Ok(()) => wake.notify_one(),
                         Err(e) => {
                             tracing::error!(call = %id, error = %e, "call record not spooled")
                         }

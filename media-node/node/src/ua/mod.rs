@@ -13,7 +13,7 @@ use crate::directory::{Directory, TenantEntry};
 use crate::flow::FlowEvent;
 use crate::guard::Guard;
 use crate::relay::{self, RelayHandle, RelaySetup};
-use crate::spool::Spool;
+use crate::spool::{Committer, Spool};
 use crate::webrtc::{self, WebRtcLeg};
 
 mod commands;
@@ -125,6 +125,8 @@ pub(crate) struct Ua {
     directory: Directory,
     repos: Repos,
     spool: Spool,
+    /// Commits finished calls to the spool, batched on its own thread.
+    committer: Committer,
     spool_wake: Arc<Notify>,
     legs: HashMap<LegId, Leg>,
     by_tx: HashMap<TxId, LegId>,
@@ -262,6 +264,7 @@ impl Ua {
             engine: Engine::new(cfg.engine),
             directory: Directory::new(repos.clone(), cfg.directory_max_age.as_millis() as Millis),
             repos,
+            committer: spool.committer(),
             spool,
             spool_wake,
             legs: HashMap::new(),

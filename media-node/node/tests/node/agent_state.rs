@@ -98,14 +98,17 @@ async fn an_answered_call_puts_the_agent_in_wrap_up_and_the_next_customer_gets_4
     let first = wait_for_calls(&s.repos, &s.t, 1).await.remove(0);
     assert_eq!(first.outcome, Outcome::Answered);
 
-    // Delivering the record started bob's wrap-up, counted from the call's end.
-    let state = s
-        .repos
-        .agent_states
-        .get(&s.t, &s.bob.user)
-        .await
-        .unwrap()
-        .expect("bob's state was set");
+    // Delivering the record started bob's wrap-up, counted from the call's
+    // end (written just after the record: wait for it a moment).
+    let mut state = None;
+    for _ in 0..50 {
+        state = s.repos.agent_states.get(&s.t, &s.bob.user).await.unwrap();
+        if state.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let state = state.expect("bob's state was set");
     assert_eq!(
         state.value.state,
         AgentState::WrapUp {

@@ -8,7 +8,7 @@
 mod build;
 mod types;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 pub use types::{Config, ConnId, Event, Peer, Timers, Transmit, Transport, TxError, TxId};
@@ -82,9 +82,14 @@ struct Tx {
     /// Client INVITE in Accepted: To tags seen in 2xx, with the TU's ACK for each.
     accepted: Vec<(Option<String>, Option<Vec<u8>>)>,
     /// Server INVITE in Accepted: (Call-ID, CSeq number, From tag) an ACK must carry.
-    ack_match: Option<(String, u32, Option<String>)>,
+    ack_match: Option<AckMatch>,
     acked: bool,
+    /// Where the transaction sits in the endpoint's timer queue.
+    scheduled: Option<Instant>,
 }
+
+/// (Call-ID, CSeq number, From tag): what the ACK of a 2xx must carry.
+type AckMatch = (String, u32, Option<String>);
 
 impl Tx {
     fn next_due(&self) -> Option<Instant> {
@@ -108,6 +113,13 @@ pub struct Endpoint {
     next_id: u64,
     txs: BTreeMap<TxId, Tx>,
     keys: HashMap<Key, TxId>,
+    /// Each transaction's next timer, in time order: a busy endpoint keeps
+    /// tens of thousands of transactions (Timers D, J, K, M hold them for up to
+    /// 32 s), so finding the next one due must not visit them all.
+    timers: BTreeSet<(Instant, TxId)>,
+    /// Server INVITEs in Accepted by what their 2xx's ACK carries (the ACK
+    /// comes on a new branch, so it is matched by dialog and CSeq).
+    acks: HashMap<AckMatch, TxId>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
 }
@@ -171,6 +183,8 @@ impl Endpoint {
             next_id: 1,
             txs: BTreeMap::new(),
             keys: HashMap::new(),
+            timers: BTreeSet::new(),
+            acks: HashMap::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -206,11 +220,39 @@ impl Endpoint {
     }
 
     fn terminate(&mut self, id: TxId) {
-        if let Some(tx) = self.txs.remove(&id)
-            && self.keys.get(&tx.key) == Some(&id)
-        {
+        let Some(tx) = self.txs.remove(&id) else {
+            return;
+        };
+        if self.keys.get(&tx.key) == Some(&id) {
             self.keys.remove(&tx.key);
         }
+        if let Some(at) = tx.scheduled {
+            self.timers.remove(&(at, id));
+        }
+        if let Some(m) = &tx.ack_match
+            && self.acks.get(m) == Some(&id)
+        {
+            self.acks.remove(m);
+        }
+    }
+
+    /// Puts the transaction's next timer in the queue after its timers
+    /// changed (nothing when it has ended).
+    fn reschedule(&mut self, id: TxId) {
+        let Some(tx) = self.txs.get_mut(&id) else {
+            return;
+        };
+        let due = tx.next_due();
+        if due == tx.scheduled {
+            return;
+        }
+        if let Some(at) = tx.scheduled {
+            self.timers.remove(&(at, id));
+        }
+        if let Some(at) = due {
+            self.timers.insert((at, id));
+        }
+        tx.scheduled = due;
     }
 
     // ---- input ----
@@ -327,8 +369,10 @@ impl Endpoint {
                 accepted: Vec::new(),
                 ack_match: None,
                 acked: false,
+                scheduled: None,
             },
         );
+        self.reschedule(id);
         if req.method == Method::Cancel {
             self.on_cancel(now, id, req, key);
             return;
@@ -381,6 +425,7 @@ impl Endpoint {
                     self.terminate(id);
                 } else {
                     tx.end = Some(now + self.cfg.timers.t4);
+                    self.reschedule(id);
                 }
                 return;
             }
@@ -396,15 +441,18 @@ impl Endpoint {
             .from_addr()
             .ok()
             .and_then(|f| f.tag().map(str::to_string));
-        let found = self.txs.iter_mut().find(|(_, tx)| {
-            tx.state == State::Accepted
-                && tx.kind == Kind::ServerInvite
-                && tx.ack_match.as_ref().is_some_and(|(c, s, f)| {
-                    Some(c) == call_id.as_ref() && Some(*s) == seq && *f == from_tag
-                })
+        let found = match (call_id, seq) {
+            (Some(c), Some(s)) => self.acks.get(&(c, s, from_tag)).copied(),
+            _ => None,
+        };
+        let found = found.and_then(|id| {
+            self.txs
+                .get_mut(&id)
+                .filter(|tx| tx.state == State::Accepted && tx.kind == Kind::ServerInvite)
+                .map(|tx| (id, tx))
         });
         match found {
-            Some((&id, tx)) => {
+            Some((id, tx)) => {
                 if !tx.acked {
                     tx.acked = true;
                     tx.retrans = None;
@@ -413,6 +461,7 @@ impl Endpoint {
                         from,
                         request: ack,
                     });
+                    self.reschedule(id);
                 }
             }
             None => self
@@ -539,6 +588,7 @@ impl Endpoint {
             }
             _ => {}
         }
+        self.reschedule(id);
     }
 
     // ---- TU actions ----
@@ -610,9 +660,11 @@ impl Endpoint {
             accepted: Vec::new(),
             ack_match: None,
             acked: false,
+            scheduled: None,
         };
         self.keys.insert(key, id);
         self.txs.insert(id, tx);
+        self.reschedule(id);
         self.transmit(dest, bytes);
     }
 
@@ -633,7 +685,7 @@ impl Endpoint {
                 t.state = State::Accepted;
                 t.retrans = Some((now + t1, t1));
                 t.end = Some(now + 64 * t1);
-                t.ack_match = Some((
+                let m = (
                     t.request.headers.call_id().unwrap_or_default().to_string(),
                     t.request.headers.cseq().map(|c| c.seq).unwrap_or_default(),
                     t.request
@@ -641,7 +693,10 @@ impl Endpoint {
                         .from_addr()
                         .ok()
                         .and_then(|f| f.tag().map(str::to_string)),
-                ));
+                );
+                // The oldest transaction keeps an ACK that could match two.
+                self.acks.entry(m.clone()).or_insert(tx);
+                t.ack_match = Some(m);
             }
             (Kind::ServerInvite, State::Accepted, 2) => {}
             (Kind::ServerInvite, State::Proceeding, _) => {
@@ -668,6 +723,8 @@ impl Endpoint {
         self.transmit(peer, bytes);
         if end_now {
             self.terminate(tx);
+        } else {
+            self.reschedule(tx);
         }
         Ok(())
     }
@@ -745,13 +802,14 @@ impl Endpoint {
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         let due: Vec<TxId> = self
-            .txs
+            .timers
             .iter()
-            .filter(|(_, t)| t.next_due().is_some_and(|d| d <= now))
-            .map(|(id, _)| *id)
+            .take_while(|(at, _)| *at <= now)
+            .map(|(_, id)| *id)
             .collect();
         for id in due {
             self.fire(now, id);
+            self.reschedule(id);
         }
     }
 
@@ -813,7 +871,13 @@ impl Endpoint {
 
     /// The next instant `handle_timeout` must be called at.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.txs.values().filter_map(Tx::next_due).min()
+        let next = self.timers.first().map(|(at, _)| *at);
+        debug_assert_eq!(
+            next,
+            self.txs.values().filter_map(Tx::next_due).min(),
+            "timer queue out of step with the transactions"
+        );
+        next
     }
 }
 
