@@ -72,22 +72,67 @@ impl Index {
     }
 }
 
+/// An item's body: the aggregate as JSON text. Repositories serialise their
+/// aggregates straight into it and read them straight out of it, and backends
+/// store the text as it is, so no `serde_json::Value` tree is built on either
+/// side (for a bulk load that tree was most of the allocations).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body(String);
+
+impl Body {
+    pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Body, StoreError> {
+        serde_json::to_string(value)
+            .map(Body)
+            .map_err(|e| StoreError::Invalid(e.to_string()))
+    }
+
+    /// Text a backend stored from a [`Body`]; checked when it is decoded.
+    pub(crate) fn from_stored(text: String) -> Body {
+        Body(text)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Size in bytes, as stored.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<serde_json::Value> for Body {
+    fn from(value: serde_json::Value) -> Body {
+        Body(value.to_string())
+    }
+}
+
+impl std::fmt::Display for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
     pub key: Key,
     pub gsi: [Option<Key>; GSI_COUNT],
     /// The aggregate, serialised as JSON.
-    pub body: serde_json::Value,
+    pub body: Body,
     /// Set by the store: 1 after create, +1 per write. Ignored on input.
     pub version: u64,
 }
 
 impl Item {
-    pub fn new(key: Key, body: serde_json::Value) -> Item {
+    pub fn new(key: Key, body: impl Into<Body>) -> Item {
         Item {
             key,
             gsi: Default::default(),
-            body,
+            body: body.into(),
             version: 0,
         }
     }
@@ -108,18 +153,18 @@ impl Item {
     }
 
     pub fn decode<T: serde::de::DeserializeOwned>(&self) -> Result<T, StoreError> {
-        serde_json::from_value(self.body.clone()).map_err(|e| self.key.corrupt(e))
+        serde_json::from_str(self.body.as_str()).map_err(|e| self.key.corrupt(e))
     }
-    /// [`decode`](Self::decode) without copying the body.
+    /// [`decode`](Self::decode), consuming the item.
     pub fn into_decoded<T: serde::de::DeserializeOwned>(self) -> Result<T, StoreError> {
-        serde_json::from_value(self.body).map_err(|e| self.key.corrupt(e))
+        self.decode()
     }
 
     // The embedded backend checks body sizes as it stores them.
     #[cfg_attr(not(feature = "aws"), allow(dead_code))]
     pub(crate) fn validate(&self) -> Result<(), StoreError> {
         self.validate_keys()?;
-        let size = self.body.to_string().len();
+        let size = self.body.len();
         if size > MAX_BODY_BYTES {
             return Err(StoreError::Invalid(format!(
                 "item body is {size} bytes, limit {MAX_BODY_BYTES}"

@@ -11,6 +11,14 @@
 //! and only then the checkpoint is saved. An interrupted bulk write thus has
 //! changed no existing card, and the redone chunk decides as the first try did.
 //!
+//! A chunk is written by a task of its own while the next chunk is read and
+//! checked (the two overlap on two cores). One write is in flight at a time,
+//! and the next chunk's write starts only after it and its checkpoint landed,
+//! so the checkpoint rule above is unchanged. While a chunk is in flight, its
+//! cards are indexed in memory and checked against like pending ones; a row
+//! that duplicates one of them waits for the write to land and then reads that
+//! card from the store, so a merge into it is a plain conditional update.
+//!
 //! At-least-once safe: card and history ids are derived from the import id and
 //! the row number, and the bulk write is unconditional, so a chunk redone after
 //! a crash (even one that landed half-way: DynamoDB batches are not atomic)
@@ -39,6 +47,7 @@ use callisto_store::repo::{
 use callisto_tabular::{Detected, ReadOptions, Reader};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Rows per chunk: the new cards of a chunk are written in one bulk write, and
 /// progress (with the resume point) is saved after each chunk.
@@ -153,16 +162,38 @@ enum Duplicate {
     Base(Box<Client>, u64),
     /// A card the chunk creates or already merged into (position in [`Pending::entries`]).
     Pending(usize),
+    /// A card the chunk in flight writes: the row waits for that write.
+    InFlight,
+}
+
+/// Where a duplicate candidate comes from; candidates are tried in id order.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Source {
+    Base,
+    Pending(usize),
+    /// Position in the in-flight chunk's entries.
+    InFlight(usize),
+}
+
+/// The previous chunk, written by a task of its own while the current one is
+/// checked: its cards as they are being written, indexed like [`Pending`].
+struct InFlight {
+    cards: Arc<Pending>,
+    /// The write, until it is awaited; it answers the job's new version.
+    write: Option<tokio::task::JoinHandle<Result<u64, JobError>>>,
 }
 
 struct Run<'a> {
     repos: &'a Repos,
     t: &'a TenantId,
     job: ImportJob,
+    /// The job's stored version, as of the last checkpoint that landed.
+    version: u64,
     settings: ImportSettings,
     now: Millis,
     pending: Pending,
     base: Prefetched,
+    inflight: Option<InFlight>,
 }
 
 impl Run<'_> {
@@ -252,26 +283,63 @@ impl Run<'_> {
                     _ => clients.find_org_by_name(self.t, &card.name).await?,
                 },
             };
-            let mut candidates: Vec<(ClientId, Option<usize>)> = base
+            let inflight = self.inflight.as_ref().map(|f| &*f.cards);
+            let landed = self.inflight.as_ref().is_none_or(|f| f.write.is_none());
+            // A card of the chunk in flight is taken as that chunk wrote it,
+            // not as the lookups (read before it landed) found it.
+            let source = |id: &ClientId| match inflight.and_then(|f| f.by_id.get(id)) {
+                Some(&at) => Source::InFlight(at),
+                None => Source::Base,
+            };
+            let mut candidates: Vec<(ClientId, Source)> = base
                 .into_iter()
                 .filter(|id| !self.unsaved_own(id) && !self.pending.by_id.contains_key(id))
-                .map(|id| (id, None))
+                .map(|id| {
+                    let from = source(&id);
+                    (id, from)
+                })
                 .collect();
+            if let Some(f) = inflight {
+                for &at in f.by_key.get(&key).into_iter().flatten() {
+                    let id = &f.entries[at].card.id;
+                    if !self.pending.by_id.contains_key(id) {
+                        candidates.push((id.clone(), Source::InFlight(at)));
+                    }
+                }
+            }
             for &at in self.pending.by_key.get(&key).into_iter().flatten() {
-                candidates.push((self.pending.entries[at].card.id.clone(), Some(at)));
+                candidates.push((
+                    self.pending.entries[at].card.id.clone(),
+                    Source::Pending(at),
+                ));
             }
             candidates.sort();
-            for (id, at) in candidates {
+            candidates.dedup_by(|a, b| a.0 == b.0);
+            for (id, source) in candidates {
                 if id == card.id {
                     continue;
                 }
-                if let Some(at) = at {
-                    if import_duplicate(card, &self.pending.entries[at].card) {
-                        return Ok(Some(Duplicate::Pending(at)));
+                match source {
+                    Source::Pending(at) => {
+                        if import_duplicate(card, &self.pending.entries[at].card) {
+                            return Ok(Some(Duplicate::Pending(at)));
+                        }
+                        continue;
                     }
-                    continue;
+                    Source::InFlight(at) if !landed => {
+                        if inflight.is_some_and(|f| import_duplicate(card, &f.entries[at].card)) {
+                            return Ok(Some(Duplicate::InFlight));
+                        }
+                        continue;
+                    }
+                    Source::InFlight(_) | Source::Base => {}
                 }
-                let (existing, version) = match self.base.cards.get(&id) {
+                let prefetched = match source {
+                    Source::Base => self.base.cards.get(&id),
+                    // Landed after the prefetch: read as it is now.
+                    _ => None,
+                };
+                let (existing, version) = match prefetched {
                     // Copied only when it is the one.
                     Some(Some((c, v))) if import_duplicate(card, c) => (c.clone(), *v),
                     Some(_) => continue,
@@ -291,10 +359,15 @@ impl Run<'_> {
 
     /// Loads one card by the policy; returns the id the row's contact should nest under.
     async fn load(&mut self, card: Client) -> Result<ClientId, JobError> {
-        let duplicate = match self.settings.policy {
+        let mut duplicate = match self.settings.policy {
             DuplicatePolicy::LoadAnyway => None,
             _ => self.duplicate(&card).await?,
         };
+        if let Some(Duplicate::InFlight) = duplicate {
+            // Merged into (or skipped for) as the store has it once written.
+            self.settle().await?;
+            duplicate = self.duplicate(&card).await?;
+        }
         let merge_error = |e: callisto_domain::import::MergeError| JobError::Invalid(e.to_string());
         match (duplicate, self.settings.policy) {
             (Some(Duplicate::Base(base, _)), DuplicatePolicy::Skip) => {
@@ -305,6 +378,9 @@ impl Run<'_> {
                 self.job.counts.skipped += 1;
                 Ok(self.pending.entries[at].card.id.clone())
             }
+            (Some(Duplicate::InFlight), _) => Err(JobError::Invalid(
+                "a landed chunk's card was still taken as in flight".into(),
+            )),
             (Some(Duplicate::Base(base, version)), _) => {
                 let mut merged = (*base).clone();
                 let outcome = merge_into(&mut merged, &card).map_err(merge_error)?;
@@ -378,70 +454,107 @@ impl Run<'_> {
         }
     }
 
-    /// Writes the chunk: its new cards in one bulk write, then its merges into
-    /// existing cards; removes what an interrupted attempt left for rows of the
-    /// chunk that the redo did not create again; then saves the checkpoint.
-    /// Returns the job's new version.
-    async fn land(
-        &mut self,
-        rows: &[usize],
-        redo: bool,
-        last_row: usize,
-        version: u64,
-    ) -> Result<u64, JobError> {
-        let pending = std::mem::take(&mut self.pending);
-        let (merges, new): (Vec<Entry>, Vec<Entry>) =
-            pending.entries.into_iter().partition(|e| e.base.is_some());
-        let new: Vec<(Client, Journal)> = new.into_iter().map(|e| (e.card, e.journal)).collect();
-        if !new.is_empty() {
-            self.repos.clients.create_many(self.t, &new).await?;
-        }
-        // Merges share transactions: one durable write per ~100 operations, not per card.
-        let updates: Vec<CardUpdate> = merges
-            .iter()
-            .filter_map(|e| {
-                e.base.as_ref().map(|(base, v)| CardUpdate {
-                    old: base,
-                    new: &e.card,
-                    version: *v,
-                    journal: &e.journal,
-                })
-            })
-            .collect();
-        let landed = self.repos.clients.update_many(self.t, &updates).await?;
-        for (u, v) in updates.iter().zip(landed) {
-            if v.is_none() {
-                tracing::debug!(card = %u.old.id, "merge skipped: card changed");
-            }
-        }
-        if redo {
-            for &row in rows {
-                for which in ['o', 'c'] {
-                    let id = derived_client_id(&self.job.id, row, which)?;
-                    if pending.by_id.contains_key(&id) {
-                        continue;
-                    }
-                    match self.repos.clients.get(self.t, &id).await {
-                        Ok(left) => {
-                            match self
-                                .repos
-                                .clients
-                                .purge(self.t, &left.value, left.version)
-                                .await
-                            {
-                                Ok(()) | Err(RepoError::Stale(_)) => {}
-                                Err(e) => return Err(e.into()),
-                            }
-                        }
-                        Err(RepoError::NotFound(_)) => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-            }
-        }
+    /// Hands the chunk to a task that writes it (see [`write_chunk`]) and
+    /// saves the checkpoint after it, once the write before it has landed.
+    /// A redone chunk is awaited whole: what an interrupted attempt left must
+    /// be gone before the next chunk is checked against the base.
+    async fn land(&mut self, rows: &[usize], redo: bool, last_row: usize) -> Result<(), JobError> {
+        self.settle().await?;
+        let cards = Arc::new(std::mem::take(&mut self.pending));
         self.job.checkpoint_row = last_row as u64;
-        Ok(self.repos.imports.save(self.t, &self.job, version).await?)
+        let write = write_chunk(
+            self.repos.clone(),
+            self.t.clone(),
+            cards.clone(),
+            if redo { rows.to_vec() } else { Vec::new() },
+            self.job.clone(),
+            self.version,
+        );
+        self.inflight = Some(InFlight {
+            cards,
+            write: Some(tokio::spawn(write)),
+        });
+        if redo {
+            self.settle().await?;
+        }
+        Ok(())
     }
+
+    /// Waits for the chunk in flight to land (its checkpoint saved); its cards
+    /// stay indexed, to be read from the store when a row duplicates one.
+    async fn settle(&mut self) -> Result<(), JobError> {
+        let Some(write) = self.inflight.as_mut().and_then(|f| f.write.take()) else {
+            return Ok(());
+        };
+        match write.await {
+            Ok(landed) => {
+                self.version = landed?;
+                Ok(())
+            }
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(JobError::Invalid(format!("chunk write stopped: {e}"))),
+        }
+    }
+}
+
+/// Writes a chunk: its new cards in one bulk write, then its merges into
+/// existing cards; removes what an interrupted attempt left for `redo_rows`
+/// (the chunk's rows when it is redone) that the redo did not create again;
+/// then saves `job` (its checkpoint and counts) over `version`. Returns the
+/// job's new version.
+async fn write_chunk(
+    repos: Repos,
+    t: TenantId,
+    cards: Arc<Pending>,
+    redo_rows: Vec<usize>,
+    job: ImportJob,
+    version: u64,
+) -> Result<u64, JobError> {
+    let new: Vec<(&Client, &Journal)> = cards
+        .entries
+        .iter()
+        .filter(|e| e.base.is_none())
+        .map(|e| (&e.card, &e.journal))
+        .collect();
+    if !new.is_empty() {
+        repos.clients.create_many(&t, &new).await?;
+    }
+    // Merges share transactions: one durable write per ~100 operations, not per card.
+    let updates: Vec<CardUpdate> = cards
+        .entries
+        .iter()
+        .filter_map(|e| {
+            e.base.as_ref().map(|(base, v)| CardUpdate {
+                old: base,
+                new: &e.card,
+                version: *v,
+                journal: &e.journal,
+            })
+        })
+        .collect();
+    let landed = repos.clients.update_many(&t, &updates).await?;
+    for (u, v) in updates.iter().zip(landed) {
+        if v.is_none() {
+            tracing::debug!(card = %u.old.id, "merge skipped: card changed");
+        }
+    }
+    for &row in &redo_rows {
+        for which in ['o', 'c'] {
+            let id = derived_client_id(&job.id, row, which)?;
+            if cards.by_id.contains_key(&id) {
+                continue;
+            }
+            match repos.clients.get(&t, &id).await {
+                Ok(left) => match repos.clients.purge(&t, &left.value, left.version).await {
+                    Ok(()) | Err(RepoError::Stale(_)) => {}
+                    Err(e) => return Err(e.into()),
+                },
+                Err(RepoError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(repos.imports.save(&t, &job, version).await?)
 }
 
 /// A merge into an existing card, conditional on the version it was read at;
@@ -592,8 +705,7 @@ pub async fn run_import(
     now: Millis,
 ) -> Result<ImportJob, JobError> {
     let stored = repos.imports.get(t, id).await?;
-    let mut version = stored.version;
-    let job = stored.value;
+    let (job, version) = (stored.value, stored.version);
     if matches!(
         job.status,
         ImportStatus::Done | ImportStatus::Failed | ImportStatus::Uploaded
@@ -615,15 +727,17 @@ pub async fn run_import(
         .ok_or(RepoError::NotFound("import file"))?;
 
     // A run that finds the import running resumes an interrupted one.
-    let mut redo = job.status == ImportStatus::Running;
+    let redo = job.status == ImportStatus::Running;
     let mut run = Run {
         repos,
         t,
         job,
+        version,
         settings,
         now,
         pending: Pending::default(),
         base: Prefetched::default(),
+        inflight: None,
     };
     let opts = read_options(&run.settings);
     let fail = |mut job: ImportJob, why: String| {
@@ -636,7 +750,7 @@ pub async fn run_import(
         Ok(r) => r,
         Err(e) => {
             let job = fail(run.job, e.to_string());
-            repos.imports.save(t, &job, version).await?;
+            repos.imports.save(t, &job, run.version).await?;
             return Ok(job);
         }
     };
@@ -652,7 +766,7 @@ pub async fn run_import(
         };
         run.job.rows_total = total as u64;
         run.job.status = ImportStatus::Running;
-        version = repos.imports.save(t, &run.job, version).await?;
+        run.version = repos.imports.save(t, &run.job, run.version).await?;
     }
     let header = reader.header().to_vec();
     let defaults = ImportDefaults {
@@ -663,13 +777,10 @@ pub async fn run_import(
         now,
     };
     let card_settings = repos.tenants.card_settings(t).await?.value;
-    let mut listed_tags: HashSet<String> = HashSet::new();
-    // Rows of the current chunk (their numbers in the file).
-    let mut chunk: Vec<usize> = Vec::with_capacity(CHUNK_ROWS as usize);
     // The file is read and its rows turned into cards on a thread of their own
     // while the previous rows are checked and written: the two halves of the
     // work overlap on two cores. The channel is bounded, so memory stays flat.
-    let mut rows = read_rows(
+    let rows = read_rows(
         reader,
         RowContext {
             header,
@@ -680,88 +791,115 @@ pub async fn run_import(
             checkpoint_row: run.job.checkpoint_row,
         },
     );
-    let mut carry: VecDeque<Parsed> = VecDeque::new();
-    loop {
-        let group = next_chunk(&mut rows, &mut carry).await;
-        if group.is_empty() {
-            break;
-        }
-        // Collected first: a lazy iterator held across the await would make
-        // the job's future not Send.
-        let cards: Vec<&Client> = group
-            .iter()
-            .filter_map(|p| match p {
-                Parsed::Row(_, Ok(cards)) => Some(cards),
-                _ => None,
-            })
-            .flat_map(|c| c.organization.iter().chain(c.contact.iter()))
-            .collect();
-        run.prefetch(&cards).await?;
-        for parsed in group {
-            let (number, result) = match parsed {
-                Parsed::Row(number, result) => (number, result),
-                Parsed::Fatal(why) => {
-                    let job = fail(run.job, why);
-                    repos.imports.save(t, &job, version).await?;
-                    return Ok(job);
-                }
-                Parsed::Invalid(why) => return Err(JobError::Invalid(why)),
-            };
-            match result {
-                Ok(cards) => {
-                    let cards = *cards;
-                    // Listed before the cards carrying them land, so the tag list misses none (C6).
-                    let new_tags: Vec<String> = cards
-                        .organization
-                        .iter()
-                        .chain(cards.contact.iter())
-                        .flat_map(|c| c.tags.iter())
-                        .filter(|tag| listed_tags.insert(tag.to_string()))
-                        .cloned()
-                        .collect();
-                    if !new_tags.is_empty() {
-                        let by = &run.job.created_by;
-                        repos.tags.register(t, &new_tags, by, now).await?;
-                    }
-                    let org = match cards.organization {
-                        Some(org) => Some(run.load(org).await?),
-                        None => None,
-                    };
-                    if let Some(mut contact) = cards.contact {
-                        if org.is_some() {
-                            contact.organization = org;
-                        }
-                        run.load(contact).await?;
-                    }
-                }
-                Err((column, reason, cells)) => {
-                    let rejected = RejectedRow {
-                        row: number as u64,
-                        column,
-                        reason,
-                        cells,
-                    };
-                    repos.imports.put_rejected(t, id, &rejected).await?;
-                    run.job.counts.rejected += 1;
-                }
-            }
-            run.job.rows_done += 1;
-            chunk.push(number);
-            if chunk.len() as u64 == CHUNK_ROWS {
-                version = run.land(&chunk, redo, number, version).await?;
-                redo = false;
-                chunk.clear();
-            }
-        }
-    }
-    if let Some(&last) = chunk.last() {
-        version = run.land(&chunk, redo, last, version).await?;
+    let outcome = run.all_rows(rows, redo).await;
+    // Whatever happened, the chunk in flight lands (or fails) before the job
+    // is saved or the message goes back to the queue.
+    let settled = run.settle().await;
+    let fatal = outcome?;
+    settled?;
+    if let Some(why) = fatal {
+        let job = fail(run.job, why);
+        repos.imports.save(t, &job, run.version).await?;
+        return Ok(job);
     }
     run.job.status = ImportStatus::Done;
     run.job.finished_at = Some(now);
-    repos.imports.save(t, &run.job, version).await?;
+    repos.imports.save(t, &run.job, run.version).await?;
     tracing::info!(tenant = %t, import = %id, rows = run.job.rows_done, counts = ?run.job.counts, "import done");
     Ok(run.job)
+}
+
+impl Run<'_> {
+    /// Checks and loads every row the reading thread sends, chunk by chunk;
+    /// the last chunk may still be in flight on return. Returns why reading
+    /// stopped early when the file cannot be read further.
+    async fn all_rows(
+        &mut self,
+        mut rows: tokio::sync::mpsc::Receiver<Vec<Parsed>>,
+        mut redo: bool,
+    ) -> Result<Option<String>, JobError> {
+        let (repos, t, now) = (self.repos, self.t, self.now);
+        let mut listed_tags: HashSet<String> = HashSet::new();
+        // Rows of the current chunk (their numbers in the file).
+        let mut chunk: Vec<usize> = Vec::with_capacity(CHUNK_ROWS as usize);
+        let mut carry: VecDeque<Parsed> = VecDeque::new();
+        loop {
+            let group = next_chunk(&mut rows, &mut carry).await;
+            if group.is_empty() {
+                break;
+            }
+            // Collected first: a lazy iterator held across the await would make
+            // the job's future not Send.
+            let cards: Vec<&Client> = group
+                .iter()
+                .filter_map(|p| match p {
+                    Parsed::Row(_, Ok(cards)) => Some(cards),
+                    _ => None,
+                })
+                .flat_map(|c| c.organization.iter().chain(c.contact.iter()))
+                .collect();
+            self.prefetch(&cards).await?;
+            for parsed in group {
+                let (number, result) = match parsed {
+                    Parsed::Row(number, result) => (number, result),
+                    Parsed::Fatal(why) => return Ok(Some(why)),
+                    Parsed::Invalid(why) => return Err(JobError::Invalid(why)),
+                };
+                match result {
+                    Ok(cards) => {
+                        let cards = *cards;
+                        // Listed before the cards carrying them land, so the tag list misses none (C6).
+                        let new_tags: Vec<String> = cards
+                            .organization
+                            .iter()
+                            .chain(cards.contact.iter())
+                            .flat_map(|c| c.tags.iter())
+                            .filter(|tag| listed_tags.insert(tag.to_string()))
+                            .cloned()
+                            .collect();
+                        if !new_tags.is_empty() {
+                            let by = &self.job.created_by;
+                            repos.tags.register(t, &new_tags, by, now).await?;
+                        }
+                        let org = match cards.organization {
+                            Some(org) => Some(self.load(org).await?),
+                            None => None,
+                        };
+                        if let Some(mut contact) = cards.contact {
+                            if org.is_some() {
+                                contact.organization = org;
+                            }
+                            self.load(contact).await?;
+                        }
+                    }
+                    Err((column, reason, cells)) => {
+                        let rejected = RejectedRow {
+                            row: number as u64,
+                            column,
+                            reason,
+                            cells,
+                        };
+                        repos
+                            .imports
+                            .put_rejected(t, &self.job.id, &rejected)
+                            .await?;
+                        self.job.counts.rejected += 1;
+                    }
+                }
+                self.job.rows_done += 1;
+                chunk.push(number);
+                if chunk.len() as u64 == CHUNK_ROWS {
+                    self.land(&chunk, redo, number).await?;
+                    redo = false;
+                    chunk.clear();
+                }
+            }
+        }
+        if let Some(&last) = chunk.last() {
+            self.land(&chunk, redo, last).await?;
+        }
+        Ok(None)
+    }
 }
 
 /// Takes confirmed imports off the queue and runs them; returns how many ran.

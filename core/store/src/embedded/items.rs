@@ -2,8 +2,8 @@ use super::keys::{self, PAST};
 use super::{backend, blocking};
 use crate::StoreError;
 use crate::item::{
-    Condition, CursorPos, GSI_COUNT, Item, ItemStore, Key, MAX_BODY_BYTES, Page, Query, SortKey,
-    WriteOp, cursor_after, validate_batch_keys, validate_transaction_keys,
+    Body, Condition, CursorPos, GSI_COUNT, Item, ItemStore, Key, MAX_BODY_BYTES, Page, Query,
+    SortKey, WriteOp, cursor_after, validate_batch_keys, validate_transaction_keys,
 };
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
@@ -47,11 +47,11 @@ fn gsi_key(g: &Key, k: &Key) -> Vec<u8> {
 
 /// A stored item: its version (u64, little-endian), then per index slot a
 /// presence byte and, when present, the index pk and sk (each a u32
-/// little-endian length and its bytes), then the body as JSON text. The body
-/// is serialised once, straight into the value: no wrapper object to encode
-/// around it, no copy of it, and the version can be set in place. A body over
-/// [`MAX_BODY_BYTES`] is refused; this runs inside the write transaction, so a
-/// refusal aborts it and nothing is written.
+/// little-endian length and its bytes), then the body's JSON text as the
+/// repository serialised it: no wrapper object to encode around it, and the
+/// version can be set in place. A body over [`MAX_BODY_BYTES`] is refused;
+/// this runs inside the write transaction, so a refusal aborts it and nothing
+/// is written.
 fn encode_stored(item: &Item, version: u64) -> Result<Vec<u8>, StoreError> {
     let keys: usize = item
         .gsi
@@ -59,7 +59,14 @@ fn encode_stored(item: &Item, version: u64) -> Result<Vec<u8>, StoreError> {
         .flatten()
         .map(|k| 8 + k.pk.len() + k.sk.len())
         .sum();
-    let mut out = Vec::with_capacity(8 + GSI_COUNT + keys + 64);
+    let body = item.body.as_str().as_bytes();
+    if body.len() > MAX_BODY_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "item body is {} bytes, limit {MAX_BODY_BYTES}",
+            body.len()
+        )));
+    }
+    let mut out = Vec::with_capacity(8 + GSI_COUNT + keys + body.len());
     out.extend_from_slice(&version.to_le_bytes());
     for g in &item.gsi {
         match g {
@@ -73,14 +80,7 @@ fn encode_stored(item: &Item, version: u64) -> Result<Vec<u8>, StoreError> {
             }
         }
     }
-    let head = out.len();
-    serde_json::to_writer(&mut out, &item.body).map_err(backend)?;
-    let body = out.len() - head;
-    if body > MAX_BODY_BYTES {
-        return Err(StoreError::Invalid(format!(
-            "item body is {body} bytes, limit {MAX_BODY_BYTES}"
-        )));
-    }
+    out.extend_from_slice(body);
     Ok(out)
 }
 
@@ -121,7 +121,9 @@ fn decode_head(
 
 fn decode(key: Key, bytes: &[u8]) -> Result<Item, StoreError> {
     let (version, gsi, at) = decode_head(&key, bytes)?;
-    let body = serde_json::from_slice(&bytes[at..])
+    // Kept as text: checked when a repository decodes it.
+    let body = String::from_utf8(bytes[at..].to_vec())
+        .map(Body::from_stored)
         .map_err(|e| StoreError::Corrupt(format!("{}/{}: {e}", key.pk, key.sk)))?;
     Ok(Item {
         key,

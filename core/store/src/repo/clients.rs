@@ -334,13 +334,13 @@ impl Clients {
     pub async fn create_many(
         &self,
         t: &TenantId,
-        cards: &[(Client, Journal)],
+        cards: &[(&Client, &Journal)],
     ) -> Result<(), RepoError> {
         let mut ops = Vec::new();
         // Word → the batch's cards carrying it, in batch order (so a batch
         // written again makes the same postings under the same keys).
         let mut words: std::collections::BTreeMap<String, Vec<&ClientId>> = Default::default();
-        for (c, journal) in cards {
+        for &(c, journal) in cards {
             ops.push(WriteOp::Put {
                 item: card_item(t, c)?,
                 condition: Condition::None,

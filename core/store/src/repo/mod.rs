@@ -84,7 +84,7 @@ pub use users::{DirectoryEntry, Users};
 pub use work_lists::{ListPosition, SavedResult, WorkLists};
 
 use crate::StoreError;
-use crate::item::{Item, ItemStore, Key};
+use crate::item::{Body, Item, ItemStore, Key};
 use callisto_domain::ids::TenantId;
 use std::sync::Arc;
 
@@ -219,8 +219,7 @@ pub(crate) fn tenant_key(t: &TenantId, sk: impl Into<String>) -> Key {
 }
 
 pub(crate) fn encode<T: serde::Serialize>(key: Key, value: &T) -> Result<Item, StoreError> {
-    let body = serde_json::to_value(value).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    Ok(Item::new(key, body))
+    Ok(Item::new(key, Body::encode(value)?))
 }
 
 /// One page of a query, each item decoded as `T`.

@@ -573,6 +573,7 @@ pub async fn repo_clients_created_in_bulk_have_their_lookups_and_history(b: &dyn
             (c, Journal::activity(created))
         })
         .collect();
+    let batch: Vec<(&Client, &Journal)> = batch.iter().map(|(c, j)| (c, j)).collect();
     r.clients.create_many(&t, &batch).await.unwrap();
     // Written again (a resumed import): the same items, nothing twice.
     r.clients.create_many(&t, &batch).await.unwrap();

@@ -268,3 +268,35 @@ async fn a_crash_in_the_middle_of_a_chunk_is_redone_without_duplicates() {
     assert_eq!(got_cards.len(), want_cards.len());
     assert!(got_cards == want_cards, "cards or their history differ");
 }
+
+#[tokio::test]
+async fn rows_duplicating_the_chunk_being_written_merge_into_its_cards() {
+    // A chunk is written while the next one is checked. Every three rows share
+    // a company, so the chunk boundaries split companies: the next chunk's
+    // rows must still find the organization the chunk in flight creates.
+    let csv = many_rows(2_500);
+    let (_dir, stores, repos) = company().await;
+    let id = queue_import(&stores, &repos, &csv, DuplicatePolicy::Merge).await;
+    let done = run_import(&repos, stores.blobs.as_ref(), &t(), &id, 1_000)
+        .await
+        .unwrap();
+    assert_eq!(done.status, ImportStatus::Done);
+    assert_eq!(done.counts.organizations_created, 834);
+    let all = cards(&repos).await;
+    let mut names = std::collections::HashSet::new();
+    for (card, _) in all.iter().filter(|(c, _)| c.organization.is_none()) {
+        if card.kind == callisto_domain::client::ClientKind::Organization {
+            assert!(names.insert(card.name.clone()), "{} twice", card.name);
+        }
+    }
+    assert_eq!(names.len(), 834);
+    // Company 333 is on rows 999-1001 of the data, across the first chunk boundary.
+    let org = repos
+        .clients
+        .find_org_by_name(&t(), "ООО Компания 333")
+        .await
+        .unwrap();
+    assert_eq!(org.len(), 1);
+    let contacts = repos.clients.contacts_of(&t(), &org[0]).await.unwrap();
+    assert_eq!(contacts.len(), 3);
+}
