@@ -6,7 +6,8 @@
 //! idempotent, so delivering twice changes nothing.
 //!
 //! Layout: `<dir>/rec/<call>.wav` (recordings being written), `<dir>/done/<call>.json`
-//! (finished calls: the record, naming its recording if any).
+//! (finished calls committed together, named after the first: their records,
+//! each naming its recording if any).
 
 use callisto_domain::Millis;
 use callisto_domain::agent_state::{AgentStatus, StateChange, after_call};
@@ -51,6 +52,15 @@ pub struct Finished {
     pub recording_file: Option<String>,
 }
 
+/// What an entry file holds: the calls committed together, or (files
+/// written before calls were committed in batches) one call.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum EntryFile {
+    Batch(Vec<Finished>),
+    One(Finished),
+}
+
 #[derive(Debug, Clone)]
 pub struct Spool {
     dir: PathBuf,
@@ -81,20 +91,29 @@ impl Spool {
     }
 
     /// Hands finished calls over for delivery, one result per call in order.
-    /// Each call that succeeded is durable when this returns; the folder's
-    /// fsync, which makes the entries' names durable, is done once for all.
+    /// Each call that succeeded is durable when this returns. The calls share
+    /// one entry file, so a batch costs one entry fsync and one folder fsync
+    /// (each recording is still synced on its own).
     pub fn commit_many(&self, calls: &[(&CallRecord, bool)]) -> Vec<Result<(), SpoolError>> {
         let mut results: Vec<Result<(), SpoolError>> = calls
             .iter()
-            .map(|(record, recorded)| self.write_entry(record, *recorded))
+            .map(|(record, recorded)| self.sync_recording(record, *recorded))
             .collect();
-        if results.iter().any(Result::is_ok) {
-            // The renames must survive a crash too.
-            let done = self.dir.join("done");
-            if let Err(e) = std::fs::File::open(&done).and_then(|d| d.sync_all()) {
+        let entries: Vec<Finished> = calls
+            .iter()
+            .zip(&results)
+            .filter(|(_, r)| r.is_ok())
+            .map(|((record, recorded), _)| Finished {
+                record: (*record).clone(),
+                recording_file: recorded.then(|| format!("{}.wav", record.id)),
+            })
+            .collect();
+        if let Some(first) = entries.first() {
+            let path = self.entry_path(first.record.id.as_str());
+            if let Err(e) = self.write_entries(&path, &entries) {
                 for r in results.iter_mut().filter(|r| r.is_ok()) {
                     *r = Err(SpoolError::Io {
-                        path: done.clone(),
+                        path: path.clone(),
                         source: std::io::Error::new(e.kind(), e.to_string()),
                     });
                 }
@@ -103,34 +122,31 @@ impl Spool {
         results
     }
 
-    /// A call's recording synced and its entry written, synced and renamed
-    /// into place (the folder still to be synced).
-    fn write_entry(&self, record: &CallRecord, recorded: bool) -> Result<(), SpoolError> {
-        let recording_file = if recorded {
+    /// Entry files are named after their first call, so names sort by time
+    /// (call ids are ULIDs) and no two batches share one.
+    fn entry_path(&self, call: &str) -> PathBuf {
+        self.dir.join("done").join(format!("{call}.json"))
+    }
+
+    /// A call's recording, if it has one, made durable.
+    fn sync_recording(&self, record: &CallRecord, recorded: bool) -> Result<(), SpoolError> {
+        if recorded {
             let path = self.recording_file(record.id.as_str());
             let f = std::fs::File::open(&path).map_err(io(&path))?;
             f.sync_all().map_err(io(&path))?;
-            Some(format!("{}.wav", record.id))
-        } else {
-            None
-        };
-        let entry = Finished {
-            record: record.clone(),
-            recording_file,
-        };
-        let done = self.dir.join("done");
-        let tmp = done.join(format!("{}.json.tmp", record.id));
-        let path = done.join(format!("{}.json", record.id));
-        let bytes = serde_json::to_vec_pretty(&entry).map_err(|source| SpoolError::Corrupt {
-            path: path.clone(),
-            source,
-        })?;
-        std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
-        std::fs::File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io(&path))?;
+        }
         Ok(())
+    }
+
+    /// Writes `entries` to `path` durably: to a temporary file, synced,
+    /// renamed into place, and the folder synced so the rename survives a crash.
+    fn write_entries(&self, path: &Path, entries: &[Finished]) -> std::io::Result<()> {
+        let tmp = path.with_extension("json.tmp");
+        let bytes = serde_json::to_vec(entries)?;
+        std::fs::write(&tmp, bytes)?;
+        std::fs::File::open(&tmp)?.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(self.dir.join("done"))?.sync_all()
     }
 
     /// A writer on a thread of its own that commits the calls handed to it,
@@ -174,64 +190,113 @@ impl Spool {
         Ok(out)
     }
 
-    /// Delivers one entry: recording first (the record points at it), then the
-    /// record, then the local files go.
-    pub async fn deliver(&self, entry: &Path, stores: &Stores) -> Result<(), SpoolError> {
+    /// Delivers one entry file's calls: each recording first (the record
+    /// points at it), then the records in one store write, then the local
+    /// files go. A call that cannot be delivered stays in the file for the
+    /// next round; the others are not held back by it. Returns how many
+    /// calls were delivered.
+    pub async fn deliver(&self, entry: &Path, stores: &Stores) -> Result<usize, SpoolError> {
         let bytes = std::fs::read(entry).map_err(io(entry))?;
-        let mut f: Finished =
+        let file: EntryFile =
             serde_json::from_slice(&bytes).map_err(|source| SpoolError::Corrupt {
                 path: entry.to_path_buf(),
                 source,
             })?;
-        let call = f.record.id.to_string();
-        let fail = |message: String| SpoolError::Delivery {
-            call: call.clone(),
-            message,
+        let calls = match file {
+            EntryFile::Batch(calls) => calls,
+            EntryFile::One(call) => vec![call],
         };
-        if let Some(file) = &f.recording_file {
-            let path = self.dir.join("rec").join(file);
-            let data = std::fs::read(&path).map_err(io(&path))?;
-            let rel = recording_path(&f.record.id, f.record.started_at, "wav");
-            let key = BlobKey::new(&f.record.tenant, &rel).map_err(|e| fail(e.to_string()))?;
-            let len = data.len() as u64;
-            stores
-                .blobs
-                .put(&key, data, "audio/wav")
-                .await
-                .map_err(|e| fail(e.to_string()))?;
-            if let Some(r) = f.record.recording.as_mut() {
-                r.key = key.as_str().to_string();
-                r.bytes = len;
+        let mut kept = Vec::new();
+        let mut uploaded = Vec::new();
+        // Recordings go up a few at a time: each put waits for its fsyncs.
+        let mut calls = calls.into_iter().peekable();
+        while calls.peek().is_some() {
+            let wave: Vec<Finished> = calls.by_ref().take(UPLOADS_AT_ONCE).collect();
+            let puts = wave.into_iter().map(|mut f| async move {
+                let result = self.upload_recording(&mut f, stores).await;
+                (f, result)
+            });
+            for (f, result) in futures_util::future::join_all(puts).await {
+                match result {
+                    Ok(()) => uploaded.push(f),
+                    Err(e) => {
+                        tracing::warn!(call = %f.record.id, error = %e, "recording not delivered; will retry");
+                        kept.push(f);
+                    }
+                }
             }
         }
         let repos = Repos::new(stores.items.clone());
-        repos
-            .calls
-            .record(&f.record)
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        // The call is kept whatever happens to the agent's state.
-        if let Err(e) = start_wrap_up(&repos, &f.record).await {
-            tracing::warn!(call = %call, error = %e, "wrap-up not started");
+        let records: Vec<CallRecord> = uploaded.iter().map(|f| f.record.clone()).collect();
+        let results = repos.calls.record_many(&records).await;
+        let mut delivered = Vec::new();
+        for (f, result) in uploaded.into_iter().zip(results) {
+            match result {
+                Ok(()) => {
+                    // The call is kept whatever happens to the agent's state.
+                    if let Err(e) = start_wrap_up(&repos, &f.record).await {
+                        tracing::warn!(call = %f.record.id, error = %e, "wrap-up not started");
+                    }
+                    delivered.push(f);
+                }
+                Err(e) => {
+                    tracing::warn!(call = %f.record.id, error = %e, "call record not delivered; will retry");
+                    kept.push(f);
+                }
+            }
         }
         // The entry goes first: a crash between the two leaves a delivered
         // recording's local copy behind, never an entry without its file.
-        std::fs::remove_file(entry).map_err(io(entry))?;
-        if let Some(file) = &f.recording_file {
-            let path = self.dir.join("rec").join(file);
-            std::fs::remove_file(&path).map_err(io(&path))?;
+        if kept.is_empty() {
+            std::fs::remove_file(entry).map_err(io(entry))?;
+        } else if !delivered.is_empty() {
+            kept.sort_by(|a, b| a.record.id.as_str().cmp(b.record.id.as_str()));
+            self.write_entries(entry, &kept).map_err(io(entry))?;
         }
-        tracing::info!(call = %call, recorded = f.recording_file.is_some(), "call delivered");
+        for f in &delivered {
+            if let Some(file) = &f.recording_file {
+                let path = self.dir.join("rec").join(file);
+                std::fs::remove_file(&path).map_err(io(&path))?;
+            }
+            tracing::info!(call = %f.record.id, recorded = f.recording_file.is_some(), "call delivered");
+        }
+        Ok(delivered.len())
+    }
+
+    /// Puts a call's recording, if it has one, into the blob store and points
+    /// its record at it.
+    async fn upload_recording(&self, f: &mut Finished, stores: &Stores) -> Result<(), SpoolError> {
+        let Some(file) = &f.recording_file else {
+            return Ok(());
+        };
+        let fail = |message: String| SpoolError::Delivery {
+            call: f.record.id.to_string(),
+            message,
+        };
+        let path = self.dir.join("rec").join(file);
+        let data = std::fs::read(&path).map_err(io(&path))?;
+        let rel = recording_path(&f.record.id, f.record.started_at, "wav");
+        let key = BlobKey::new(&f.record.tenant, &rel).map_err(|e| fail(e.to_string()))?;
+        let len = data.len() as u64;
+        stores
+            .blobs
+            .put(&key, data, "audio/wav")
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        if let Some(r) = f.record.recording.as_mut() {
+            r.key = key.as_str().to_string();
+            r.bytes = len;
+        }
         Ok(())
     }
 
-    /// Delivers everything pending; returns how many entries were delivered.
-    /// An entry that fails stays for the next round.
+    /// Delivers everything pending; returns how many calls were delivered.
+    /// A call that fails stays for the next round.
     pub async fn drain(&self, stores: &Stores) -> Result<usize, SpoolError> {
         let mut delivered = 0;
         for entry in self.pending()? {
             match self.deliver(&entry, stores).await {
-                Ok(()) => delivered += 1,
+                Ok(n) => delivered += n,
                 Err(e) => {
                     tracing::warn!(error = %e, entry = %entry.display(), "delivery failed; will retry")
                 }
@@ -306,6 +371,9 @@ async fn start_wrap_up(repos: &Repos, r: &CallRecord) -> Result<(), RepoError> {
         other => other.map(|_| ()),
     }
 }
+
+/// Recordings put into the blob store at once while delivering.
+const UPLOADS_AT_ONCE: usize = 16;
 
 /// Calls committed at most in one batch.
 const COMMIT_BATCH: usize = 256;

@@ -29,13 +29,18 @@ impl FolderBlobs {
     }
 }
 
-async fn write_atomically(tmp_dir: &Path, dest: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    if let Some(parent) = dest.parent() {
-        tokio::fs::create_dir_all(parent).await.map_err(backend)?;
-    }
+/// Writes `bytes` to `dest` durably: to a file in `tmp_dir`, synced, renamed
+/// into place, and `dest`'s folder synced so the rename survives a crash
+/// (callers drop their own copy once a put returns).
+fn write_atomically(tmp_dir: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let parent = dest.parent().unwrap_or(tmp_dir);
+    std::fs::create_dir_all(parent)?;
     let tmp = tmp_dir.join(ulid::Ulid::new().to_string());
-    tokio::fs::write(&tmp, bytes).await.map_err(backend)?;
-    tokio::fs::rename(&tmp, dest).await.map_err(backend)
+    let mut f = std::fs::File::create(&tmp)?;
+    std::io::Write::write_all(&mut f, bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, dest)?;
+    std::fs::File::open(parent)?.sync_all()
 }
 
 #[async_trait]
@@ -47,8 +52,14 @@ impl BlobStore for FolderBlobs {
         content_type: &str,
     ) -> Result<(), StoreError> {
         let tmp = self.root.join("tmp");
-        write_atomically(&tmp, &self.path("meta", key), content_type.as_bytes()).await?;
-        write_atomically(&tmp, &self.path("data", key), &data).await
+        let (meta, dest) = (self.path("meta", key), self.path("data", key));
+        let content_type = content_type.to_string();
+        // One blocking hop for the whole put, not one per file operation.
+        super::blocking(move || {
+            write_atomically(&tmp, &meta, content_type.as_bytes()).map_err(backend)?;
+            write_atomically(&tmp, &dest, &data).map_err(backend)
+        })
+        .await
     }
 
     async fn get(&self, key: &BlobKey) -> Result<Option<Blob>, StoreError> {

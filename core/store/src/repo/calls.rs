@@ -8,7 +8,7 @@
 
 use super::{Listing, RepoError, encode, listing, tenant_pk};
 use crate::StoreError;
-use crate::item::{Condition, Index, ItemStore, Key, Query, SortKey};
+use crate::item::{Condition, Index, Item, ItemStore, Key, Query, SortKey, WriteOp};
 use callisto_domain::call::{CallId, CallRecord, month_of, month_span};
 use callisto_domain::ids::{ClientId, TenantId, UserId};
 use std::sync::Arc;
@@ -45,6 +45,22 @@ fn month_ids(year: i32, month: u32) -> Result<SortKey, RepoError> {
     Ok(SortKey::Between(first, last))
 }
 
+/// A record's item, indexed by its agent and its client card; refused if the
+/// record is inconsistent.
+fn record_item(r: &CallRecord) -> Result<Item, RepoError> {
+    r.check()
+        .map_err(|e| StoreError::Invalid(format!("call record {}: {e}", r.id)))?;
+    let mut item = encode(record_key(&r.tenant, &r.id)?, r)?;
+    let sk = r.id.as_str().to_string();
+    if let Some(agent) = &r.agent {
+        item = item.with_index(Index::Gsi1, Key::new(agent_pk(&r.tenant, agent), &sk));
+    }
+    if let Some(client) = &r.client {
+        item = item.with_index(Index::Gsi2, Key::new(client_pk(&r.tenant, client), &sk));
+    }
+    Ok(item)
+}
+
 fn agent_pk(t: &TenantId, u: &UserId) -> String {
     format!("{}#CALLS#USER#{u}", tenant_pk(t))
 }
@@ -58,17 +74,8 @@ impl Calls {
     /// retrying after a restart) changes nothing; a different record under the
     /// same id is refused.
     pub async fn record(&self, r: &CallRecord) -> Result<(), RepoError> {
-        r.check()
-            .map_err(|e| StoreError::Invalid(format!("call record {}: {e}", r.id)))?;
-        let key = record_key(&r.tenant, &r.id)?;
-        let mut item = encode(key.clone(), r)?;
-        let sk = r.id.as_str().to_string();
-        if let Some(agent) = &r.agent {
-            item = item.with_index(Index::Gsi1, Key::new(agent_pk(&r.tenant, agent), &sk));
-        }
-        if let Some(client) = &r.client {
-            item = item.with_index(Index::Gsi2, Key::new(client_pk(&r.tenant, client), &sk));
-        }
+        let item = record_item(r)?;
+        let key = item.key.clone();
         match self.items.put(item, Condition::NotExists).await {
             Ok(_) => Ok(()),
             Err(StoreError::ConditionFailed(_)) => match self.items.get(&key).await? {
@@ -77,6 +84,50 @@ impl Calls {
             },
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Many [`record`](Self::record)s, one result per record in order: written
+    /// together in as few transactions as they fit (one durable write for
+    /// calls that ended together, not one each). A transaction refused because
+    /// one of its records is already there (a redelivery) is redone record by
+    /// record, so each still gets the answer [`record`](Self::record) gives.
+    pub async fn record_many(&self, records: &[CallRecord]) -> Vec<Result<(), RepoError>> {
+        let mut out = Vec::with_capacity(records.len());
+        for group in records.chunks(crate::item::MAX_TRANSACT_OPS) {
+            let mut ops = Vec::with_capacity(group.len());
+            let mut refused = Vec::new();
+            for (i, r) in group.iter().enumerate() {
+                match record_item(r) {
+                    Ok(item) => ops.push(WriteOp::Put {
+                        item,
+                        condition: Condition::NotExists,
+                    }),
+                    Err(e) => refused.push((i, e)),
+                }
+            }
+            let together = if ops.is_empty() {
+                Ok(())
+            } else {
+                self.items.transact(ops).await
+            };
+            match together {
+                Ok(()) => {
+                    let mut results: Vec<Result<(), RepoError>> =
+                        group.iter().map(|_| Ok(())).collect();
+                    for (i, e) in refused {
+                        results[i] = Err(e);
+                    }
+                    out.extend(results);
+                }
+                // One of them is there already, or the write failed: each on its own.
+                Err(_) => {
+                    for r in group {
+                        out.push(self.record(r).await);
+                    }
+                }
+            }
+        }
+        out
     }
 
     pub async fn get(&self, t: &TenantId, id: &CallId) -> Result<CallRecord, RepoError> {

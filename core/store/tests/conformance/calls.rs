@@ -206,3 +206,49 @@ pub async fn repo_trunk_settings_status_and_sip_credentials(b: &dyn Backend) {
         None
     );
 }
+
+pub async fn repo_call_records_written_together_each_get_their_own_answer(b: &dyn Backend) {
+    let s = b.open().await;
+    let r = Repos::new(s.items.clone());
+    let t = tenant("calls");
+    let first = call(DEC_START, "ann", Some("c1"));
+    r.calls.record(&first).await.unwrap();
+    let new = call(DEC_START + 1_000, "bob", None);
+    let mut forged = first.clone();
+    forged.to = "+70000000000".into();
+    let mut broken = call(DEC_START + 2_000, "ann", None);
+    broken.answered_at = None;
+    let also_new = call(DEC_START + 3_000, "ann", None);
+
+    // A redelivered record, a new one, a forged one, a broken one and another
+    // new one: each gets what `record` alone would answer.
+    let results = r
+        .calls
+        .record_many(&[
+            first.clone(),
+            new.clone(),
+            forged,
+            broken.clone(),
+            also_new.clone(),
+        ])
+        .await;
+    assert!(results[0].is_ok() && results[1].is_ok() && results[4].is_ok());
+    assert!(matches!(results[2], Err(RepoError::Stale(_))));
+    assert!(results[3].is_err());
+    assert_eq!(r.calls.get(&t, &first.id).await.unwrap(), first);
+    assert_eq!(r.calls.get(&t, &new.id).await.unwrap(), new);
+    assert_eq!(r.calls.get(&t, &also_new.id).await.unwrap(), also_new);
+    assert!(matches!(
+        r.calls.get(&t, &broken.id).await,
+        Err(RepoError::NotFound(_))
+    ));
+
+    // New records alone land together, more than one transaction's worth.
+    let many: Vec<CallRecord> = (0..150)
+        .map(|i| call(DEC_START + 10_000 + i * 1_000, "cy", None))
+        .collect();
+    assert!(r.calls.record_many(&many).await.iter().all(Result::is_ok));
+    let cy = UserId::parse("cy").unwrap();
+    let listed = r.calls.by_agent(&t, &cy, None, 200).await.unwrap();
+    assert_eq!(listed.items.len(), 150);
+}

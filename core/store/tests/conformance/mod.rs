@@ -67,6 +67,7 @@ macro_rules! conformance_cases {
             repo_clients_created_in_bulk_have_their_lookups_and_history,
             repo_clients_updated_together_land_apart_from_a_changed_one,
             repo_call_records_by_month_agent_and_client,
+            repo_call_records_written_together_each_get_their_own_answer,
             repo_trunk_settings_status_and_sip_credentials,
             repo_scenarios_keep_results_and_questionnaires_in_use,
             repo_questionnaire_answers_by_call_and_client,

@@ -102,3 +102,83 @@ async fn an_entry_that_cannot_be_delivered_stays_for_the_next_round() {
     assert_eq!(spool.drain(&stores).await.unwrap(), 1);
     assert_eq!(spool.pending().unwrap().len(), 1, "the refused one is kept");
 }
+
+#[tokio::test]
+async fn calls_committed_together_share_one_entry_and_a_refused_one_stays_alone() {
+    let data = tempfile::tempdir().unwrap();
+    let stores = callisto_store::embedded::open(&data.path().join("store")).unwrap();
+    let repos = Repos::new(stores.items.clone());
+    let spool = Spool::open(&data.path().join("spool")).unwrap();
+    let recorded = record(5, true);
+    std::fs::write(spool.recording_file(recorded.id.as_str()), b"RIFF....WAVE").unwrap();
+    let mut bad = record(6, false);
+    bad.answered_at = None;
+    let plain = record(7, false);
+    // A recording that was never written: that call fails, the others do not.
+    let lost = record(8, true);
+    let results = spool.commit_many(&[
+        (&recorded, true),
+        (&bad, false),
+        (&plain, false),
+        (&lost, true),
+    ]);
+    assert!(results[0].is_ok() && results[1].is_ok() && results[2].is_ok());
+    assert!(matches!(
+        results[3],
+        Err(callisto_node::spool::SpoolError::Io { .. })
+    ));
+    assert_eq!(
+        spool.pending().unwrap().len(),
+        1,
+        "one entry file for the batch"
+    );
+
+    assert_eq!(spool.drain(&stores).await.unwrap(), 2);
+    let t = TenantId::parse("t1").unwrap();
+    assert_eq!(repos.calls.get(&t, &plain.id).await.unwrap(), plain);
+    assert_eq!(
+        repos
+            .calls
+            .get(&t, &recorded.id)
+            .await
+            .unwrap()
+            .recording
+            .unwrap()
+            .bytes,
+        12
+    );
+    assert!(!spool.recording_file(recorded.id.as_str()).exists());
+    // Only the refused call is left, and the next round tries it alone.
+    let left = spool.pending().unwrap();
+    assert_eq!(left.len(), 1);
+    let text = std::fs::read_to_string(&left[0]).unwrap();
+    assert!(text.contains(bad.id.as_str()) && !text.contains(plain.id.as_str()));
+    assert_eq!(spool.drain(&stores).await.unwrap(), 0);
+    assert_eq!(std::fs::read_to_string(&left[0]).unwrap(), text);
+}
+
+#[tokio::test]
+async fn an_entry_of_one_call_left_by_an_older_node_is_delivered() {
+    let data = tempfile::tempdir().unwrap();
+    let stores = callisto_store::embedded::open(&data.path().join("store")).unwrap();
+    let spool = Spool::open(&data.path().join("spool")).unwrap();
+    let old = record(9, false);
+    let entry = serde_json::json!({ "record": old, "recording_file": null });
+    let path = data
+        .path()
+        .join("spool")
+        .join("done")
+        .join(format!("{}.json", old.id));
+    std::fs::write(&path, serde_json::to_vec_pretty(&entry).unwrap()).unwrap();
+    assert_eq!(spool.drain(&stores).await.unwrap(), 1);
+    assert!(!path.exists());
+    let t = TenantId::parse("t1").unwrap();
+    assert_eq!(
+        Repos::new(stores.items.clone())
+            .calls
+            .get(&t, &old.id)
+            .await
+            .unwrap(),
+        old
+    );
+}
