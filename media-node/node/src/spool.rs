@@ -58,7 +58,7 @@ pub struct Finished {
 #[serde(untagged)]
 enum EntryFile {
     Batch(Vec<Finished>),
-    One(Finished),
+    One(Box<Finished>),
 }
 
 #[derive(Debug, Clone)]
@@ -204,7 +204,7 @@ impl Spool {
             })?;
         let calls = match file {
             EntryFile::Batch(calls) => calls,
-            EntryFile::One(call) => vec![call],
+            EntryFile::One(call) => vec![*call],
         };
         let mut kept = Vec::new();
         let mut uploaded = Vec::new();
