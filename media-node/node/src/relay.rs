@@ -6,6 +6,7 @@
 use crate::bridge::{Bridge, BridgeError, LegMedia, Side};
 use crate::echo::Echo;
 use crate::webrtc::{BROWSER, WebRtcError, WebRtcLeg};
+use callisto_domain::call::CallId;
 use callisto_media::recorder::Prompt;
 use std::fs::File;
 use std::io::BufWriter;
@@ -214,6 +215,8 @@ pub fn spawn(setup: RelaySetup) -> Result<RelayHandle, BridgeError> {
 /// The one leg of an echo test.
 #[derive(Debug)]
 pub struct EchoSetup {
+    /// The call, for the log.
+    pub call: CallId,
     pub socket: Arc<UdpSocket>,
     /// A browser caller's WebRTC session, on the socket.
     pub webrtc: Option<WebRtcLeg>,
@@ -228,6 +231,7 @@ pub fn spawn_echo(setup: EchoSetup) -> RelayHandle {
     let (control, mut rx) = mpsc::unbounded_channel();
     let (done_tx, done) = oneshot::channel();
     let EchoSetup {
+        call,
         socket,
         mut webrtc,
         media,
@@ -289,6 +293,7 @@ pub fn spawn_echo(setup: EchoSetup) -> RelayHandle {
         }
         let s = echo.stats();
         tracing::info!(
+            call = %call,
             packets_in = s.packets_in,
             packets_out = s.packets_out,
             dropped_source = s.dropped_source,

@@ -420,6 +420,7 @@ impl Ua {
             return;
         };
         let setup = EchoSetup {
+            call: call.clone(),
             socket: l.rtp.clone(),
             webrtc,
             media,

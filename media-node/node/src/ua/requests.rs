@@ -338,7 +338,6 @@ impl Ua {
                 };
                 (Plan::Dial { targets }, dialled.clone(), line, from_party)
             }
-            // Nobody else is rung, so no device of anyone is looked at.
             Ok(Route::Echo) => (Plan::Echo, dialled.clone(), None, from_party),
             Err(refusal) => {
                 let (code, reason) = refusal.sip_status();
