@@ -151,6 +151,8 @@ export function Check() {
   const [outputs, setOutputs] = useState<MediaDeviceInfo[]>([]);
   const [device, setDevice] = useState(ringDevice());
   const stream = useRef<MediaStream | null>(null);
+  /** Hangs up the echo test in progress (leaving the page ends it). */
+  const endEcho = useRef<() => void>(() => {});
 
   useEffect(() => {
     let stop = () => {};
@@ -177,6 +179,7 @@ export function Check() {
     return () => {
       stop();
       stream.current?.getTracks().forEach((tr) => tr.stop());
+      endEcho.current();
     };
   }, []);
 
@@ -188,6 +191,7 @@ export function Check() {
     setQuality({ state: "running" });
     const phone = await softphone();
     const e = phone.echoCall();
+    endEcho.current = () => e?.hangUp();
     if (!e) {
       setEcho({ state: "fail", detail: t("check.echo_no_line") });
       setQuality(null);
