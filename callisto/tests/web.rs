@@ -1,8 +1,8 @@
 //! The web app in a real browser against `callisto serve` as a person starts
 //! it, with a sipp carrier as the company's trunk that answers the agent's
-//! call. The walk itself is tests/browser/webapp.mjs (playwright-core driving
-//! Debian's chromium); its screenshots land in the target folder's
-//! tmp/web-screenshots.
+//! call, and the check page's echo test through the media node. The walk
+//! itself is tests/browser/webapp.mjs (playwright-core driving Debian's
+//! chromium); its screenshots land in the target folder's tmp/web-screenshots.
 
 #![allow(clippy::unwrap_used)]
 
@@ -59,8 +59,17 @@ fn a_person_logs_in_searches_calls_from_a_work_list_switches_language_and_signs_
         "the customer's call: {}",
         report["incoming"]
     );
+    // The check page's echo test went through the node and came back as
+    // the fake microphone's 1 kHz, with the RTP path's figures shown.
+    let echo = &report["echo"];
+    assert!(
+        echo["frequency"]
+            .as_f64()
+            .is_some_and(|f| (f - 1000.0).abs() < 30.0),
+        "the echo test: {echo}"
+    );
     println!(
-        "web app load: {}; call: {}; incoming: {}",
-        report["load"], report["call"], report["incoming"]
+        "web app load: {}; call: {}; incoming: {}; echo: {}",
+        report["load"], report["call"], report["incoming"], echo
     );
 }

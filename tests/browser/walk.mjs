@@ -67,8 +67,9 @@ export async function walk({ name, options = {}, required = ['url', 'outbox', 's
 
     /** Debian's chromium on a fresh profile, in `locale`; `microphone`: a
      * fake device whose use is granted without asking (else the browser
-     * refuses it). */
-    async launch({ locale = 'ru-RU', microphone = false, downloads = false, viewport = { width: 1280, height: 800 } } = {}) {
+     * refuses it), playing the WAV file `audio` if given (Chromium's own
+     * beeps otherwise). */
+    async launch({ locale = 'ru-RU', microphone = false, audio = null, downloads = false, viewport = { width: 1280, height: 800 } } = {}) {
       const dir = mkdtempSync(join(tmpdir(), `callisto-${name}-`));
       profiles.push(dir);
       const context = await chromium.launchPersistentContext(dir, {
@@ -90,6 +91,7 @@ export async function walk({ name, options = {}, required = ['url', 'outbox', 's
           '--allow-loopback-in-peer-connection',
           '--autoplay-policy=no-user-gesture-required',
           ...(microphone ? ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'] : []),
+          ...(microphone && audio ? [`--use-file-for-fake-audio-capture=${audio}`] : []),
         ],
       });
       contexts.push(context);

@@ -4,7 +4,9 @@
 // person does first: the login page in the browser's language, a wrong
 // password, the demo administrator's contact list and its search, a work list
 // (card, script, result, next card), the switch to English, then a new company's
-// sign-up, its mailed link, its empty list and the import of a sample file.
+// sign-up, its mailed link, its empty list and the import of a sample file;
+// on the pre-flight check page, the echo test through the media node, heard
+// back by its pitch (the fake microphone plays a 1 kHz file).
 // Saves screenshots and prints one JSON line with the load figures.
 //
 //   node webapp.mjs --url http://127.0.0.1:PORT --outbox DATA/outbox --shots DIR
@@ -12,6 +14,7 @@
 // Exit codes as every walk's (walk.mjs).
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +30,7 @@ const w = await walk({
     // The media node's SIP port: the carrier calls the company through it.
     'node-sip': { type: 'string' },
   },
-  result: { load: null, call: null, incoming: null },
+  result: { load: null, call: null, incoming: null, echo: null },
 });
 const { args, result, expect, step } = w;
 const call = w.api;
@@ -128,8 +131,78 @@ function mailedLink(to) {
   return link;
 }
 
+/** A mono 8 kHz 16-bit WAV of a `hz` tone at -10 dBFS, `seconds` long: what
+ * the fake microphone plays, so the echo test's return can be told by its pitch. */
+function toneWav(path, hz, seconds) {
+  const n = 8000 * seconds;
+  const data = Buffer.alloc(n * 2);
+  for (let i = 0; i < n; i++) data.writeInt16LE(Math.round(10362 * Math.sin((2 * Math.PI * hz * i) / 8000)), i * 2);
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0);
+  h.writeUInt32LE(36 + data.length, 4);
+  h.write('WAVEfmt ', 8);
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20);
+  h.writeUInt16LE(1, 22);
+  h.writeUInt32LE(8000, 24);
+  h.writeUInt32LE(16000, 28);
+  h.writeUInt16LE(2, 32);
+  h.writeUInt16LE(16, 34);
+  h.write('data', 36);
+  h.writeUInt32LE(data.length, 40);
+  writeFileSync(path, Buffer.concat([h, data]));
+}
+
+/** The dominant frequency and level of the audio the page's newest peer
+ * connection receives, over `ms`: measured in the page with an analyser. */
+async function receivedTone(page, ms) {
+  return page.evaluate(async (ms) => {
+    const pc = window.__pcs.at(-1);
+    const track = pc?.getReceivers().find((r) => r.track?.kind === 'audio')?.track;
+    if (!track) return { error: 'no received audio track' };
+    const ctx = new AudioContext();
+    const analyser = ctx.createAnalyser();
+    analyser.fftSize = 8192;
+    analyser.smoothingTimeConstant = 0;
+    ctx.createMediaStreamSource(new MediaStream([track])).connect(analyser);
+    const spectrum = new Float32Array(analyser.frequencyBinCount);
+    const wave = new Float32Array(analyser.fftSize);
+    const sum = new Float64Array(analyser.frequencyBinCount);
+    let loudest = 0;
+    const until = performance.now() + ms;
+    while (performance.now() < until) {
+      await new Promise((r) => setTimeout(r, 50));
+      analyser.getFloatFrequencyData(spectrum);
+      spectrum.forEach((db, i) => (sum[i] += Math.pow(10, db / 10)));
+      analyser.getFloatTimeDomainData(wave);
+      loudest = Math.max(loudest, Math.sqrt(wave.reduce((s, v) => s + v * v, 0) / wave.length));
+    }
+    // Above 100 Hz: hum and the DC bin are not the tone.
+    const from = Math.ceil(100 / (ctx.sampleRate / analyser.fftSize));
+    let best = from;
+    for (let i = from; i < sum.length; i++) if (sum[i] > sum[best]) best = i;
+    const frequency = (best * ctx.sampleRate) / analyser.fftSize;
+    await ctx.close();
+    return { frequency, levelDbfs: loudest > 0 ? 20 * Math.log10(loudest) : -200 };
+  }, ms);
+}
+
+const micDir = mkdtempSync(join(tmpdir(), 'callisto-webapp-mic-'));
 await w.run(async () => {
-  const { context, page } = await w.launch({ microphone: true });
+  const mic = join(micDir, 'mic-1k.wav');
+  toneWav(mic, 1000, 20);
+  const { context, page } = await w.launch({ microphone: true, audio: mic });
+  // The peer connections JsSIP makes, so the walk can listen to what one receives.
+  await context.addInitScript(() => {
+    const Native = window.RTCPeerConnection;
+    window.__pcs = [];
+    window.RTCPeerConnection = class extends Native {
+      constructor(...a) {
+        super(...a);
+        window.__pcs.push(this);
+      }
+    };
+  });
 
   await step('first load shows the Russian login page', async () => {
     const started = Date.now();
@@ -337,17 +410,40 @@ await w.run(async () => {
     });
   }
 
-  await step('the pre-flight check finds the browser, microphone, server and line fit, and plays back an echo', async () => {
+  await step('the pre-flight check finds the browser, microphone, server and line fit; the echo test hears the microphone back through the node', async () => {
     await page.getByRole('link', { name: 'Проверка' }).click();
     await page.getByRole('heading', { name: 'Проверка перед звонками' }).waitFor();
     for (const check of ['check.browser', 'check.microphone', 'check.mic_level', 'check.server', 'check.phone']) {
       await page.locator(`li[data-check="${check}"][data-state=pass]`).waitFor();
     }
-    await page.getByRole('button', { name: /^Эхо-тест/ }).click();
-    await page.locator('li[data-check="check.echo"][data-state=pass]').waitFor({ timeout: 20000 });
     const server = await page.locator('li[data-check="check.server"]').textContent();
     expect(/время ответа \d+ мс/.test(server), `server check: ${server}`);
+    await page.getByRole('button', { name: /^Эхо-тест/ }).click();
+    // Answered by the node: what comes back is the fake microphone's 1 kHz.
+    await page.locator('li[data-check="check.echo"]', { hasText: 'говорите' }).waitFor();
+    await page.waitForTimeout(1000);
+    const heard = await receivedTone(page, 1500);
+    expect(!heard.error, heard.error);
+    expect(Math.abs(heard.frequency - 1000) < 30, `the echo came back at ${heard.frequency} Hz`);
+    expect(heard.levelDbfs > -30, `the echo came back at ${heard.levelDbfs} dBFS`);
+    await page.locator('li[data-check="check.echo"][data-state=pass]').waitFor({ timeout: 20000 });
+    const quality = page.locator('li[data-check="check.quality"]');
+    await quality.and(page.locator('[data-state]:not([data-state=running])')).waitFor();
+    const figures = await quality.textContent();
+    expect(/джиттер \d+ мс/.test(figures) && /потеряно [\d.]+% по пути туда, [\d.]+% обратно/.test(figures), `quality: ${figures}`);
+    // The node's RTCP receiver reports (str0m's) give Chromium the round trip.
+    expect(/круговая задержка \d+ мс/.test(figures), `no round trip shown: ${figures}`);
+    expect((await quality.getAttribute('data-state')) === 'pass', `quality: ${figures}`);
     await page.screenshot({ path: join(args.shots, 'check.png') });
+    result.echo = {
+      frequency: Math.round(heard.frequency),
+      levelDbfs: Math.round(heard.levelDbfs),
+      quality: (await quality.locator('.muted').textContent()).trim(),
+    };
+    // The echo test is no call: the call log has nothing new.
+    const token = (await adminToken()).access_token;
+    const calls = await call('GET', '/api/calls', undefined, token);
+    expect(!calls.items.some((c) => c.to === '*43'), `an echo test in the call log: ${JSON.stringify(calls.items[0])}`);
   });
 
   await step('a dropped phone connection shows a banner until the phone has registered again', async () => {
@@ -443,4 +539,4 @@ await w.run(async () => {
     await p.getByText('Браузер не дал микрофон').waitFor();
     await p.screenshot({ path: join(args.shots, 'no-microphone.png') });
   });
-});
+}, () => rmSync(micDir, { recursive: true, force: true }));

@@ -1,7 +1,8 @@
 // The browser softphone: a JsSIP user agent registered to the media node over
 // SIP over WebSocket with the agent's own account (the API gives its HA1, so
 // the page never holds a password). It calls out, takes customers' calls,
-// holds, and sends keypad digits as RFC 4733 events. Loaded on first use (it
+// holds, and sends keypad digits as RFC 4733 events; the pre-flight check's
+// echo test calls the node's echo number through it. Loaded on first use (it
 // carries JsSIP); its state is in phone.ts.
 
 import { UA, WebSocketInterface } from "jssip";
@@ -90,12 +91,14 @@ function remoteAudio(): HTMLAudioElement {
   return audio;
 }
 
-/** Calls `number` (E.164) through the company's trunk. */
-export function dial(number: string) {
-  if (!ua || line.get().state !== "ready" || session) return;
-  call.set({ state: "calling", number, muted: false, held: false });
+/** The node answers this number itself and sends our audio straight back
+ * (the echo test; Asterisk's `*43`). */
+export const ECHO_NUMBER = "*43";
+
+/** Places a call to `number` in the node's domain. */
+function place(number: string): RTCSession | null {
+  if (!ua) return null;
   const s = ua.call(`sip:${number}@${domain}`, MEDIA);
-  follow(s, number, undefined);
   // The node is ICE-lite on a known address: one host candidate is enough, so
   // the call goes out on the first one instead of after all of gathering
   // (which can take many seconds on machines with VPNs or idle interfaces).
@@ -106,6 +109,71 @@ export function dial(number: string) {
       e.ready();
     }
   });
+  return s;
+}
+
+/** Calls `number` (E.164) through the company's trunk. */
+export function dial(number: string) {
+  if (!ua || line.get().state !== "ready" || session) return;
+  call.set({ state: "calling", number, muted: false, held: false });
+  const s = place(number);
+  if (s) follow(s, number, undefined);
+}
+
+/** An echo test in progress: the path microphone → network → media node →
+ * network → speaker, and the statistics of its RTP. */
+export interface EchoCall {
+  /** The audio coming back, once it arrives. */
+  remote: Promise<MediaStream>;
+  /** Resolves when the node answered; rejects with the cause it failed with. */
+  answered: Promise<void>;
+  /** Resolves with the cause once the call is over. */
+  ended: Promise<string>;
+  /** The peer connection's statistics (RTCPeerConnection.getStats()). */
+  stats(): Promise<RTCStatsReport | null>;
+  hangUp(): void;
+}
+
+/** Calls the echo number. Not a call with anyone, so the call panel does not
+ * show it; meanwhile a customer's call gets "busy" as during any call.
+ * `null` when the line is not ready or a call is on. */
+export function echoCall(): EchoCall | null {
+  if (!ua || line.get().state !== "ready" || session) return null;
+  const s = place(ECHO_NUMBER);
+  if (!s) return null;
+  session = s;
+  let pc: RTCPeerConnection | null = s.connection ?? null;
+  const remote = new Promise<MediaStream>((resolve) => {
+    const attach = (c: RTCPeerConnection) => {
+      pc = c;
+      c.addEventListener("track", (ev: RTCTrackEvent) => resolve(ev.streams[0] ?? new MediaStream([ev.track])));
+    };
+    if (s.connection) attach(s.connection);
+    s.on("peerconnection", (e: { peerconnection: RTCPeerConnection }) => attach(e.peerconnection));
+  });
+  const answered = new Promise<void>((resolve, reject) => {
+    s.on("confirmed", () => resolve());
+    s.on("failed", (e: { cause: string }) => reject(new Error(e.cause)));
+  });
+  // Nobody waits for `answered` once the call ends early; keep that quiet.
+  answered.catch(() => {});
+  const ended = new Promise<string>((resolve) => {
+    const end = (e: { cause: string }) => {
+      if (session === s) session = null;
+      resolve(e.cause);
+    };
+    s.on("ended", end);
+    s.on("failed", end);
+  });
+  return {
+    remote,
+    answered,
+    ended,
+    stats: () => (pc ? pc.getStats() : Promise.resolve(null)),
+    hangUp: () => {
+      if (!s.isEnded()) s.terminate();
+    },
+  };
 }
 
 /** A customer's call rings: offered to the agent unless a call is on. */

@@ -185,7 +185,7 @@ mod tests {
     #[test]
     fn short_numbers() {
         assert!(check_short_number("101").is_ok());
-        for bad in ["1", "0123", "1234567", "10a", ""] {
+        for bad in ["1", "0123", "1234567", "10a", "", "*43"] {
             assert!(check_short_number(bad).is_err(), "{bad}");
         }
     }

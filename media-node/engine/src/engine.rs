@@ -7,6 +7,12 @@
 //! the legs that ring the agent first) and a B side (the legs dialled for it).
 //! Several legs on one side ring at once; the first to answer takes the call
 //! and the others are cancelled.
+//!
+//! An echo test (an agent dialling `*43`, [`Plan::Echo`]) has only the A
+//! leg: the node answers it and sends its audio back until the caller hangs
+//! up or `echo_limit` runs out. It is no conversation with anyone, so it ends
+//! in [`Command::EchoEnded`], not in a call record: the call log, reports,
+//! wrap-up and per-use billing, all of which read records, never see it.
 
 use callisto_domain::Millis;
 use callisto_domain::call::{
@@ -37,8 +43,15 @@ pub struct Target {
 /// What the node decided for a new incoming call (see [`crate::route`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
-    Refuse { code: u16, reason: String },
-    Dial { targets: Vec<Target> },
+    Refuse {
+        code: u16,
+        reason: String,
+    },
+    Dial {
+        targets: Vec<Target>,
+    },
+    /// The node answers and echoes the caller's audio back (`*43`).
+    Echo,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,10 +110,14 @@ pub enum Command {
     Hangup { leg: LegId },
     /// Join the media of two answered legs, recording both.
     Bridge { call: CallId, a: LegId, b: LegId },
+    /// Send every packet the answered leg sends back to it (echo test; not recorded).
+    Echo { call: CallId, leg: LegId },
     /// Play (or stop) hold music to a leg whose peer put the call on hold.
     HoldMusic { leg: LegId, on: bool },
     /// The call is over; write its record (after finishing the recording).
     Ended(CallSummary),
+    /// An echo test is over: stop its media. It leaves no record.
+    EchoEnded { call: CallId },
 }
 
 /// Everything a call record needs, but the recording the node adds.
@@ -187,6 +204,9 @@ pub struct EngineConfig {
     pub ring_timeout: Millis,
     /// The longest a call may last; then the platform hangs up.
     pub max_duration: Millis,
+    /// The longest an echo test may last: long enough to speak and listen a
+    /// few times, short enough that a forgotten one does not hold a media port.
+    pub echo_limit: Millis,
 }
 
 impl Default for EngineConfig {
@@ -194,6 +214,7 @@ impl Default for EngineConfig {
         EngineConfig {
             ring_timeout: 60_000,
             max_duration: 4 * 3600 * 1000,
+            echo_limit: 60_000,
         }
     }
 }
@@ -219,6 +240,8 @@ struct Call {
     failure: Option<(u16, String)>,
     deadline: Millis,
     a_is_incoming: bool,
+    /// An echo test: the A leg only, echoed back by the node.
+    echo: bool,
 }
 
 #[derive(Debug, Default)]
@@ -296,6 +319,7 @@ impl Engine {
             failure: None,
             deadline: now + self.config.ring_timeout,
             a_is_incoming: true,
+            echo: false,
         };
         self.legs.insert(a, c.call.clone());
         match c.plan {
@@ -315,6 +339,21 @@ impl Engine {
             Plan::Dial { targets } => {
                 self.calls.insert(c.call.clone(), call);
                 self.dial(&c.call, Side::B, targets);
+                self.arm(&c.call);
+            }
+            Plan::Echo => {
+                call.echo = true;
+                call.info.answered_at = Some(now);
+                call.deadline = now + self.config.echo_limit;
+                tracing::info!(call = %c.call, tenant = %c.tenant,
+                    agent = ?call.info.agent, limit_ms = self.config.echo_limit,
+                    "echo test answered");
+                self.calls.insert(c.call.clone(), call);
+                self.commands.push_back(Command::Answer { leg: a });
+                self.commands.push_back(Command::Echo {
+                    call: c.call.clone(),
+                    leg: a,
+                });
                 self.arm(&c.call);
             }
         }
@@ -351,6 +390,7 @@ impl Engine {
                 failure: None,
                 deadline: now + self.config.ring_timeout,
                 a_is_incoming: false,
+                echo: false,
             },
         );
         self.dial(&c.call, Side::A, c.first);
@@ -769,6 +809,13 @@ impl Engine {
         };
         self.legs.retain(|_, c| c != id);
         let mut info = call.info;
+        if call.echo {
+            tracing::info!(call = %info.call, tenant = %info.tenant, agent = ?info.agent,
+                hangup = ?hangup, duration_ms = now - info.started_at, "echo test ended");
+            self.commands
+                .push_back(Command::EchoEnded { call: info.call });
+            return;
+        }
         info.ended_at = now;
         info.outcome = outcome;
         info.hangup = hangup;

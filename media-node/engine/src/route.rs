@@ -1,12 +1,19 @@
 //! Where a new call goes: a pure decision over a snapshot of the tenant's
 //! telephony directory, so every rule is testable without a network. Calls
 //! are offered only to available agents (PRODUCT E4): the snapshot lists who
-//! is away ([`away`] of each agent's state at the time of the call).
+//! is away ([`away`] of each agent's state at the time of the call). An
+//! agent dialling [`ECHO_NUMBER`] reaches the node's echo test.
 
 use callisto_domain::Millis;
 use callisto_domain::agent_state::AgentState;
 use callisto_domain::ids::{TenantId, UserId};
 use callisto_domain::phone::normalize_phone;
+
+/// The echo test's number, as on Asterisk (`*43` in its sample dial plan):
+/// what an agent says comes straight back from the media node. Short numbers
+/// are digits only (`callisto_domain::user::check_short_number`), so no
+/// agent's number can take it; it is matched first all the same.
+pub const ECHO_NUMBER: &str = "*43";
 
 /// What the node knows of one tenant when a call arrives.
 #[derive(Debug, Clone, Default)]
@@ -76,6 +83,9 @@ pub enum Route {
     },
     /// To these agents' devices at once (the first to answer takes the call).
     Agents(Vec<UserId>),
+    /// The node answers itself and sends the caller's audio back (an agent's
+    /// echo test; no other party, no call record).
+    Echo,
 }
 
 /// Why a call cannot be placed; the SIP status the caller gets.
@@ -111,6 +121,9 @@ impl Refusal {
 /// request URI as sent).
 pub fn route(dir: &Directory, caller: &Caller, dialled: &str) -> Result<Route, Refusal> {
     let dialled = dialled.trim();
+    if dialled == ECHO_NUMBER && matches!(caller, Caller::Agent(_)) {
+        return Ok(Route::Echo);
+    }
     if let Some((_, user)) = dir.extensions.iter().find(|(ext, _)| ext == dialled) {
         if !dir.reachable.contains(user) {
             return Err(Refusal::NobodyAvailable);
@@ -216,6 +229,27 @@ mod tests {
         assert_eq!(
             route(&dir(), &Caller::Agent(user("ann")), "109"),
             Err(Refusal::UnknownExtension("109".into()))
+        );
+    }
+
+    #[test]
+    fn agents_reach_the_echo_test_and_customers_do_not() {
+        let r = route(&dir(), &Caller::Agent(user("ann")), " *43 ");
+        assert_eq!(r, Ok(Route::Echo));
+        // Even an agent with no trunk and nobody else reachable gets it.
+        let alone = Directory {
+            trunk: None,
+            reachable: vec![],
+            ..dir()
+        };
+        assert_eq!(
+            route(&alone, &Caller::Agent(user("ann")), "*43"),
+            Ok(Route::Echo)
+        );
+        // A customer dialling it through the trunk rings the company as any DID.
+        assert_eq!(
+            route(&dir(), &Caller::Trunk, "*43"),
+            Ok(Route::Agents(vec![user("ann"), user("bob")]))
         );
     }
 

@@ -375,6 +375,7 @@ fn long_calls_are_ended_by_the_platform_and_hold_plays_music() {
     let (mut e, a, b) = outbound_call(EngineConfig {
         ring_timeout: 60_000,
         max_duration: 600_000,
+        ..EngineConfig::default()
     });
     e.handle_answered(T0 + 1_000, b);
     drain(&mut e);
@@ -432,9 +433,10 @@ fn directory_at(now: i64, states: &[(&str, AgentState)]) -> Directory {
     }
 }
 
-/// What the node does with a route: dial the agents' devices or refuse.
+/// What the node does with a route: dial the agents' devices, echo or refuse.
 fn plan(r: Result<Route, Refusal>) -> Plan {
     match r {
+        Ok(Route::Echo) => Plan::Echo,
         Ok(Route::Agents(users)) => Plan::Dial {
             targets: users.iter().map(|u| device(u.as_str())).collect(),
         },
@@ -541,4 +543,92 @@ fn the_platform_holds_the_customer_of_an_answered_call() {
         e.hold_call(&gone, true),
         Err(callisto_engine::EngineError::UnknownCall(_))
     ));
+}
+
+/// Ann dials the echo test: the engine answers her leg and asks for echo.
+fn echo_call(config: EngineConfig) -> (Engine, LegId) {
+    let mut e = Engine::new(config);
+    let call = IncomingCall {
+        to: "*43".into(),
+        line: None,
+        ..incoming(Direction::Internal, Some("ann"), Plan::Echo)
+    };
+    let a = e.handle_incoming(T0, call).unwrap();
+    let id = CallId::parse("call1").unwrap();
+    assert_eq!(
+        drain(&mut e),
+        vec![
+            Command::Answer { leg: a },
+            Command::Echo { call: id, leg: a }
+        ],
+        "answered at once, no other leg dialled"
+    );
+    (e, a)
+}
+
+#[test]
+fn an_echo_test_is_answered_at_once_and_ends_on_the_callers_bye_without_a_record() {
+    let (mut e, a) = echo_call(EngineConfig::default());
+    let id = CallId::parse("call1").unwrap();
+    assert_eq!(e.calls().len(), 1, "shown as a call in progress");
+    // Hold from the caller has nobody to play music to.
+    e.handle_hold(T0 + 1_000, a, true);
+    assert!(drain(&mut e).is_empty());
+    e.handle_hangup(T0 + 5_000, a, true);
+    assert_eq!(drain(&mut e), vec![Command::EchoEnded { call: id }]);
+    assert!(e.calls().is_empty());
+    assert_eq!(e.poll_timeout(), None, "its bound is disarmed");
+    assert_eq!(e.call_of(a), None);
+}
+
+#[test]
+fn an_echo_test_left_open_is_ended_by_the_node_at_its_bound() {
+    let (mut e, a) = echo_call(EngineConfig {
+        echo_limit: 30_000,
+        ..EngineConfig::default()
+    });
+    let id = CallId::parse("call1").unwrap();
+    assert_eq!(e.poll_timeout(), Some(T0 + 30_000));
+    e.handle_timeout(T0 + 29_999);
+    assert!(drain(&mut e).is_empty(), "not yet");
+    e.handle_timeout(T0 + 30_000);
+    assert_eq!(
+        drain(&mut e),
+        vec![Command::Hangup { leg: a }, Command::EchoEnded { call: id }]
+    );
+    assert!(e.calls().is_empty());
+    // A BYE crossing ours finds nothing left.
+    e.handle_hangup(T0 + 30_010, a, true);
+    assert!(drain(&mut e).is_empty());
+}
+
+#[test]
+fn a_forced_hang_up_ends_an_echo_test_without_a_record() {
+    let (mut e, a) = echo_call(EngineConfig::default());
+    let id = CallId::parse("call1").unwrap();
+    e.hangup_call(T0 + 2_000, &id).unwrap();
+    assert_eq!(
+        drain(&mut e),
+        vec![Command::Hangup { leg: a }, Command::EchoEnded { call: id }]
+    );
+}
+
+#[test]
+fn agents_dialling_star_43_are_routed_to_the_echo_test() {
+    let dir = Directory {
+        tenant: TenantId::parse("t").ok(),
+        phone_region: "RU".into(),
+        extensions: vec![("43".into(), user("bob"))],
+        reachable: vec![user("bob")],
+        ..Directory::default()
+    };
+    assert_eq!(
+        route(&dir, &RouteCaller::Agent(user("ann")), "*43"),
+        Ok(Route::Echo)
+    );
+    // Short number 43 is still bob's.
+    assert_eq!(
+        route(&dir, &RouteCaller::Agent(user("ann")), "43"),
+        Ok(Route::Agents(vec![user("bob")]))
+    );
 }

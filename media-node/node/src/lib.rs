@@ -2,11 +2,13 @@
 //! and files. It feeds the sans-IO SIP stack (`callisto-sip`), media
 //! processing (`callisto-media`) and call engine (`callisto-engine`) and
 //! carries out what they ask: `ua` speaks SIP, `relay` moves a call's RTP
-//! through a `bridge`, `spool` hands finished calls to the store.
+//! through a `bridge` (or an echo test's back to its caller, `echo`),
+//! `spool` hands finished calls to the store.
 
 pub mod bridge;
 pub mod control;
 pub mod directory;
+pub mod echo;
 mod flow;
 pub mod guard;
 pub mod relay;

@@ -1,8 +1,12 @@
 //! The task that carries one bridged call's media: it owns the two legs' RTP
-//! sockets for the length of the call and drives the sans-IO [`Bridge`].
+//! sockets for the length of the call and drives the sans-IO [`Bridge`]. An
+//! echo test's one leg gets a task of the same kind around [`Echo`]
+//! ([`spawn_echo`]), with the same handle.
 
 use crate::bridge::{Bridge, BridgeError, LegMedia, Side};
+use crate::echo::Echo;
 use crate::webrtc::{BROWSER, WebRtcError, WebRtcLeg};
+use callisto_domain::call::CallId;
 use callisto_media::recorder::Prompt;
 use std::fs::File;
 use std::io::BufWriter;
@@ -206,6 +210,100 @@ pub fn spawn(setup: RelaySetup) -> Result<RelayHandle, BridgeError> {
         let _ = done_tx.send(result);
     });
     Ok(RelayHandle { control, done })
+}
+
+/// The one leg of an echo test.
+#[derive(Debug)]
+pub struct EchoSetup {
+    /// The call, for the log.
+    pub call: CallId,
+    pub socket: Arc<UdpSocket>,
+    /// A browser caller's WebRTC session, on the socket.
+    pub webrtc: Option<WebRtcLeg>,
+    pub media: LegMedia,
+    pub seed: u32,
+}
+
+/// Starts echoing a leg's media back to it until stopped. Hold music does
+/// not apply (there is nobody to hold for); a browser's re-offer is answered
+/// in its session. It records nothing: `stop` gives `Ok(None)`.
+pub fn spawn_echo(setup: EchoSetup) -> RelayHandle {
+    let (control, mut rx) = mpsc::unbounded_channel();
+    let (done_tx, done) = oneshot::channel();
+    let EchoSetup {
+        call,
+        socket,
+        mut webrtc,
+        media,
+        seed,
+    } = setup;
+    let mut echo = Echo::new(media, seed);
+    tokio::spawn(async move {
+        let (mut buf, mut out) = (vec![0u8; 2048], vec![0u8; 2048]);
+        let mut datagrams = Vec::new();
+        // A browser's ICE and DTLS timers need a wake-up; a plain phone none.
+        let mut tick = ticker(tick_period(webrtc.is_some(), [false; 2]));
+        loop {
+            let (n, src) = tokio::select! {
+                r = socket.recv_from(&mut buf) => match r {
+                    Ok(r) => r,
+                    Err(_) => continue,
+                },
+                _ = tick.tick() => {
+                    let now = Instant::now();
+                    if let Some(leg) = webrtc.as_mut() && leg.poll_timeout() <= now {
+                        leg.handle_timeout(now, &mut datagrams);
+                        send_all(&socket, &mut datagrams).await;
+                    }
+                    continue;
+                },
+                c = rx.recv() => match c {
+                    Some(Control::Music { .. }) => continue,
+                    Some(Control::Reoffer { offer, answer, .. }) => {
+                        let result = match webrtc.as_mut() {
+                            Some(leg) => leg.accept_reoffer(&offer, &mut datagrams),
+                            None => Err(WebRtcError::Offer("not a browser leg".into())),
+                        };
+                        send_all(&socket, &mut datagrams).await;
+                        let _ = answer.send(result);
+                        continue;
+                    }
+                    Some(Control::Stop) | None => break,
+                },
+            };
+            let now = Instant::now();
+            match webrtc.as_mut() {
+                Some(leg) => {
+                    leg.handle_datagram(now, src, &buf[..n], &mut datagrams);
+                    send_all(&socket, &mut datagrams).await;
+                    let packets: Vec<Vec<u8>> = leg.take_inbound().collect();
+                    for rtp in packets {
+                        if let Some((_, len)) = echo.handle_packet(BROWSER, &rtp, &mut out) {
+                            leg.send_rtp(now, &out[..len], &mut datagrams);
+                            send_all(&socket, &mut datagrams).await;
+                        }
+                    }
+                }
+                None => {
+                    if let Some((dest, len)) = echo.handle_packet(src, &buf[..n], &mut out) {
+                        let _ = socket.send_to(&out[..len], dest).await;
+                    }
+                }
+            }
+        }
+        let s = echo.stats();
+        tracing::info!(
+            call = %call,
+            packets_in = s.packets_in,
+            packets_out = s.packets_out,
+            dropped_source = s.dropped_source,
+            dropped_invalid = s.dropped_invalid,
+            browser = webrtc.is_some(),
+            "echo media ended"
+        );
+        let _ = done_tx.send(Ok(None));
+    });
+    RelayHandle { control, done }
 }
 
 /// How often the relay wakes without a packet: every 20 ms while it plays

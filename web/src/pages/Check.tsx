@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { t, type Key } from "../i18n";
-import { line } from "../phone";
+import { line, softphone } from "../phone";
 import { outputDevices, ring, ringDevice, setRingDevice } from "../ringtone";
 import { useSignal } from "../signal";
 
@@ -32,10 +32,10 @@ function browserSupport(): Outcome {
   return missing.length ? { state: "fail", detail: t("check.missing", { what: missing.join(", ") }) } : { state: "pass" };
 }
 
-/** Round trips to the API: the median and the spread (jitter) of `n` requests. */
+/** Round trips to the API: is the server there, and how fast it answers
+ * (the median of `n` requests). The quality of calls is the echo test's. */
 async function measureServer(n: number): Promise<Outcome> {
   const times: number[] = [];
-  let failed = 0;
   for (let i = 0; i < n; i++) {
     const start = performance.now();
     try {
@@ -43,19 +43,80 @@ async function measureServer(n: number): Promise<Outcome> {
       if (!r.ok) throw new Error(String(r.status));
       times.push(performance.now() - start);
     } catch {
-      failed++;
+      // A failed request counts as not answered.
     }
   }
   if (!times.length) return { state: "fail", detail: t("check.server_down") };
   times.sort((a, b) => a - b);
   const median = times[Math.floor(times.length / 2)];
-  const jitter =
-    times.slice(1).reduce((sum, x, i) => sum + Math.abs(x - times[i]), 0) / Math.max(1, times.length - 1);
-  const loss = Math.round((failed / n) * 100);
-  const detail = t("check.round_trip", { rtt: Math.round(median), jitter: Math.round(jitter), loss });
-  // Beyond these a call sounds broken: ITU-T G.114 puts 150 ms one way as the
-  // limit for good speech, and any loss of requests means a shaky network.
-  return { state: median < 300 && loss === 0 ? "pass" : "fail", detail };
+  const detail = t("check.server_answers", { rtt: Math.round(median), ok: times.length, n });
+  return { state: median < 300 && times.length === n ? "pass" : "fail", detail };
+}
+
+/** How long the echo test lasts: time to say a sentence and hear it back,
+ * and for several RTCP reports (the round trip comes from them). */
+const ECHO_MS = 8000;
+
+/** The figures of the echo call's RTP path, from RTCPeerConnection.getStats(). */
+export interface PathQuality {
+  /** Interarrival jitter of what came back, ms (RFC 3550 §6.4.1). */
+  jitter: number;
+  /** Per cent of our packets the server reported lost (its RTCP), if it did. */
+  lostUp: number | null;
+  /** Per cent of the packets coming back that never arrived. */
+  lostDown: number;
+  /** Round trip from the server's RTCP receiver reports, ms, if it gave them. */
+  rtt: number | null;
+}
+
+type Stat = Record<string, unknown>;
+const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
+
+export function pathQuality(report: RTCStatsReport): PathQuality | null {
+  let inbound: Stat | null = null;
+  let outbound: Stat | null = null;
+  let remote: Stat | null = null;
+  report.forEach((st: Stat) => {
+    if (st.kind !== "audio") return;
+    if (st.type === "inbound-rtp") inbound = st;
+    if (st.type === "outbound-rtp") outbound = st;
+    if (st.type === "remote-inbound-rtp") remote = st;
+  });
+  const inb = inbound as Stat | null;
+  if (!inb) return null;
+  const received = num(inb.packetsReceived) ?? 0;
+  const lost = Math.max(0, num(inb.packetsLost) ?? 0);
+  const lostDown = received + lost > 0 ? (100 * lost) / (received + lost) : 0;
+  const rem = remote as Stat | null;
+  const sent = num((outbound as Stat | null)?.packetsSent);
+  const lostThere = num(rem?.packetsLost);
+  const lostUp = sent && lostThere !== null ? (100 * Math.max(0, lostThere)) / sent : null;
+  const rtt = num(rem?.roundTripTime);
+  return {
+    jitter: (num(inb.jitter) ?? 0) * 1000,
+    lostUp,
+    lostDown,
+    rtt: rtt === null ? null : rtt * 1000,
+  };
+}
+
+/** The quality check's verdict. Beyond these a call sounds broken: ITU-T
+ * G.114 puts 150 ms one way (300 ms round trip) as the limit for good
+ * speech; more than a few per cent lost or 30 ms of jitter is heard. */
+function qualityOutcome(q: PathQuality | null): Outcome {
+  if (!q) return { state: "fail", detail: t("check.quality_none") };
+  const pct = (x: number) => Math.round(x * 10) / 10;
+  const figures = {
+    jitter: Math.round(q.jitter),
+    up: q.lostUp === null ? "?" : pct(q.lostUp),
+    down: pct(q.lostDown),
+  };
+  const detail =
+    q.rtt === null
+      ? t("check.quality_no_rtt", figures)
+      : t("check.quality_figures", { ...figures, rtt: Math.round(q.rtt) });
+  const ok = q.jitter <= 30 && q.lostDown <= 3 && (q.lostUp ?? 0) <= 3 && (q.rtt ?? 0) < 300;
+  return { state: ok ? "pass" : "fail", detail };
 }
 
 /** The level of `stream` in dBFS, sampled every 100 ms while `live()`. */
@@ -86,9 +147,12 @@ export function Check() {
   const [loudest, setLoudest] = useState(-100);
   const [server, setServer] = useState<Outcome>({ state: "running" });
   const [echo, setEcho] = useState<Outcome | null>(null);
+  const [quality, setQuality] = useState<Outcome | null>(null);
   const [outputs, setOutputs] = useState<MediaDeviceInfo[]>([]);
   const [device, setDevice] = useState(ringDevice());
   const stream = useRef<MediaStream | null>(null);
+  /** Hangs up the echo test in progress (leaving the page ends it). */
+  const endEcho = useRef<() => void>(() => {});
 
   useEffect(() => {
     let stop = () => {};
@@ -115,30 +179,58 @@ export function Check() {
     return () => {
       stop();
       stream.current?.getTracks().forEach((tr) => tr.stop());
+      endEcho.current();
     };
   }, []);
 
-  /** Records 3 s of the microphone and plays it back: the agent hears
-   * themselves as the other side would, through the chosen speaker. */
+  /** Calls the node's echo number through the softphone: the agent hears
+   * themselves through the whole path a customer's call takes, and the
+   * call's RTP statistics give the connection's quality. */
   async function echoTest() {
-    const s = stream.current;
-    if (!s) return;
+    setEcho({ state: "running", detail: t("check.echo_calling") });
+    setQuality({ state: "running" });
+    const phone = await softphone();
+    const e = phone.echoCall();
+    endEcho.current = () => e?.hangUp();
+    if (!e) {
+      setEcho({ state: "fail", detail: t("check.echo_no_line") });
+      setQuality(null);
+      return;
+    }
+    let stopMeter = () => {};
+    let back = -100;
+    const player = new Audio();
+    void e.remote.then(async (remote) => {
+      player.srcObject = remote;
+      const sink = player as HTMLAudioElement & { setSinkId?: (id: string) => Promise<void> };
+      await sink.setSinkId?.(device).catch(() => {});
+      await player.play().catch(() => {});
+      stopMeter = meter(remote, (db) => (back = Math.max(back, db)));
+    });
+    try {
+      await e.answered;
+    } catch (err) {
+      setEcho({ state: "fail", detail: t("check.echo_failed", { cause: (err as Error).message }) });
+      setQuality(null);
+      return;
+    }
     setEcho({ state: "running", detail: t("check.echo_speak") });
-    const recorder = new MediaRecorder(s);
-    const chunks: Blob[] = [];
-    recorder.ondataavailable = (e) => chunks.push(e.data);
-    const done = new Promise((r) => (recorder.onstop = r));
-    recorder.start();
-    await new Promise((r) => setTimeout(r, 3000));
-    recorder.stop();
-    await done;
-    const audio = new Audio(URL.createObjectURL(new Blob(chunks, { type: recorder.mimeType })));
-    const sink = audio as HTMLAudioElement & { setSinkId?: (id: string) => Promise<void> };
-    await sink.setSinkId?.(device).catch(() => {});
-    setEcho({ state: "running", detail: t("check.echo_playing") });
-    audio.onended = () => setEcho({ state: "pass", detail: t("check.echo_done") });
-    audio.onerror = () => setEcho({ state: "fail", detail: t("check.echo_failed") });
-    await audio.play().catch(() => setEcho({ state: "fail", detail: t("check.echo_failed") }));
+    const early = await Promise.race([e.ended, new Promise<null>((r) => setTimeout(() => r(null), ECHO_MS))]);
+    const report = early === null ? await e.stats() : null;
+    e.hangUp();
+    stopMeter();
+    player.srcObject = null;
+    if (early !== null) {
+      setEcho({ state: "fail", detail: t("check.echo_failed", { cause: early }) });
+      setQuality(null);
+      return;
+    }
+    setEcho(
+      back > -50
+        ? { state: "pass", detail: t("check.echo_heard", { db: Math.round(back) }) }
+        : { state: "fail", detail: t("check.echo_silent") },
+    );
+    setQuality(qualityOutcome(report && pathQuality(report)));
   }
 
   const heard: Outcome =
@@ -165,10 +257,14 @@ export function Check() {
         <Row name="check.server" outcome={server} />
         <Row name="check.phone" outcome={sip} />
         {echo && <Row name="check.echo" outcome={echo} />}
+        {quality && <Row name="check.quality" outcome={quality} />}
       </ul>
       <meter class="level" min={-60} max={0} value={Math.max(-60, level)} aria-label={t("check.mic_level")} />
       <div class="check-actions">
-        <button disabled={mic.state !== "pass" || echo?.state === "running"} onClick={() => void echoTest()}>
+        <button
+          disabled={mic.state !== "pass" || sip.state !== "pass" || echo?.state === "running"}
+          onClick={() => void echoTest()}
+        >
           {t("check.echo_start")}
         </button>
         <label class="field">

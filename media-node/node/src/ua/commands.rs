@@ -1,6 +1,6 @@
 //! Carrying out the engine's commands: SIP for each leg (ring, answer,
-//! reject, originate, cancel, hang up) and media (bridge, hold music, the
-//! finished call to the spool).
+//! reject, originate, cancel, hang up) and media (bridge, echo, hold music,
+//! the finished call to the spool).
 
 use super::*;
 
@@ -40,6 +40,17 @@ impl Ua {
                 self.drop_leg(leg);
             }
             Command::Bridge { call, a, b } => self.bridge(call, a, b),
+            Command::Echo { call, leg } => self.echo(call, leg),
+            Command::EchoEnded { call } => {
+                let relay = self.relays.remove(&call).map(|(r, _, _)| r);
+                self.drop_call_legs(&call);
+                if let Some(r) = relay {
+                    // Nothing is recorded or spooled: the media just stops.
+                    tokio::spawn(async move {
+                        let _ = r.stop().await;
+                    });
+                }
+            }
             Command::HoldMusic { leg, on } => {
                 for (relay, a, b) in self.relays.values() {
                     if *a == leg {
@@ -51,15 +62,7 @@ impl Ua {
             }
             Command::Ended(summary) => {
                 let relay = self.relays.remove(&summary.call).map(|(r, _, _)| r);
-                let stale: Vec<LegId> = self
-                    .legs
-                    .iter()
-                    .filter(|(_, l)| l.call == summary.call && !l.cancelled)
-                    .map(|(id, _)| *id)
-                    .collect();
-                for leg in stale {
-                    self.drop_leg(leg);
-                }
+                self.drop_call_legs(&summary.call);
                 let committer = self.committer.clone();
                 let wake = self.spool_wake.clone();
                 tokio::spawn(async move {
@@ -89,6 +92,20 @@ impl Ua {
                     }
                 });
             }
+        }
+    }
+
+    /// Forgets the legs of an ended call, but those being cancelled (their
+    /// CANCEL's answer is still to come).
+    fn drop_call_legs(&mut self, call: &CallId) {
+        let stale: Vec<LegId> = self
+            .legs
+            .iter()
+            .filter(|(_, l)| l.call == *call && !l.cancelled)
+            .map(|(id, _)| *id)
+            .collect();
+        for leg in stale {
+            self.drop_leg(leg);
         }
     }
 
@@ -389,5 +406,29 @@ impl Ua {
             }
             Err(e) => tracing::error!(call = %call, error = %e, "media not bridged"),
         }
+    }
+
+    /// Starts echoing the answered leg's media back to it (`*43`).
+    pub(super) fn echo(&mut self, call: CallId, leg: LegId) {
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return;
+        };
+        let webrtc = l.webrtc.take();
+        let Some(media) = l.media else {
+            // Answering failed (no codec in common): the leg is refused already.
+            tracing::warn!(call = %call, "echo test without negotiated media");
+            return;
+        };
+        let setup = EchoSetup {
+            call: call.clone(),
+            socket: l.rtp.clone(),
+            webrtc,
+            media,
+            seed: self.seq as u32,
+        };
+        self.seq = self.seq.wrapping_mul(6364136223846793005).wrapping_add(1);
+        tracing::info!(call = %call, browser = setup.webrtc.is_some(), codec = ?media.codec, "echo test media started");
+        let h = relay::spawn_echo(setup);
+        self.relays.insert(call, (h, leg, leg));
     }
 }

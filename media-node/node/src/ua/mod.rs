@@ -12,7 +12,7 @@ use crate::bridge::{LegMedia, Side};
 use crate::directory::{Directory, TenantEntry};
 use crate::flow::FlowEvent;
 use crate::guard::Guard;
-use crate::relay::{self, RelayHandle, RelaySetup};
+use crate::relay::{self, EchoSetup, RelayHandle, RelaySetup};
 use crate::spool::{Committer, Spool};
 use crate::webrtc::{self, WebRtcLeg};
 
@@ -131,7 +131,8 @@ pub(crate) struct Ua {
     legs: HashMap<LegId, Leg>,
     by_tx: HashMap<TxId, LegId>,
     by_dialog: HashMap<DialogId, LegId>,
-    /// Bridged calls: the relay and which side each leg is on.
+    /// Bridged calls: the relay and which side each leg is on (an echo
+    /// test's one leg is on both).
     relays: HashMap<CallId, (RelayHandle, LegId, LegId)>,
     /// Where each device contact is reached (the binding's flow).
     device_peers: HashMap<String, Peer>,

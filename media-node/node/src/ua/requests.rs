@@ -302,7 +302,7 @@ impl Ua {
                     .unwrap_or_else(|| u.to_string());
                 let direction = match route {
                     Ok(Route::Trunk { .. }) | Err(_) => Direction::Outbound,
-                    Ok(Route::Agents(_)) => Direction::Internal,
+                    Ok(Route::Agents(_)) | Ok(Route::Echo) => Direction::Internal,
                 };
                 (direction, ext, Some(u.clone()))
             }
@@ -338,6 +338,7 @@ impl Ua {
                 };
                 (Plan::Dial { targets }, dialled.clone(), line, from_party)
             }
+            Ok(Route::Echo) => (Plan::Echo, dialled.clone(), None, from_party),
             Err(refusal) => {
                 let (code, reason) = refusal.sip_status();
                 tracing::info!(dialled = %dialled, reason = %refusal, "call refused");

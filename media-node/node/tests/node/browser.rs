@@ -34,7 +34,7 @@ fn chromium() -> PathBuf {
 }
 
 /// Fails (never skips) when the browser or the harness's packages are missing.
-fn check_prerequisites() {
+pub(crate) fn check_prerequisites() {
     const HOW: &str = "run scripts/install-browser-deps.sh";
     assert!(
         chromium().is_file(),
@@ -55,14 +55,14 @@ fn check_prerequisites() {
 
 /// One run of tests/browser/call.mjs; killed when dropped (chromium, on the
 /// other end of playwright's pipe, exits with it).
-struct Harness {
+pub(crate) struct Harness {
     child: Child,
     out: PathBuf,
     err: PathBuf,
 }
 
 impl Harness {
-    fn start(dir: &Path, args: &[&str]) -> Harness {
+    pub(crate) fn start(dir: &Path, args: &[&str]) -> Harness {
         let (out, err) = (dir.join("harness.stdout"), dir.join("harness.stderr"));
         let child = Command::new("node")
             .arg(harness_dir().join("call.mjs"))
@@ -80,7 +80,7 @@ impl Harness {
     }
 
     /// Waits for the harness to finish; its exit code and its JSON report.
-    fn finish(&mut self, limit: Duration) -> (i32, Value) {
+    pub(crate) fn finish(&mut self, limit: Duration) -> (i32, Value) {
         let deadline = Instant::now() + limit;
         let status = loop {
             if let Some(s) = self.child.try_wait().unwrap() {
@@ -120,7 +120,7 @@ impl Harness {
         }
     }
 
-    fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         format!(
             "--- stdout\n{}\n--- stderr\n{}",
             std::fs::read_to_string(&self.out).unwrap_or_default(),

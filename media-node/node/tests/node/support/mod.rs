@@ -311,6 +311,17 @@ pub struct Baresip {
 
 impl Baresip {
     pub fn start(dir: &Path, node: std::net::SocketAddr, agent: &Agent) -> Baresip {
+        Baresip::start_with(dir, node, agent, &[])
+    }
+
+    /// As [`Baresip::start`], with more command-line arguments (`-e` commands
+    /// to run once started, `-t` seconds to quit after).
+    pub fn start_with(
+        dir: &Path,
+        node: std::net::SocketAddr,
+        agent: &Agent,
+        args: &[&str],
+    ) -> Baresip {
         assert!(
             Command::new("baresip").arg("-h").output().is_ok(),
             "baresip is not installed: run scripts/install-system-deps.sh test"
@@ -336,6 +347,7 @@ impl Baresip {
         let mut child = Command::new("baresip")
             .arg("-f")
             .arg(dir)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
