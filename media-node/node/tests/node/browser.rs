@@ -104,6 +104,17 @@ impl Harness {
         (status.code().unwrap_or(-1), report)
     }
 
+    /// [`finish`](Self::finish) off the runtime's threads, so the node keeps
+    /// serving the browser meanwhile; the harness comes back for its logs.
+    pub(crate) async fn finished(mut self, limit: Duration) -> (i32, Value, Harness) {
+        tokio::task::spawn_blocking(move || {
+            let (code, report) = self.finish(limit);
+            (code, report, self)
+        })
+        .await
+        .unwrap()
+    }
+
     /// Waits until the harness has written `needle` to its stderr.
     fn wait_for_stderr(&self, needle: &str, limit: Duration) {
         let deadline = Instant::now() + limit;
@@ -187,7 +198,7 @@ async fn an_agent_in_a_real_browser_registers_over_websocket_and_calls_a_custome
     let bob_ha1 = ha1(Algorithm::Md5, &bob.username, "callisto", &bob.password);
     let harness_tmp = dir.path().join("harness");
     std::fs::create_dir_all(&harness_tmp).unwrap();
-    let mut harness = Harness::start(
+    let harness = Harness::start(
         &harness_tmp,
         &[
             "--ws",
@@ -207,12 +218,7 @@ async fn an_agent_in_a_real_browser_registers_over_websocket_and_calls_a_custome
             "45",
         ],
     );
-    let (code, report, harness) = tokio::task::spawn_blocking(move || {
-        let (code, report) = harness.finish(Duration::from_secs(60));
-        (code, report, harness)
-    })
-    .await
-    .unwrap();
+    let (code, report, harness) = harness.finished(Duration::from_secs(60)).await;
     let logs = || format!("exit {code}, report:\n{report:#}\n{}", harness.logs());
 
     // The browser's own audio works: its fake microphone plays the file.
@@ -330,7 +336,7 @@ async fn a_customer_calling_in_rings_the_agent_in_a_real_browser_who_answers_and
             "45",
         ],
     );
-    let mut harness = tokio::task::spawn_blocking(move || {
+    let harness = tokio::task::spawn_blocking(move || {
         harness.wait_for_stderr("ready to answer", Duration::from_secs(30));
         harness
     })
@@ -352,12 +358,7 @@ async fn a_customer_calling_in_rings_the_agent_in_a_real_browser_who_answers_and
             &trunk_port.to_string(),
         ],
     );
-    let (code, report, harness) = tokio::task::spawn_blocking(move || {
-        let (code, report) = harness.finish(Duration::from_secs(60));
-        (code, report, harness)
-    })
-    .await
-    .unwrap();
+    let (code, report, harness) = harness.finished(Duration::from_secs(60)).await;
     let logs = || format!("exit {code}, report:\n{report:#}\n{}", harness.logs());
 
     let incoming = event(&report, "incoming").unwrap_or_else(|| panic!("no call rang; {}", logs()));

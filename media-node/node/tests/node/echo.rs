@@ -115,7 +115,7 @@ async fn an_agent_in_a_browser_calling_star_43_hears_their_own_microphone() {
     );
     let tmp = s.dir.path().join("harness");
     std::fs::create_dir_all(&tmp).unwrap();
-    let mut harness = Harness::start(
+    let harness = Harness::start(
         &tmp,
         &[
             "--ws",
@@ -134,12 +134,7 @@ async fn an_agent_in_a_browser_calling_star_43_hears_their_own_microphone() {
             "40",
         ],
     );
-    let (code, report, harness) = tokio::task::spawn_blocking(move || {
-        let (code, report) = harness.finish(Duration::from_secs(60));
-        (code, report, harness)
-    })
-    .await
-    .unwrap();
+    let (code, report, harness) = harness.finished(Duration::from_secs(60)).await;
     let logs = || format!("exit {code}, report:\n{report:#}\n{}", harness.logs());
     assert_eq!(code, 0, "{}", logs());
     assert_eq!(report["call"]["confirmed"], true, "{}", logs());
