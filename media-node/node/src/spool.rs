@@ -35,6 +35,8 @@ pub enum SpoolError {
     Delivery { call: String, message: String },
     #[error("the spool's writer has stopped")]
     Stopped,
+    #[error("a spool task failed: {0}")]
+    Task(String),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SpoolError + '_ {
@@ -196,16 +198,8 @@ impl Spool {
     /// next round; the others are not held back by it. Returns how many
     /// calls were delivered.
     pub async fn deliver(&self, entry: &Path, stores: &Stores) -> Result<usize, SpoolError> {
-        let bytes = std::fs::read(entry).map_err(io(entry))?;
-        let file: EntryFile =
-            serde_json::from_slice(&bytes).map_err(|source| SpoolError::Corrupt {
-                path: entry.to_path_buf(),
-                source,
-            })?;
-        let calls = match file {
-            EntryFile::Batch(calls) => calls,
-            EntryFile::One(call) => vec![*call],
-        };
+        let path = entry.to_path_buf();
+        let calls = off_runtime(move || read_entry(&path)).await?;
         let mut kept = Vec::new();
         let mut uploaded = Vec::new();
         // Recordings go up a few at a time: each put waits for its fsyncs.
@@ -245,22 +239,36 @@ impl Spool {
                 }
             }
         }
-        // The entry goes first: a crash between the two leaves a delivered
-        // recording's local copy behind, never an entry without its file.
+        let count = delivered.len();
+        let (spool, path) = (self.clone(), entry.to_path_buf());
+        off_runtime(move || spool.settle(&path, kept, &delivered)).await?;
+        Ok(count)
+    }
+
+    /// After a delivery: the entry file keeps only the calls not delivered
+    /// (or goes), then the delivered calls' recordings go. The entry goes
+    /// first: a crash between the two leaves a delivered recording's local
+    /// copy behind, never an entry without its file.
+    fn settle(
+        &self,
+        entry: &Path,
+        mut kept: Vec<Finished>,
+        delivered: &[Finished],
+    ) -> Result<(), SpoolError> {
         if kept.is_empty() {
             std::fs::remove_file(entry).map_err(io(entry))?;
         } else if !delivered.is_empty() {
             kept.sort_by(|a, b| a.record.id.as_str().cmp(b.record.id.as_str()));
             self.write_entries(entry, &kept).map_err(io(entry))?;
         }
-        for f in &delivered {
+        for f in delivered {
             if let Some(file) = &f.recording_file {
                 let path = self.dir.join("rec").join(file);
                 std::fs::remove_file(&path).map_err(io(&path))?;
             }
             tracing::info!(call = %f.record.id, recorded = f.recording_file.is_some(), "call delivered");
         }
-        Ok(delivered.len())
+        Ok(())
     }
 
     /// Puts a call's recording, if it has one, into the blob store and points
@@ -274,7 +282,7 @@ impl Spool {
             message,
         };
         let path = self.dir.join("rec").join(file);
-        let data = std::fs::read(&path).map_err(io(&path))?;
+        let data = off_runtime(move || std::fs::read(&path).map_err(io(&path))).await?;
         let rel = recording_path(&f.record.id, f.record.started_at, "wav");
         let key = BlobKey::new(&f.record.tenant, &rel).map_err(|e| fail(e.to_string()))?;
         let len = data.len() as u64;
@@ -294,7 +302,8 @@ impl Spool {
     /// A call that fails stays for the next round.
     pub async fn drain(&self, stores: &Stores) -> Result<usize, SpoolError> {
         let mut delivered = 0;
-        for entry in self.pending()? {
+        let spool = self.clone();
+        for entry in off_runtime(move || spool.pending()).await? {
             match self.deliver(&entry, stores).await {
                 Ok(n) => delivered += n,
                 Err(e) => {
@@ -370,6 +379,30 @@ async fn start_wrap_up(repos: &Repos, r: &CallRecord) -> Result<(), RepoError> {
         Err(RepoError::Stale(_)) => Ok(()),
         other => other.map(|_| ()),
     }
+}
+
+/// The calls of an entry file.
+fn read_entry(entry: &Path) -> Result<Vec<Finished>, SpoolError> {
+    let bytes = std::fs::read(entry).map_err(io(entry))?;
+    let file: EntryFile = serde_json::from_slice(&bytes).map_err(|source| SpoolError::Corrupt {
+        path: entry.to_path_buf(),
+        source,
+    })?;
+    Ok(match file {
+        EntryFile::Batch(calls) => calls,
+        EntryFile::One(call) => vec![*call],
+    })
+}
+
+/// Runs the spool's file work on the blocking pool: an unlink or a rename
+/// can wait for the file system's journal while other calls' fsyncs commit
+/// it, and the runtime's worker carries every call's signalling.
+async fn off_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, SpoolError> + Send + 'static,
+) -> Result<T, SpoolError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| SpoolError::Task(e.to_string()))?
 }
 
 /// Recordings put into the blob store at once while delivering.
