@@ -72,11 +72,23 @@ fn register(user: &str, auth: Option<&str>) -> String {
     )
 }
 
-/// Authorization for `user` answering the challenge in `resp`.
+/// Authorization for `user` answering the challenge in `resp` (its first use).
 fn answer(resp: &Response, method: &str, uri: &str, user: &str, password: &str) -> String {
+    answer_nc(resp, method, uri, user, password, 1)
+}
+
+/// As [`answer`], for the `nc`-th use of the challenge's nonce.
+fn answer_nc(
+    resp: &Response,
+    method: &str,
+    uri: &str,
+    user: &str,
+    password: &str,
+    nc: u32,
+) -> String {
     let challenge = resp.headers.challenges(false).unwrap().remove(0);
     let method = callisto_sip::Method::from(method);
-    digest::answer(&challenge, &method, uri, user, password, "cafe", 1)
+    digest::answer(&challenge, &method, uri, user, password, "cafe", nc)
         .unwrap()
         .to_string()
 }
@@ -249,23 +261,26 @@ async fn calls_stay_inside_the_company_and_need_a_login() {
     );
     let resp = c.send(&invite("555", Some(&auth))).await.unwrap();
     assert_eq!(resp.status, 404, "{}", resp.reason);
-    let auth = answer(
+    // The phone reuses the nonce, counting up as RFC 7616 §3.4 asks.
+    let auth = answer_nc(
         &challenge,
         "INVITE",
         "sip:+79123456789@callisto",
         &ann.username,
         &ann.password,
+        2,
     );
     let resp = c.send(&invite("+79123456789", Some(&auth))).await.unwrap();
     assert_eq!(resp.status, 403);
     assert!(resp.reason.contains("trunk"), "{}", resp.reason);
     // Bob has not registered: 480.
-    let auth = answer(
+    let auth = answer_nc(
         &challenge,
         "INVITE",
         "sip:102@callisto",
         &ann.username,
         &ann.password,
+        3,
     );
     let resp = c.send(&invite("102", Some(&auth))).await.unwrap();
     assert_eq!(
