@@ -292,3 +292,59 @@ async fn calls_stay_inside_the_company_and_need_a_login() {
     );
     node.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_replayed_register_is_challenged_again_while_a_rising_count_registers() {
+    let (_dir, node, ann, _) = node(GuardConfig::default()).await;
+    let mut c = Client::new(node.sip_addr).await;
+    let challenge = c.send(&register(&ann.username, None)).await.unwrap();
+    let nonce = |r: &Response| {
+        r.headers.challenges(false).unwrap()[0]
+            .get("nonce")
+            .map(String::from)
+    };
+    let auth = |r: &Response, nc| {
+        answer_nc(
+            r,
+            "REGISTER",
+            "sip:callisto",
+            &ann.username,
+            &ann.password,
+            nc,
+        )
+    };
+    let first = auth(&challenge, 1);
+    let resp = c
+        .send(&register(&ann.username, Some(&first)))
+        .await
+        .unwrap();
+    assert_eq!(resp.status, 200);
+    // A refresh reusing the nonce with the next count (as baresip does): registered.
+    let second = auth(&challenge, 2);
+    let resp = c
+        .send(&register(&ann.username, Some(&second)))
+        .await
+        .unwrap();
+    assert_eq!(resp.status, 200);
+    // A captured request sent again as a new request (a retransmission of
+    // the same transaction would only get its answer again): challenged
+    // afresh, stale=true, whichever count it carried.
+    for captured in [&first, &second] {
+        let replay = c
+            .send(&register(&ann.username, Some(captured)))
+            .await
+            .unwrap();
+        assert_eq!(replay.status, 401, "{}", replay.reason);
+        let ch = replay.headers.challenges(false).unwrap().remove(0);
+        assert_eq!(ch.get("stale"), Some("true"));
+        assert_ne!(nonce(&replay), nonce(&challenge), "a fresh nonce");
+    }
+    // The phone answers the fresh challenge and goes on.
+    let fresh = c.send(&register(&ann.username, None)).await.unwrap();
+    let resp = c
+        .send(&register(&ann.username, Some(&auth(&fresh, 1))))
+        .await
+        .unwrap();
+    assert_eq!(resp.status, 200);
+    node.shutdown().await;
+}
