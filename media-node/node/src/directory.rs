@@ -1,7 +1,8 @@
 //! What the node knows of each tenant when a SIP message arrives: its trunk,
 //! its agents with their short numbers, SIP credentials and states (PRODUCT
-//! E4). Read from the store and kept for a short while, so a burst of
-//! REGISTERs or INVITEs costs one read per tenant, and a change made in the
+//! E4). Read from the store (in tasks of their own: the SIP task only looks
+//! here) and kept for a short while, so a burst of REGISTERs or INVITEs
+//! costs one read per tenant, and a change made in the
 //! web app reaches the node within `max_age` (`NodeConfig::directory_max_age`,
 //! 5 s by default): an agent who goes to DND may still be offered a call for
 //! that long. A wrap-up's end needs no reload: the state is judged at the

@@ -187,7 +187,7 @@ fn alice(ch: &Challenge, nc: u32) -> Credentials {
         "c0ffee",
         nc,
     )
-    .unwrap()
+    .expect("an answer")
 }
 
 #[test]
@@ -355,8 +355,8 @@ fn the_record_stays_bounded_under_a_flood_of_nonces_and_forgets_none_into_a_repl
 /// The challenge a set of credentials answered (its nonce and realm).
 fn server_nonce(c: &Credentials) -> Challenge {
     let mut ch = Challenge::new("Digest");
-    ch.push("realm", c.get("realm").unwrap(), true);
-    ch.push("nonce", c.get("nonce").unwrap(), true);
+    ch.push("realm", c.get("realm").expect("realm"), true);
+    ch.push("nonce", c.get("nonce").expect("nonce"), true);
     ch.push("qop", "auth", true);
     ch
 }

@@ -49,6 +49,57 @@ impl Phone {
         (branch, text)
     }
 
+    /// An INVITE from `user` to `to` with `auth`, and the CANCEL that would end it.
+    fn invite(&mut self, user: &str, to: &str, auth: &str) -> (String, String, String) {
+        self.n += 1;
+        let me = self.sock.local_addr().unwrap();
+        let branch = format!("z9hG4bK-dir-{}", self.n);
+        let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n";
+        let head = |method: &str, extra: &str| {
+            format!(
+                "{method} sip:{to}@callisto SIP/2.0\nVia: SIP/2.0/UDP {me};branch={branch}\n\
+                 From: <sip:{user}@callisto>;tag=f{n}\nTo: <sip:{to}@callisto>\nCall-ID: inv-{n}\n\
+                 CSeq: 1 {method}\nMax-Forwards: 70\n{extra}",
+                n = self.n
+            )
+            .replace('\n', "\r\n")
+        };
+        let invite = head(
+            "INVITE",
+            &format!(
+                "Contact: <sip:{user}@{me}>\nAuthorization: {auth}\nContent-Type: application/sdp\nContent-Length: {}\n\n",
+                sdp.len()
+            ),
+        ) + sdp;
+        let cancel = head("CANCEL", "Content-Length: 0\n\n");
+        (branch, invite, cancel)
+    }
+
+    /// The first answer to `branch` with `status`, within `limit`.
+    async fn answer_with(&self, branch: &str, status: u16, limit: Duration) -> Option<Response> {
+        let deadline = Instant::now() + limit;
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let (n, _) = tokio::time::timeout(left, self.sock.recv_from(&mut buf))
+                .await
+                .ok()?
+                .unwrap();
+            if let Ok(Message::Response(resp)) = parse_message(&buf[..n])
+                && resp.status == status
+                && resp
+                    .headers
+                    .top_via()
+                    .ok()
+                    .and_then(|v| v.branch().map(String::from))
+                    .as_deref()
+                    == Some(branch)
+            {
+                return Some(resp);
+            }
+        }
+    }
+
     async fn send(&self, text: &str) {
         self.sock.send_to(text.as_bytes(), self.node).await.unwrap();
     }
@@ -85,18 +136,25 @@ impl Phone {
     async fn ask(&mut self, user: &str, auth: Option<&str>) -> Response {
         let (branch, text) = self.register(user, auth);
         self.send(&text).await;
-        let mut got = self.finals(&[branch.clone()], Duration::from_secs(5)).await;
+        let mut got = self
+            .finals(std::slice::from_ref(&branch), Duration::from_secs(5))
+            .await;
         got.remove(&branch).expect("an answer")
     }
 }
 
 /// Authorization of `agent` answering the challenge in `resp`.
 fn answer(resp: &Response, agent: &Agent) -> String {
+    answer_for(resp, agent, "REGISTER", "sip:callisto")
+}
+
+/// As [`answer`], for a request `method` to `uri`.
+fn answer_for(resp: &Response, agent: &Agent, method: &str, uri: &str) -> String {
     let challenge = resp.headers.challenges(false).unwrap().remove(0);
     digest::answer(
         &challenge,
-        &callisto_sip::Method::Register,
-        "sip:callisto",
+        &callisto_sip::Method::from(method),
+        uri,
         &agent.username,
         &agent.password,
         "cafe",
@@ -145,7 +203,7 @@ async fn a_company_slow_to_read_holds_up_its_own_requests_only() {
     phone.send(&text).await;
     let waiting = tokio::spawn(async move {
         let mut got = phone
-            .finals(&[branch.clone()], Duration::from_secs(20))
+            .finals(std::slice::from_ref(&branch), Duration::from_secs(20))
             .await;
         (Instant::now(), got.remove(&branch))
     });
@@ -243,6 +301,44 @@ async fn requests_waiting_for_one_company_share_one_read_and_are_bounded() {
     let resp = phone.ask(&sam.username, Some(&answer(&c, &sam))).await;
     assert_eq!(resp.status, 200);
     assert!(at.elapsed() < Duration::from_secs(1));
+    assert_eq!(slow.reads(), 1);
+    s.node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invite_waiting_for_its_company_hears_100_at_once_and_can_be_cancelled() {
+    let delay = Duration::from_secs(2);
+    let (s, slow, sam) = slow_company_node(delay, |_| {}).await;
+    let mut phone = Phone::new(s.node.sip_addr).await;
+    let uri = "sip:102@callisto";
+    let c1 = phone.ask(&sam.username, None).await;
+    let c2 = phone.ask(&sam.username, None).await;
+
+    // Sam calls 102 (nobody in slowco): the INVITE waits for the read, and
+    // says so at once.
+    let started = Instant::now();
+    let (first, invite, cancel) =
+        phone.invite(&sam.username, "102", &answer_for(&c1, &sam, "INVITE", uri));
+    phone.send(&invite).await;
+    let trying = phone
+        .answer_with(&first, 100, Duration::from_millis(500))
+        .await;
+    assert!(trying.is_some(), "100 Trying within 500 ms");
+    // Cancelled while it waits: ended there, without waiting for the read.
+    phone.send(&cancel).await;
+    let ended = phone.answer_with(&first, 487, Duration::from_secs(1)).await;
+    assert!(ended.is_some(), "487 to the cancelled INVITE");
+    assert!(started.elapsed() < delay);
+
+    // Another INVITE rides the same read and gets its answer once it is back.
+    let (second, invite, _) =
+        phone.invite(&sam.username, "102", &answer_for(&c2, &sam, "INVITE", uri));
+    phone.send(&invite).await;
+    let resp = phone
+        .answer_with(&second, 404, Duration::from_secs(5))
+        .await
+        .expect("404: no 102 in slowco");
+    assert!(started.elapsed() >= delay, "{}", resp.reason);
     assert_eq!(slow.reads(), 1);
     s.node.shutdown().await;
 }
