@@ -75,6 +75,11 @@ impl Directory {
             .cloned()
     }
 
+    /// The cached entry whatever its age.
+    pub fn cached_entry(&self, t: &TenantId) -> Option<Arc<TenantEntry>> {
+        self.tenants.get(t).cloned()
+    }
+
     /// Takes what an on-demand read of `t` found (`None`: no such tenant),
     /// unless the cache already holds a newer read.
     pub fn apply_read(

@@ -111,7 +111,12 @@ impl Ua {
         let entry = match parse_sip_username(&username) {
             Some((t, u)) => match self.entry_for(&t, found) {
                 Some(e) => e.map(|e| (e, u)),
-                None => return Auth::Wait(t),
+                None => {
+                    return Auth::Wait {
+                        tenant: t,
+                        recheck: false,
+                    };
+                }
             },
             None => None,
         };
@@ -125,13 +130,17 @@ impl Ua {
             })
         });
         match verdict {
-            Verdict::Ok { .. } => {
-                self.guard.success(from.addr.ip());
-                match entry {
-                    Some((e, u)) => Auth::Ok(e, u),
-                    None => Auth::Answered,
+            Verdict::Ok { .. } => match entry {
+                Some((e, u)) => {
+                    self.guard.success(from.addr.ip());
+                    Auth::Ok(e, u)
                 }
-            }
+                // The HA1 came from the entry, so there is one; refused all the same if not.
+                None => {
+                    self.refuse_credentials(tx, from, req, &username, "unknown user");
+                    Auth::Answered
+                }
+            },
             Verdict::Stale => {
                 self.challenge(tx, req, true);
                 Auth::Answered
@@ -152,7 +161,10 @@ impl Ua {
                         .fresh_within(&e.tenant, now, Self::RELOAD_BEFORE_REFUSING_MS)
                         .is_none()
                 {
-                    return Auth::Wait(e.tenant.clone());
+                    return Auth::Wait {
+                        tenant: e.tenant.clone(),
+                        recheck: true,
+                    };
                 }
                 self.refuse_credentials(tx, from, req, &username, why);
                 Auth::Answered
@@ -207,7 +219,17 @@ impl Ua {
         let (entry, user) = match self.authenticate(tx, from, &req, found) {
             Auth::Ok(e, u) => (e, u),
             Auth::Answered => return,
-            Auth::Wait(t) => return self.wait_for(t, Parked::Sip { tx, from, req }),
+            Auth::Wait { tenant, recheck } => {
+                return self.wait_for(
+                    tenant,
+                    Parked::Sip {
+                        tx,
+                        from,
+                        req,
+                        recheck,
+                    },
+                );
+            }
         };
         // An agent registers its own account only.
         let own = sip_username(&entry.tenant, &user);
@@ -298,12 +320,32 @@ impl Ua {
                 Some(Some(e)) => (e, Caller::Trunk),
                 // The trunk's company is gone from the store.
                 Some(None) => return self.reply(tx, &req, 503, None),
-                None => return self.wait_for(t, Parked::Sip { tx, from, req }),
+                None => {
+                    return self.wait_for(
+                        t,
+                        Parked::Sip {
+                            tx,
+                            from,
+                            req,
+                            recheck: false,
+                        },
+                    );
+                }
             },
             None => match self.authenticate(tx, from, &req, found) {
                 Auth::Ok(e, u) => (e, Caller::Agent(u)),
                 Auth::Answered => return,
-                Auth::Wait(t) => return self.wait_for(t, Parked::Sip { tx, from, req }),
+                Auth::Wait { tenant, recheck } => {
+                    return self.wait_for(
+                        tenant,
+                        Parked::Sip {
+                            tx,
+                            from,
+                            req,
+                            recheck,
+                        },
+                    );
+                }
             },
         };
         // Each agent's devices, looked up once: who is reachable, and where.
@@ -575,7 +617,9 @@ pub(super) enum Auth {
     /// A challenge or refusal went out.
     Answered,
     /// The company must be read first: park the request until it is.
-    Wait(TenantId),
+    /// `recheck`: the cached entry refused the credentials and is read again
+    /// in case the password just changed.
+    Wait { tenant: TenantId, recheck: bool },
 }
 
 /// Which side of the bridge `a`–`b` the leg is on.

@@ -5,6 +5,16 @@
 //! run loop ([`Ua::on_tenant_read`]) and the parked requests resume with
 //! what it found. Requests for one company share its read and resume in the
 //! order they came; how many may wait is bounded per company and in all.
+//!
+//! With the guard (`guard.rs`): only credentials carrying a nonce issued with
+//! this realm's secret get here (`DigestServer::refusal_before_lookup`), so a
+//! flood must first take a challenge at its real address. Requests parked for
+//! a company that turns out not to exist are refused 403 when the read comes
+//! back, and those count as failed authentications, so the guard bans the
+//! address after its limit. A 503 for a full waiting room does not count:
+//! that is the node's limit, not the sender's fault, and a phone caught in
+//! someone else's flood must not be banned for it. Reads in flight are
+//! bounded by the waiting limit (each has a request waiting on it).
 
 use super::*;
 use std::collections::hash_map::Entry;
@@ -16,8 +26,14 @@ const READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// A request parked until its company is read.
 #[derive(Debug)]
 pub(crate) enum Parked {
-    /// A REGISTER or an INVITE outside a dialog.
-    Sip { tx: TxId, from: Peer, req: Request },
+    /// A REGISTER or an INVITE outside a dialog; `recheck`: its credentials
+    /// failed against the cached entry, which is read again before refusing.
+    Sip {
+        tx: TxId,
+        from: Peer,
+        req: Request,
+        recheck: bool,
+    },
     /// A call placed through the control API.
     Originate {
         o: Originate,
@@ -147,8 +163,24 @@ impl Ua {
             Ok(read) => self.directory.apply_read(&r.tenant, read),
             Err(error) => {
                 tracing::error!(tenant = %r.tenant, %error, waiting = parked.len(), "directory unavailable");
+                // A recheck had an entry already: it is refused on that one,
+                // as if no second read had been tried.
+                let cached = Found {
+                    entry: self.directory.cached_entry(&r.tenant),
+                    tenant: r.tenant,
+                };
                 for p in parked {
-                    self.refuse(p, Refusal::Unavailable(&error));
+                    match p {
+                        Parked::Sip {
+                            tx,
+                            from,
+                            req,
+                            recheck: true,
+                        } if cached.entry.is_some() => {
+                            self.on_request(tx, from, req, Some(&cached)).await
+                        }
+                        p => self.refuse(p, Refusal::Unavailable(&error)),
+                    }
                 }
                 return;
             }
@@ -159,7 +191,9 @@ impl Ua {
         };
         for p in parked {
             match p {
-                Parked::Sip { tx, from, req } => self.on_request(tx, from, req, Some(&found)).await,
+                Parked::Sip { tx, from, req, .. } => {
+                    self.on_request(tx, from, req, Some(&found)).await
+                }
                 Parked::Originate { o, reply } => self.place_call(o, reply, Some(&found)),
             }
         }

@@ -319,7 +319,7 @@ async fn a_replayed_register_is_challenged_again_while_a_rising_count_registers(
         .await
         .unwrap();
     assert_eq!(resp.status, 200);
-    // A refresh reusing the nonce with the next count (as baresip does): registered.
+    // A refresh reusing the nonce with the next count (RFC 7616 §3.4): registered.
     let second = auth(&challenge, 2);
     let resp = c
         .send(&register(&ann.username, Some(&second)))

@@ -342,3 +342,21 @@ async fn an_invite_waiting_for_its_company_hears_100_at_once_and_can_be_cancelle
     assert_eq!(slow.reads(), 1);
     s.node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_company_read_answers_its_waiting_requests_503_and_the_next_read_serves() {
+    let (s, slow, sam) = slow_company_node(Duration::from_millis(300), |_| {}).await;
+    let mut phone = Phone::new(s.node.sip_addr).await;
+    slow.set_failing(true);
+    let c = phone.ask(&sam.username, None).await;
+    let resp = phone.ask(&sam.username, Some(&answer(&c, &sam))).await;
+    assert_eq!(resp.status, 503);
+    assert!(resp.reason.contains("directory"), "{}", resp.reason);
+    // The store is back: the next request reads the company again and registers.
+    slow.set_failing(false);
+    let c = phone.ask(&sam.username, None).await;
+    let resp = phone.ask(&sam.username, Some(&answer(&c, &sam))).await;
+    assert_eq!(resp.status, 200, "{}", resp.reason);
+    assert_eq!(slow.reads(), 2);
+    s.node.shutdown().await;
+}

@@ -16,7 +16,7 @@ use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 pub const TRUNK_NUMBER: &str = "+74951234567";
@@ -374,6 +374,18 @@ pub struct Baresip {
 
 impl Baresip {
     pub fn start(dir: &Path, node: std::net::SocketAddr, agent: &Agent) -> Baresip {
+        Baresip::start_with(dir, node, agent, 300, false)
+    }
+
+    /// As [`Baresip::start`], registering for `regint` seconds; with
+    /// `trace`, baresip prints every SIP message it sends and receives.
+    pub fn start_with(
+        dir: &Path,
+        node: std::net::SocketAddr,
+        agent: &Agent,
+        regint: u32,
+        trace: bool,
+    ) -> Baresip {
         assert!(
             Command::new("baresip").arg("-h").output().is_ok(),
             "baresip is not installed: run scripts/install-system-deps.sh test"
@@ -391,7 +403,7 @@ impl Baresip {
         std::fs::write(
             dir.join("accounts"),
             format!(
-                "<sip:{}@{}>;auth_pass={};answermode=auto;regint=300\n",
+                "<sip:{}@{}>;auth_pass={};answermode=auto;regint={regint}\n",
                 agent.username, node, agent.password
             ),
         )
@@ -399,6 +411,7 @@ impl Baresip {
         let mut child = Command::new("baresip")
             .arg("-f")
             .arg(dir)
+            .args(trace.then_some("-s"))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -592,14 +605,15 @@ pub fn tone_at(samples: &[i16]) -> f64 {
 }
 
 /// The real item store, with reads of one company's record made slow: a
-/// store (DynamoDB on a bad day) that takes `delay` to answer for it. Counts
-/// those reads.
+/// store (DynamoDB on a bad day) that takes `delay` to answer for it, or
+/// fails. Counts those reads.
 #[derive(Debug)]
 pub struct SlowCompany {
     inner: Arc<dyn ItemStore>,
     pk: String,
     delay: Duration,
     reads: AtomicUsize,
+    failing: AtomicBool,
 }
 
 impl SlowCompany {
@@ -609,7 +623,13 @@ impl SlowCompany {
             pk: format!("T#{tenant}"),
             delay,
             reads: AtomicUsize::new(0),
+            failing: AtomicBool::new(false),
         }
+    }
+
+    /// From now on the company's reads fail (after the delay), or work again.
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
     }
 
     /// How many times the company's record was read.
@@ -624,6 +644,9 @@ impl ItemStore for SlowCompany {
         if key.pk == self.pk && key.sk == "TENANT" {
             self.reads.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(self.delay).await;
+            if self.failing.load(Ordering::SeqCst) {
+                return Err(StoreError::backend("the store is down"));
+            }
         }
         self.inner.get(key).await
     }
