@@ -145,6 +145,12 @@ impl Ua {
                 self.challenge(tx, req, true);
                 Auth::Answered
             }
+            // A count already used on this nonce: a replay (RFC 7616 §3.4,
+            // RFC 2617 §3.2.2) or a client that resent. Not a 403 and not a
+            // guard failure: the response was right, so the 401 carries
+            // stale=true, which (RFC 7616 §3.3) tells an honest client to
+            // retry with the fresh nonce without asking its user again; a
+            // replayer without the password cannot answer it.
             Verdict::Replayed => {
                 tracing::info!(source = %from.addr, user = %username, "nonce-count replayed; challenged again");
                 self.challenge(tx, req, true);
