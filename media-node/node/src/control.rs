@@ -143,6 +143,7 @@ async fn place_call(
                 OriginateError::NotReachable => {
                     (StatusCode::CONFLICT, "not_reachable", Some("agent"))
                 }
+                OriginateError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy", None),
                 OriginateError::Engine(_) => (StatusCode::INTERNAL_SERVER_ERROR, "engine", None),
             };
             error(status, code, e.to_string(), field)

@@ -1,7 +1,8 @@
 //! What the node knows of each tenant when a SIP message arrives: its trunk,
 //! its agents with their short numbers, SIP credentials and states (PRODUCT
-//! E4). Read from the store and kept for a short while, so a burst of
-//! REGISTERs or INVITEs costs one read per tenant, and a change made in the
+//! E4). Read from the store (in tasks of their own: the SIP task only looks
+//! here) and kept for a short while, so a burst of REGISTERs or INVITEs
+//! costs one read per tenant, and a change made in the
 //! web app reaches the node within `max_age` (`NodeConfig::directory_max_age`,
 //! 5 s by default): an agent who goes to DND may still be offered a call for
 //! that long. A wrap-up's end needs no reload: the state is judged at the
@@ -43,64 +44,63 @@ impl TenantEntry {
     }
 }
 
+/// The cache itself; reads happen elsewhere (the SIP task never waits on
+/// the store): on demand for one tenant, and all of them periodically.
 #[derive(Debug)]
 pub struct Directory {
-    repos: Repos,
     max_age: Millis,
     tenants: HashMap<TenantId, Arc<TenantEntry>>,
 }
 
 impl Directory {
-    pub fn new(repos: Repos, max_age: Millis) -> Directory {
+    pub fn new(max_age: Millis) -> Directory {
         Directory {
-            repos,
             max_age,
             tenants: HashMap::new(),
         }
     }
 
-    /// The tenant's entry, read again if older than `max_age`; `None` for an
-    /// unknown tenant.
-    pub async fn tenant(
-        &mut self,
-        t: &TenantId,
-        now: Millis,
-    ) -> Result<Option<Arc<TenantEntry>>, RepoError> {
-        if let Some(e) = self.tenants.get(t)
-            && now - e.loaded_at < self.max_age
-        {
-            return Ok(Some(e.clone()));
-        }
-        match load(&self.repos, t, now).await {
-            Ok(e) => {
-                let e = Arc::new(e);
-                self.tenants.insert(t.clone(), e.clone());
-                Ok(Some(e))
-            }
-            Err(RepoError::NotFound(_)) => {
-                self.tenants.remove(t);
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
+    /// The tenant's cached entry while younger than `max_age` (no store
+    /// access); `None` when it must be read ([`read_tenant`], away from the
+    /// SIP task).
+    pub fn fresh(&self, t: &TenantId, now: Millis) -> Option<Arc<TenantEntry>> {
+        self.fresh_within(t, now, self.max_age)
     }
 
-    /// The tenant's entry read again now, unless the cached one is younger
-    /// than `min_age` (which bounds the store reads a flood of bad requests
-    /// can cause); `None` for an unknown tenant.
-    pub async fn reload(
+    /// The cached entry if younger than `age`.
+    pub fn fresh_within(&self, t: &TenantId, now: Millis, age: Millis) -> Option<Arc<TenantEntry>> {
+        self.tenants
+            .get(t)
+            .filter(|e| now - e.loaded_at < age)
+            .cloned()
+    }
+
+    /// The cached entry whatever its age.
+    pub fn cached_entry(&self, t: &TenantId) -> Option<Arc<TenantEntry>> {
+        self.tenants.get(t).cloned()
+    }
+
+    /// Takes what an on-demand read of `t` found (`None`: no such tenant),
+    /// unless the cache already holds a newer read.
+    pub fn apply_read(
         &mut self,
         t: &TenantId,
-        now: Millis,
-        min_age: Millis,
-    ) -> Result<Option<Arc<TenantEntry>>, RepoError> {
-        if let Some(e) = self.tenants.get(t)
-            && now - e.loaded_at < min_age
-        {
-            return Ok(Some(e.clone()));
+        read: Option<TenantEntry>,
+    ) -> Option<Arc<TenantEntry>> {
+        match read {
+            Some(e) => {
+                if let Some(newer) = self.tenants.get(t).filter(|c| c.loaded_at > e.loaded_at) {
+                    return Some(newer.clone());
+                }
+                let e = Arc::new(e);
+                self.tenants.insert(t.clone(), e.clone());
+                Some(e)
+            }
+            None => {
+                self.tenants.remove(t);
+                None
+            }
         }
-        self.tenants.remove(t);
-        self.tenant(t, now).await
     }
 
     /// Takes a fresh read of every tenant ([`load_all`], done away from the
@@ -136,6 +136,19 @@ pub async fn load_all(repos: &Repos, now: Millis) -> Result<Vec<TenantEntry>, Re
             Some(c) => cursor = Some(c),
             None => return Ok(all),
         }
+    }
+}
+
+/// One tenant read from the store as of `now`; `None` for an unknown tenant.
+pub async fn read_tenant(
+    repos: &Repos,
+    t: &TenantId,
+    now: Millis,
+) -> Result<Option<TenantEntry>, RepoError> {
+    match load(repos, t, now).await {
+        Ok(e) => Ok(Some(e)),
+        Err(RepoError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

@@ -62,6 +62,8 @@ pub struct NodeConfig {
     pub guard: guard::GuardConfig,
     /// How long the node trusts what it read of a tenant (agents, credentials).
     pub directory_max_age: Duration,
+    /// How many requests may wait for their company to be read.
+    pub directory_waiting: WaitLimits,
     /// How often trunks are re-read (and registrations started for new ones).
     pub trunk_refresh: Duration,
     /// How often a trunk the company asked to check gets OPTIONS.
@@ -89,9 +91,32 @@ impl NodeConfig {
             engine: EngineConfig::default(),
             guard: guard::GuardConfig::default(),
             directory_max_age: Duration::from_secs(5),
+            directory_waiting: WaitLimits::default(),
             trunk_refresh: Duration::from_secs(10),
             trunk_check_every: Duration::from_secs(30),
             sip_timers: callisto_sip::Timers::default(),
+        }
+    }
+}
+
+/// Bounds on the REGISTERs, INVITEs and placed calls that wait while their
+/// company is read from the store; beyond them a request gets 503 at once,
+/// so a flood for companies the node does not hold cannot grow its memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitLimits {
+    /// For one company (they share one read).
+    pub per_company: usize,
+    /// For all companies together.
+    pub total: usize,
+}
+
+impl Default for WaitLimits {
+    fn default() -> Self {
+        // A read takes milliseconds; 500 waiting is a second of set-ups at
+        // the node's benchmarked rate for one company.
+        WaitLimits {
+            per_company: 500,
+            total: 5_000,
         }
     }
 }
@@ -154,6 +179,8 @@ pub enum OriginateError {
     NoTrunk,
     #[error("the agent has no registered device")]
     NotReachable,
+    #[error("too many requests wait for the directory; try again")]
+    Busy,
     #[error("{0}")]
     Engine(String),
 }

@@ -4,11 +4,29 @@
 use super::*;
 
 impl Ua {
-    pub(super) async fn originate_call(&mut self, o: Originate) -> Result<CallId, OriginateError> {
-        let entry = match self.directory.tenant(&o.tenant, wall_ms()).await {
-            Ok(Some(e)) if e.agent(&o.agent).is_some() => e,
-            Ok(_) => return Err(OriginateError::UnknownAgent),
-            Err(e) => return Err(OriginateError::Engine(e.to_string())),
+    /// Places a call for the control API once its company is known (`found`:
+    /// its read, when the request waited for one).
+    pub(super) fn place_call(
+        &mut self,
+        o: Originate,
+        reply: oneshot::Sender<Result<CallId, OriginateError>>,
+        found: Option<&Found>,
+    ) {
+        let entry = match self.entry_for(&o.tenant, found) {
+            Some(e) => e,
+            None => return self.wait_for(o.tenant.clone(), Parked::Originate { o, reply }),
+        };
+        let _ = reply.send(self.originate_call(o, entry));
+    }
+
+    fn originate_call(
+        &mut self,
+        o: Originate,
+        entry: Option<Arc<TenantEntry>>,
+    ) -> Result<CallId, OriginateError> {
+        let entry = match entry {
+            Some(e) if e.agent(&o.agent).is_some() => e,
+            _ => return Err(OriginateError::UnknownAgent),
         };
         let trunk = entry.trunk.as_ref().ok_or(OriginateError::NoTrunk)?;
         let number = |field: &'static str, raw: &str| {
@@ -63,7 +81,7 @@ impl Ua {
         Ok(call)
     }
 
-    pub(super) async fn on_control(&mut self, c: Control) {
+    pub(super) fn on_control(&mut self, c: Control) {
         match c {
             Control::Calls(reply) => {
                 let _ = reply.send(self.engine.calls());
@@ -82,10 +100,7 @@ impl Ua {
                 }
                 let _ = reply.send(r);
             }
-            Control::Originate(o, reply) => {
-                let r = self.originate_call(o).await;
-                let _ = reply.send(r);
-            }
+            Control::Originate(o, reply) => self.place_call(o, reply, None),
             Control::Refresh(reply) => self.start_refresh(Some(reply)),
         }
     }

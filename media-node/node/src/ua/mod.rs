@@ -21,6 +21,7 @@ mod control;
 mod requests;
 mod responses;
 mod trunks;
+mod waiting;
 use crate::{Control, NodeConfig, Originate, OriginateError};
 use callisto_domain::Millis;
 use callisto_domain::call::{CallId, Direction, RecordingRef};
@@ -52,6 +53,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::net::UdpSocket;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use trunks::{RefreshState, Refreshed};
+use waiting::{Found, Parked, TenantRead, Waiting};
 
 /// Audio codecs the node relays without transcoding, in its order of preference.
 const CODECS: [Codec; 2] = [Codec::Pcmu, Codec::Pcma];
@@ -164,6 +166,11 @@ pub(crate) struct Ua {
     refresh: RefreshState,
     refreshed: mpsc::UnboundedSender<Refreshed>,
     refreshed_rx: Option<mpsc::UnboundedReceiver<Refreshed>>,
+    /// Requests waiting for their company to be read.
+    waiting: Waiting,
+    /// Companies read on demand, in tasks of their own, report here.
+    tenant_read: mpsc::UnboundedSender<TenantRead>,
+    tenant_read_rx: Option<mpsc::UnboundedReceiver<TenantRead>>,
 }
 
 /// Where the stream transports listen (each `None` when off): Via and
@@ -250,6 +257,7 @@ impl Ua {
         let (reoffered, reoffered_rx) = mpsc::unbounded_channel();
         let (trunk_connected, trunk_connected_rx) = mpsc::unbounded_channel();
         let (refreshed, refreshed_rx) = mpsc::unbounded_channel();
+        let (tenant_read, tenant_read_rx) = mpsc::unbounded_channel();
         Ok(Ua {
             endpoint: Endpoint::new(
                 callisto_sip::Config {
@@ -263,7 +271,7 @@ impl Ua {
             digest: DigestServer::new(&cfg.realm, &cfg.nonce_secret, 300),
             guard: Guard::new(cfg.guard),
             engine: Engine::new(cfg.engine),
-            directory: Directory::new(repos.clone(), cfg.directory_max_age.as_millis() as Millis),
+            directory: Directory::new(cfg.directory_max_age.as_millis() as Millis),
             repos,
             committer: spool.committer(),
             spool,
@@ -292,6 +300,9 @@ impl Ua {
             refresh: RefreshState::default(),
             refreshed,
             refreshed_rx: Some(refreshed_rx),
+            waiting: Waiting::default(),
+            tenant_read,
+            tenant_read_rx: Some(tenant_read_rx),
             cfg,
             sock,
             local,
@@ -309,6 +320,7 @@ impl Ua {
         let mut reoffered = self.reoffered_rx.take().expect("run once");
         let mut trunk_connected = self.trunk_connected_rx.take().expect("run once");
         let mut refreshed = self.refreshed_rx.take().expect("run once");
+        let mut tenant_reads = self.tenant_read_rx.take().expect("run once");
         loop {
             let deadline = self.next_deadline();
             tokio::select! {
@@ -321,10 +333,11 @@ impl Ua {
                 Some(r) = reoffered.recv() => self.on_reoffered(r),
                 Some(c) = trunk_connected.recv() => self.on_trunk_connected(c).await,
                 c = control.recv() => match c {
-                    Some(c) => self.on_control(c).await,
+                    Some(c) => self.on_control(c),
                     None => break,
                 },
                 Some(r) = refreshed.recv() => self.on_refreshed(r).await,
+                Some(r) = tenant_reads.recv() => self.on_tenant_read(r).await,
                 _ = housekeeping.tick() => self.housekeeping(),
                 _ = stop.changed() => break,
             }

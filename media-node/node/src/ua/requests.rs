@@ -6,9 +6,12 @@ use super::*;
 impl Ua {
     pub(super) async fn on_event(&mut self, ev: Event) {
         match ev {
-            Event::Request { tx, from, request } => self.on_request(tx, from, request).await,
+            Event::Request { tx, from, request } => self.on_request(tx, from, request, None).await,
             Event::Response { tx, response } => self.on_response(tx, response).await,
             Event::Cancelled { tx, .. } => {
+                if self.cancel_waiting(tx) {
+                    return;
+                }
                 if let Some(&leg) = self.by_tx.get(&tx) {
                     self.final_response(leg, 487, "Request Terminated");
                     self.engine.handle_hangup(wall_ms(), leg, true);
@@ -42,7 +45,15 @@ impl Ua {
         }
     }
 
-    pub(super) async fn on_request(&mut self, tx: TxId, from: Peer, req: Request) {
+    /// A request from the network; `found` is its company's read when it
+    /// resumes after waiting for it ([`Ua::wait_for`]).
+    pub(super) async fn on_request(
+        &mut self,
+        tx: TxId,
+        from: Peer,
+        req: Request,
+        found: Option<&Found>,
+    ) {
         let in_dialog = req
             .headers
             .to_addr()
@@ -52,8 +63,8 @@ impl Ua {
             return self.on_dialog_request(tx, req);
         }
         match req.method {
-            Method::Register => self.on_register(tx, from, req).await,
-            Method::Invite => self.on_invite(tx, from, req).await,
+            Method::Register => self.on_register(tx, from, req, found),
+            Method::Invite => self.on_invite(tx, from, req, found).await,
             Method::Options => self.reply(tx, &req, 200, None),
             Method::Bye | Method::Info => self.reply(tx, &req, 481, None),
             Method::Other(ref m) => {
@@ -68,15 +79,17 @@ impl Ua {
     /// it again.
     const RELOAD_BEFORE_REFUSING_MS: Millis = 1_000;
 
-    /// Checks an agent's digest credentials; answers the challenge or the
-    /// refusal itself and returns `None` unless the agent is who it says.
-    pub(super) async fn authenticate(
+    /// Checks an agent's digest credentials and answers the challenge or
+    /// the refusal itself, unless the company must be read first.
+    pub(super) fn authenticate(
         &mut self,
         tx: TxId,
         from: Peer,
         req: &Request,
-    ) -> Option<(Arc<TenantEntry>, UserId)> {
-        let now_secs = wall_ms() as u64 / 1000;
+        found: Option<&Found>,
+    ) -> Auth {
+        let now = wall_ms();
+        let now_secs = now as u64 / 1000;
         let creds = req
             .headers
             .credentials(false)
@@ -84,64 +97,101 @@ impl Ua {
             .and_then(|c| c.into_iter().find(|c| c.is_digest()));
         let Some(creds) = creds else {
             self.challenge(tx, req, false);
-            return None;
+            return Auth::Answered;
         };
         let username = creds.get("username").unwrap_or_default().to_string();
-        let mut entry = match parse_sip_username(&username) {
-            Some((t, u)) => match self.directory.tenant(&t, wall_ms()).await {
-                Ok(Some(e)) => Some((e, u)),
-                Ok(None) => None,
-                Err(e) => {
-                    tracing::error!(error = %e, "directory unavailable");
-                    self.reply(tx, req, 503, Some("Service Unavailable (directory)"));
-                    return None;
+        // Credentials that cannot pass whoever the user is (a nonce not
+        // issued with our secret, above all) cost no read of the company: a
+        // flood must first get our challenge at its real address, where the
+        // guard can shut it out.
+        if let Some(why) = self.digest.refusal_before_lookup(&creds) {
+            self.refuse_credentials(tx, from, req, &username, why);
+            return Auth::Answered;
+        }
+        let entry = match parse_sip_username(&username) {
+            Some((t, u)) => match self.entry_for(&t, found) {
+                Some(e) => e.map(|e| (e, u)),
+                None => {
+                    return Auth::Wait {
+                        tenant: t,
+                        recheck: false,
+                    };
                 }
             },
             None => None,
         };
-        let verify = |entry: &Option<(Arc<TenantEntry>, UserId)>| {
-            self.digest.verify(now_secs, &req.method, &creds, |_, alg| {
-                let (e, u) = entry.as_ref()?;
-                e.agent(u)?;
-                let c = e.credentials.get(u)?;
-                Some(match alg {
-                    Algorithm::Md5 => c.ha1_md5.clone(),
-                    Algorithm::Sha256 => c.ha1_sha256.clone(),
-                })
+        let verdict = self.digest.verify(now_secs, &req.method, &creds, |_, alg| {
+            let (e, u) = entry.as_ref()?;
+            e.agent(u)?;
+            let c = e.credentials.get(u)?;
+            Some(match alg {
+                Algorithm::Md5 => c.ha1_md5.clone(),
+                Algorithm::Sha256 => c.ha1_sha256.clone(),
             })
-        };
-        let mut verdict = verify(&entry);
-        // A password set a moment ago may not be in the cached entry yet:
-        // before refusing, read the tenant again (at most once a second).
-        if let (Verdict::Rejected(_), Some((e, u))) = (&verdict, &entry)
-            && let Ok(Some(fresh)) = self
-                .directory
-                .reload(&e.tenant, wall_ms(), Self::RELOAD_BEFORE_REFUSING_MS)
-                .await
-            && !Arc::ptr_eq(&fresh, e)
-        {
-            let again = Some((fresh, u.clone()));
-            verdict = verify(&again);
-            entry = again;
-        }
+        });
         match verdict {
-            Verdict::Ok { .. } => {
-                self.guard.success(from.addr.ip());
-                entry
-            }
+            Verdict::Ok { .. } => match entry {
+                Some((e, u)) => {
+                    self.guard.success(from.addr.ip());
+                    Auth::Ok(e, u)
+                }
+                // The HA1 came from the entry, so there is one; refused all the same if not.
+                None => {
+                    self.refuse_credentials(tx, from, req, &username, "unknown user");
+                    Auth::Answered
+                }
+            },
             Verdict::Stale => {
                 self.challenge(tx, req, true);
-                None
+                Auth::Answered
+            }
+            // A count already used on this nonce: a replay (RFC 7616 §3.4,
+            // RFC 2617 §3.2.2) or a client that resent. Not a 403 and not a
+            // guard failure: the response was right, so the 401 carries
+            // stale=true, which (RFC 7616 §3.3) tells an honest client to
+            // retry with the fresh nonce without asking its user again; a
+            // replayer without the password cannot answer it.
+            Verdict::Replayed => {
+                tracing::info!(source = %from.addr, user = %username, "nonce-count replayed; challenged again");
+                self.challenge(tx, req, true);
+                Auth::Answered
             }
             Verdict::Rejected(why) => {
-                tracing::info!(source = %from.addr, user = %username, reason = why, "authentication failed");
-                if self.guard.failure(Instant::now(), from.addr.ip()) {
-                    tracing::warn!(source = %from.addr, "too many failed authentications; address banned");
+                // A password set a moment ago may not be in the cached entry
+                // yet: before refusing, read the company again (at most once
+                // a second), unless this request comes from such a read.
+                if found.is_none()
+                    && let Some((e, _)) = &entry
+                    && self
+                        .directory
+                        .fresh_within(&e.tenant, now, Self::RELOAD_BEFORE_REFUSING_MS)
+                        .is_none()
+                {
+                    return Auth::Wait {
+                        tenant: e.tenant.clone(),
+                        recheck: true,
+                    };
                 }
-                self.reply(tx, req, 403, Some(&format!("Forbidden ({why})")));
-                None
+                self.refuse_credentials(tx, from, req, &username, why);
+                Auth::Answered
             }
         }
+    }
+
+    /// 403 to credentials that do not check out, counted by the guard.
+    fn refuse_credentials(
+        &mut self,
+        tx: TxId,
+        from: Peer,
+        req: &Request,
+        username: &str,
+        why: &str,
+    ) {
+        tracing::info!(source = %from.addr, user = %username, reason = why, "authentication failed");
+        if self.guard.failure(Instant::now(), from.addr.ip()) {
+            tracing::warn!(source = %from.addr, "too many failed authentications; address banned");
+        }
+        self.reply(tx, req, 403, Some(&format!("Forbidden ({why})")));
     }
 
     pub(super) fn challenge(&mut self, tx: TxId, req: &Request, stale: bool) {
@@ -165,9 +215,27 @@ impl Ua {
         self.respond(tx, resp);
     }
 
-    pub(super) async fn on_register(&mut self, tx: TxId, from: Peer, mut req: Request) {
-        let Some((entry, user)) = self.authenticate(tx, from, &req).await else {
-            return;
+    pub(super) fn on_register(
+        &mut self,
+        tx: TxId,
+        from: Peer,
+        mut req: Request,
+        found: Option<&Found>,
+    ) {
+        let (entry, user) = match self.authenticate(tx, from, &req, found) {
+            Auth::Ok(e, u) => (e, u),
+            Auth::Answered => return,
+            Auth::Wait { tenant, recheck } => {
+                return self.wait_for(
+                    tenant,
+                    Parked::Sip {
+                        tx,
+                        from,
+                        req,
+                        recheck,
+                    },
+                );
+            }
         };
         // An agent registers its own account only.
         let own = sip_username(&entry.tenant, &user);
@@ -213,7 +281,13 @@ impl Ua {
             .collect()
     }
 
-    pub(super) async fn on_invite(&mut self, tx: TxId, from: Peer, req: Request) {
+    pub(super) async fn on_invite(
+        &mut self,
+        tx: TxId,
+        from: Peer,
+        req: Request,
+        found: Option<&Found>,
+    ) {
         let body = req.body.clone();
         let offer_text = std::str::from_utf8(&body).unwrap_or_default();
         let offer = match std::str::from_utf8(&req.body)
@@ -248,13 +322,36 @@ impl Ua {
 
         // The trunk is known by its address; anyone else is an agent who must log in.
         let (entry, caller) = match self.trunk_by_addr.get(&from.addr).cloned() {
-            Some(t) => match self.directory.tenant(&t, wall_ms()).await {
-                Ok(Some(e)) => (e, Caller::Trunk),
-                _ => return self.reply(tx, &req, 503, None),
+            Some(t) => match self.entry_for(&t, found) {
+                Some(Some(e)) => (e, Caller::Trunk),
+                // The trunk's company is gone from the store.
+                Some(None) => return self.reply(tx, &req, 503, None),
+                None => {
+                    return self.wait_for(
+                        t,
+                        Parked::Sip {
+                            tx,
+                            from,
+                            req,
+                            recheck: false,
+                        },
+                    );
+                }
             },
-            None => match self.authenticate(tx, from, &req).await {
-                Some((e, u)) => (e, Caller::Agent(u)),
-                None => return,
+            None => match self.authenticate(tx, from, &req, found) {
+                Auth::Ok(e, u) => (e, Caller::Agent(u)),
+                Auth::Answered => return,
+                Auth::Wait { tenant, recheck } => {
+                    return self.wait_for(
+                        tenant,
+                        Parked::Sip {
+                            tx,
+                            from,
+                            req,
+                            recheck,
+                        },
+                    );
+                }
             },
         };
         // Each agent's devices, looked up once: who is reachable, and where.
@@ -518,6 +615,18 @@ impl Ua {
         self.respond(tx, resp);
         self.engine.handle_hold(wall_ms(), leg, hold);
     }
+}
+
+/// Where checking a request's credentials got to.
+pub(super) enum Auth {
+    /// The agent is who it says, in this company.
+    Ok(Arc<TenantEntry>, UserId),
+    /// A challenge or refusal went out.
+    Answered,
+    /// The company must be read first: park the request until it is.
+    /// `recheck`: the cached entry refused the credentials and is read again
+    /// in case the password just changed.
+    Wait { tenant: TenantId, recheck: bool },
 }
 
 /// Which side of the bridge `a`–`b` the leg is on.

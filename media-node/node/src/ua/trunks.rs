@@ -7,6 +7,7 @@ impl Ua {
     /// Every `trunk_refresh`: bans run out, and the companies are read again.
     pub(super) fn housekeeping(&mut self) {
         self.guard.purge(Instant::now());
+        self.log_waiting_refusals();
         if self.refresh.in_flight == 0 {
             self.start_refresh(None);
         }

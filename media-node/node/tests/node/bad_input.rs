@@ -72,11 +72,23 @@ fn register(user: &str, auth: Option<&str>) -> String {
     )
 }
 
-/// Authorization for `user` answering the challenge in `resp`.
+/// Authorization for `user` answering the challenge in `resp` (its first use).
 fn answer(resp: &Response, method: &str, uri: &str, user: &str, password: &str) -> String {
+    answer_nc(resp, method, uri, user, password, 1)
+}
+
+/// As [`answer`], for the `nc`-th use of the challenge's nonce.
+fn answer_nc(
+    resp: &Response,
+    method: &str,
+    uri: &str,
+    user: &str,
+    password: &str,
+    nc: u32,
+) -> String {
     let challenge = resp.headers.challenges(false).unwrap().remove(0);
     let method = callisto_sip::Method::from(method);
-    digest::answer(&challenge, &method, uri, user, password, "cafe", 1)
+    digest::answer(&challenge, &method, uri, user, password, "cafe", nc)
         .unwrap()
         .to_string()
 }
@@ -249,23 +261,26 @@ async fn calls_stay_inside_the_company_and_need_a_login() {
     );
     let resp = c.send(&invite("555", Some(&auth))).await.unwrap();
     assert_eq!(resp.status, 404, "{}", resp.reason);
-    let auth = answer(
+    // The phone reuses the nonce, counting up as RFC 7616 §3.4 asks.
+    let auth = answer_nc(
         &challenge,
         "INVITE",
         "sip:+79123456789@callisto",
         &ann.username,
         &ann.password,
+        2,
     );
     let resp = c.send(&invite("+79123456789", Some(&auth))).await.unwrap();
     assert_eq!(resp.status, 403);
     assert!(resp.reason.contains("trunk"), "{}", resp.reason);
     // Bob has not registered: 480.
-    let auth = answer(
+    let auth = answer_nc(
         &challenge,
         "INVITE",
         "sip:102@callisto",
         &ann.username,
         &ann.password,
+        3,
     );
     let resp = c.send(&invite("102", Some(&auth))).await.unwrap();
     assert_eq!(
@@ -275,5 +290,61 @@ async fn calls_stay_inside_the_company_and_need_a_login() {
         resp.reason,
         resp.headers.get(&callisto_sip::HeaderName::WwwAuthenticate)
     );
+    node.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_replayed_register_is_challenged_again_while_a_rising_count_registers() {
+    let (_dir, node, ann, _) = node(GuardConfig::default()).await;
+    let mut c = Client::new(node.sip_addr).await;
+    let challenge = c.send(&register(&ann.username, None)).await.unwrap();
+    let nonce = |r: &Response| {
+        r.headers.challenges(false).unwrap()[0]
+            .get("nonce")
+            .map(String::from)
+    };
+    let auth = |r: &Response, nc| {
+        answer_nc(
+            r,
+            "REGISTER",
+            "sip:callisto",
+            &ann.username,
+            &ann.password,
+            nc,
+        )
+    };
+    let first = auth(&challenge, 1);
+    let resp = c
+        .send(&register(&ann.username, Some(&first)))
+        .await
+        .unwrap();
+    assert_eq!(resp.status, 200);
+    // A refresh reusing the nonce with the next count (RFC 7616 §3.4): registered.
+    let second = auth(&challenge, 2);
+    let resp = c
+        .send(&register(&ann.username, Some(&second)))
+        .await
+        .unwrap();
+    assert_eq!(resp.status, 200);
+    // A captured request sent again as a new request (a retransmission of
+    // the same transaction would only get its answer again): challenged
+    // afresh, stale=true, whichever count it carried.
+    for captured in [&first, &second] {
+        let replay = c
+            .send(&register(&ann.username, Some(captured)))
+            .await
+            .unwrap();
+        assert_eq!(replay.status, 401, "{}", replay.reason);
+        let ch = replay.headers.challenges(false).unwrap().remove(0);
+        assert_eq!(ch.get("stale"), Some("true"));
+        assert_ne!(nonce(&replay), nonce(&challenge), "a fresh nonce");
+    }
+    // The phone answers the fresh challenge and goes on.
+    let fresh = c.send(&register(&ann.username, None)).await.unwrap();
+    let resp = c
+        .send(&register(&ann.username, Some(&auth(&fresh, 1))))
+        .await
+        .unwrap();
+    assert_eq!(resp.status, 200);
     node.shutdown().await;
 }

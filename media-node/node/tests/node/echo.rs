@@ -58,7 +58,13 @@ async fn an_agent_on_a_sip_phone_calling_star_43_hears_their_own_tone_and_no_cal
     // Bob's phone plays 1 kHz, dials *43 once started and quits (BYE) after 8 s.
     let bob_dir = peer_dir(s.dir.path(), "bob", 1000.0, 10, Wav::Pcm16);
     let dial = format!("/dial sip:*43@{}", s.node.sip_addr);
-    let phone = Baresip::start_with(&bob_dir, s.node.sip_addr, &s.bob, &["-e", &dial, "-t", "8"]);
+    let phone = Baresip::start_with(
+        &bob_dir,
+        s.node.sip_addr,
+        &s.bob,
+        300,
+        &["-e", &dial, "-t", "8"],
+    );
     phone.wait_for("Call established", Duration::from_secs(10));
     let calls = s.node.calls().await.unwrap();
     assert_eq!(calls.len(), 1, "{calls:?}");
@@ -84,7 +90,7 @@ async fn an_echo_test_left_open_is_ended_by_the_node_at_its_bound() {
     let s = setup_with(false, |c| c.engine.echo_limit = 2_000).await;
     let bob_dir = peer_dir(s.dir.path(), "bob", 1000.0, 10, Wav::Pcm16);
     let dial = format!("/dial sip:*43@{}", s.node.sip_addr);
-    let phone = Baresip::start_with(&bob_dir, s.node.sip_addr, &s.bob, &["-e", &dial]);
+    let phone = Baresip::start_with(&bob_dir, s.node.sip_addr, &s.bob, 300, &["-e", &dial]);
     phone.wait_for("Call established", Duration::from_secs(10));
     // The node hangs up after 2 s: baresip is told so by a BYE (which it
     // reports as the peer resetting the session).

@@ -10,6 +10,7 @@ mod bad_input;
 mod bridge;
 mod browser;
 mod control;
+mod directory;
 mod echo;
 mod sip_calls;
 mod spool;

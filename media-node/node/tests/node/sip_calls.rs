@@ -548,3 +548,37 @@ async fn agents_call_each_other_by_short_number() {
     assert!((f - 440.0).abs() < 25.0, "bob heard {f} Hz");
     s.node.shutdown().await;
 }
+
+/// baresip (1.0 on libre 1.1) refreshing its registration under the replay
+/// check: each refresh goes out without credentials and answers the node's
+/// fresh challenge with nonce-count 1, so every registration registers. (A
+/// phone that reuses its nonce with a rising count is the raw client of
+/// `bad_input::a_replayed_register_is_challenged_again_while_a_rising_count_registers`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_softphone_refreshing_its_registration_registers_again() {
+    let s = setup(false).await;
+    let bob_dir = peer_dir(s.dir.path(), "bob", 1000.0, 1, Wav::Pcm16);
+    // 60 s is the shortest registration the node takes; libre refreshes before it ends.
+    let phone = Baresip::start_with(&bob_dir, s.node.sip_addr, &s.bob, 60, &["-s"]);
+    let mut nonces = Vec::new();
+    for (i, limit) in [10, 80].into_iter().enumerate() {
+        let sent = phone.wait_for("nc=00000001", Duration::from_secs(limit));
+        let answer = phone.wait_for("SIP/2.0 ", Duration::from_secs(5));
+        assert!(
+            answer.lines().last().unwrap().contains("200 OK"),
+            "registration {i} refused:\n{sent}{answer}"
+        );
+        nonces.push(last_nonce(&sent).map(String::from));
+    }
+    assert_ne!(
+        nonces[0], nonces[1],
+        "each registration had its own challenge"
+    );
+    s.node.shutdown().await;
+}
+
+/// The nonce of the last credentials (or challenge) in a SIP trace.
+fn last_nonce(trace: &str) -> Option<&str> {
+    let at = trace.rfind("nonce=\"")? + "nonce=\"".len();
+    trace[at..].split('"').next()
+}

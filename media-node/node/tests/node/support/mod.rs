@@ -10,9 +10,13 @@ use callisto_media::tone::{ToneGenerator, ToneSpec};
 use callisto_node::{Node, NodeConfig};
 use callisto_sip::digest::{Algorithm, ha1};
 use callisto_store::Repos;
+use callisto_store::StoreError;
+use callisto_store::item::{Condition, Item, ItemStore, Key, Page, Query, WriteOp};
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 pub const TRUNK_NUMBER: &str = "+74951234567";
@@ -87,6 +91,65 @@ pub async fn company(repos: &Repos) -> (TenantId, Agent, Agent) {
     let bob = agents.pop().unwrap();
     let ann = agents.pop().unwrap();
     (t, ann, bob)
+}
+
+/// Another company, `tenant`, with one agent `user` (short number 101) and
+/// its SIP password.
+pub async fn one_agent_company(repos: &Repos, tenant: &str, user: &str) -> (TenantId, Agent) {
+    let t = TenantId::parse(tenant).unwrap();
+    let u = UserId::parse(user).unwrap();
+    let admin = User {
+        id: u.clone(),
+        tenant: t.clone(),
+        email: format!("{user}@{tenant}.ru"),
+        full_name: user.to_uppercase(),
+        role: Role::Administrator,
+        group: None,
+        short_number: Some("101".into()),
+        status: UserStatus::Active,
+        time_zone: None,
+        support_email: None,
+        support_phone: None,
+        password_hash: "x".into(),
+        email_confirmed: true,
+        must_change_password: false,
+        created_at: 0,
+    };
+    let company = Tenant {
+        id: t.clone(),
+        name: tenant.to_uppercase(),
+        promo_code: None,
+        billing: BillingDetails::default(),
+        phone_region: "RU".into(),
+        created_at: 0,
+        wrap_up_ms: None,
+    };
+    repos
+        .tenants
+        .create_with_admin(&company, &admin)
+        .await
+        .unwrap();
+    let username = sip_username(&t, &u);
+    let password = format!("{user}-secret-pass");
+    let creds = SipCredentials {
+        realm: "callisto".into(),
+        ha1_md5: ha1(Algorithm::Md5, &username, "callisto", &password),
+        ha1_sha256: ha1(Algorithm::Sha256, &username, "callisto", &password),
+        updated_at: 0,
+    };
+    repos
+        .telephony
+        .save_sip_credentials(&t, &u, &creds)
+        .await
+        .unwrap();
+    (
+        t,
+        Agent {
+            user: u,
+            username,
+            password,
+        },
+    )
 }
 
 pub fn trunk(port: u16, register: bool) -> Trunk {
@@ -311,15 +374,17 @@ pub struct Baresip {
 
 impl Baresip {
     pub fn start(dir: &Path, node: std::net::SocketAddr, agent: &Agent) -> Baresip {
-        Baresip::start_with(dir, node, agent, &[])
+        Baresip::start_with(dir, node, agent, 300, &[])
     }
 
-    /// As [`Baresip::start`], with more command-line arguments (`-e` commands
-    /// to run once started, `-t` seconds to quit after).
+    /// As [`Baresip::start`], registering for `regint` seconds, with more
+    /// command-line arguments (`-e` commands to run once started, `-t`
+    /// seconds to quit after, `-s` to print every SIP message).
     pub fn start_with(
         dir: &Path,
         node: std::net::SocketAddr,
         agent: &Agent,
+        regint: u32,
         args: &[&str],
     ) -> Baresip {
         assert!(
@@ -339,7 +404,7 @@ impl Baresip {
         std::fs::write(
             dir.join("accounts"),
             format!(
-                "<sip:{}@{}>;auth_pass={};answermode=auto;regint=300\n",
+                "<sip:{}@{}>;auth_pass={};answermode=auto;regint={regint}\n",
                 agent.username, node, agent.password
             ),
         )
@@ -433,6 +498,16 @@ pub async fn setup(websocket: bool) -> Setup {
 
 /// As [`setup`], with the node's settings changed by `tune` first.
 pub async fn setup_with(websocket: bool, tune: impl FnOnce(&mut NodeConfig)) -> Setup {
+    setup_over(websocket, |items| items, tune).await
+}
+
+/// As [`setup_with`], with the node's item store wrapped by `wrap` (the
+/// test's own repositories use the store as it is).
+pub async fn setup_over(
+    websocket: bool,
+    wrap: impl FnOnce(Arc<dyn ItemStore>) -> Arc<dyn ItemStore>,
+    tune: impl FnOnce(&mut NodeConfig),
+) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let stores = callisto_store::embedded::open(&dir.path().join("store")).unwrap();
     let repos = Repos::new(stores.items.clone());
@@ -452,7 +527,11 @@ pub async fn setup_with(websocket: bool, tune: impl FnOnce(&mut NodeConfig)) -> 
         cfg.ws_addr = Some("127.0.0.1:0".parse().unwrap());
     }
     tune(&mut cfg);
-    let node = Node::start(cfg, stores.clone()).await.unwrap();
+    let node_stores = callisto_store::Stores {
+        items: wrap(stores.items.clone()),
+        ..stores.clone()
+    };
+    let node = Node::start(cfg, node_stores).await.unwrap();
     node.refresh().await.unwrap();
     Setup {
         dir,
@@ -524,4 +603,67 @@ pub fn tone_at(samples: &[i16]) -> f64 {
         &samples[mid.saturating_sub(2000)..(mid + 2000).min(samples.len())],
         8000,
     )
+}
+
+/// The real item store, with reads of one company's record made slow: a
+/// store (DynamoDB on a bad day) that takes `delay` to answer for it, or
+/// fails. Counts those reads.
+#[derive(Debug)]
+pub struct SlowCompany {
+    inner: Arc<dyn ItemStore>,
+    pk: String,
+    delay: Duration,
+    reads: AtomicUsize,
+    failing: AtomicBool,
+}
+
+impl SlowCompany {
+    pub fn new(inner: Arc<dyn ItemStore>, tenant: &str, delay: Duration) -> SlowCompany {
+        SlowCompany {
+            inner,
+            pk: format!("T#{tenant}"),
+            delay,
+            reads: AtomicUsize::new(0),
+            failing: AtomicBool::new(false),
+        }
+    }
+
+    /// From now on the company's reads fail (after the delay), or work again.
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// How many times the company's record was read.
+    pub fn reads(&self) -> usize {
+        self.reads.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl ItemStore for SlowCompany {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        if key.pk == self.pk && key.sk == "TENANT" {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(self.delay).await;
+            if self.failing.load(Ordering::SeqCst) {
+                return Err(StoreError::backend("the store is down"));
+            }
+        }
+        self.inner.get(key).await
+    }
+    async fn put(&self, item: Item, condition: Condition) -> Result<u64, StoreError> {
+        self.inner.put(item, condition).await
+    }
+    async fn delete(&self, key: &Key, condition: Condition) -> Result<(), StoreError> {
+        self.inner.delete(key, condition).await
+    }
+    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        self.inner.transact(ops).await
+    }
+    async fn query(&self, query: Query) -> Result<Page, StoreError> {
+        self.inner.query(query).await
+    }
+    async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        self.inner.write_batch(ops).await
+    }
 }
