@@ -44,12 +44,17 @@ impl TenantEntry {
     }
 }
 
+/// Tenants whose last recheck is remembered before old ones are dropped.
+const MAX_RECHECKS_KEPT: usize = 4096;
+
 /// The cache itself; reads happen elsewhere (the SIP task never waits on
 /// the store): on demand for one tenant, and all of them periodically.
 #[derive(Debug)]
 pub struct Directory {
     max_age: Millis,
     tenants: HashMap<TenantId, Arc<TenantEntry>>,
+    /// When each tenant was last read again to recheck refused credentials.
+    rechecked_at: HashMap<TenantId, Millis>,
 }
 
 impl Directory {
@@ -57,21 +62,33 @@ impl Directory {
         Directory {
             max_age,
             tenants: HashMap::new(),
+            rechecked_at: HashMap::new(),
         }
+    }
+
+    /// Whether credentials the cached entry refuses may have `t` read again
+    /// now (a password set a moment ago may not be in it yet), at most once
+    /// per `every` so a flood of wrong passwords costs one read each time.
+    /// Counted from the last such recheck, not from the entry's own read:
+    /// a password set just after the periodic reload must work at once.
+    pub fn may_recheck(&mut self, t: &TenantId, now: Millis, every: Millis) -> bool {
+        if self.rechecked_at.get(t).is_some_and(|&at| now - at < every) {
+            return false;
+        }
+        if self.rechecked_at.len() >= MAX_RECHECKS_KEPT {
+            self.rechecked_at.retain(|_, at| now - *at < every);
+        }
+        self.rechecked_at.insert(t.clone(), now);
+        true
     }
 
     /// The tenant's cached entry while younger than `max_age` (no store
     /// access); `None` when it must be read ([`read_tenant`], away from the
     /// SIP task).
     pub fn fresh(&self, t: &TenantId, now: Millis) -> Option<Arc<TenantEntry>> {
-        self.fresh_within(t, now, self.max_age)
-    }
-
-    /// The cached entry if younger than `age`.
-    pub fn fresh_within(&self, t: &TenantId, now: Millis, age: Millis) -> Option<Arc<TenantEntry>> {
         self.tenants
             .get(t)
-            .filter(|e| now - e.loaded_at < age)
+            .filter(|e| now - e.loaded_at < self.max_age)
             .cloned()
     }
 

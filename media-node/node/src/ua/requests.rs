@@ -164,8 +164,7 @@ impl Ua {
                     && let Some((e, _)) = &entry
                     && self
                         .directory
-                        .fresh_within(&e.tenant, now, Self::RELOAD_BEFORE_REFUSING_MS)
-                        .is_none()
+                        .may_recheck(&e.tenant, now, Self::RELOAD_BEFORE_REFUSING_MS)
                 {
                     return Auth::Wait {
                         tenant: e.tenant.clone(),

@@ -360,3 +360,26 @@ async fn a_failed_company_read_answers_its_waiting_requests_503_and_the_next_rea
     assert_eq!(slow.reads(), 2);
     s.node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sip_password_set_just_after_the_node_read_the_company_works_at_once() {
+    let s = setup(false).await;
+    let mut phone = Phone::new(s.node.sip_addr).await;
+    // The node has just read acme (as its periodic reload or another
+    // agent's request would), and then bob gets a new password.
+    s.node.refresh().await.unwrap();
+    let bob = set_sip_password(&s.repos, &s.t, &s.bob.user, "bob-new-pass").await;
+    let challenge = phone.ask(&bob.username, None).await;
+    let resp = phone
+        .ask(&bob.username, Some(&answer(&challenge, &bob)))
+        .await;
+    assert_eq!(resp.status, 200, "{}", resp.reason);
+
+    // The old password is refused, and so are wrong ones in a row: the
+    // company is read again for them at most once a second.
+    let challenge = phone.ask(&s.bob.username, None).await;
+    let resp = phone
+        .ask(&s.bob.username, Some(&answer(&challenge, &s.bob)))
+        .await;
+    assert_eq!(resp.status, 403, "{}", resp.reason);
+}

@@ -69,24 +69,7 @@ pub async fn company(repos: &Repos) -> (TenantId, Agent, Agent) {
     let mut agents = Vec::new();
     for id in ["ann", "bob"] {
         let u = UserId::parse(id).unwrap();
-        let username = sip_username(&t, &u);
-        let password = format!("{id}-secret-pass");
-        let creds = SipCredentials {
-            realm: "callisto".into(),
-            ha1_md5: ha1(Algorithm::Md5, &username, "callisto", &password),
-            ha1_sha256: ha1(Algorithm::Sha256, &username, "callisto", &password),
-            updated_at: 0,
-        };
-        repos
-            .telephony
-            .save_sip_credentials(&t, &u, &creds)
-            .await
-            .unwrap();
-        agents.push(Agent {
-            user: u,
-            username,
-            password,
-        });
+        agents.push(set_sip_password(repos, &t, &u, &format!("{id}-secret-pass")).await);
     }
     let bob = agents.pop().unwrap();
     let ann = agents.pop().unwrap();
@@ -129,27 +112,30 @@ pub async fn one_agent_company(repos: &Repos, tenant: &str, user: &str) -> (Tena
         .create_with_admin(&company, &admin)
         .await
         .unwrap();
-    let username = sip_username(&t, &u);
-    let password = format!("{user}-secret-pass");
+    let agent = set_sip_password(repos, &t, &u, &format!("{user}-secret-pass")).await;
+    (t, agent)
+}
+
+/// Gives agent `u` of company `t` the SIP password `password`, as the web
+/// app's "new SIP password" does.
+pub async fn set_sip_password(repos: &Repos, t: &TenantId, u: &UserId, password: &str) -> Agent {
+    let username = sip_username(t, u);
     let creds = SipCredentials {
         realm: "callisto".into(),
-        ha1_md5: ha1(Algorithm::Md5, &username, "callisto", &password),
-        ha1_sha256: ha1(Algorithm::Sha256, &username, "callisto", &password),
+        ha1_md5: ha1(Algorithm::Md5, &username, "callisto", password),
+        ha1_sha256: ha1(Algorithm::Sha256, &username, "callisto", password),
         updated_at: 0,
     };
     repos
         .telephony
-        .save_sip_credentials(&t, &u, &creds)
+        .save_sip_credentials(t, u, &creds)
         .await
         .unwrap();
-    (
-        t,
-        Agent {
-            user: u,
-            username,
-            password,
-        },
-    )
+    Agent {
+        user: u.clone(),
+        username,
+        password: password.into(),
+    }
 }
 
 pub fn trunk(port: u16, register: bool) -> Trunk {
