@@ -125,7 +125,11 @@ function TemplateForm({
     const end = el?.selectionEnd ?? at;
     const next = value.slice(0, at) + token + value.slice(end);
     (target.current === "subject" ? setSubject : setBody)(next);
+    // Back to the field after the re-render, unless the user has moved on
+    // meanwhile (the frame can come late): focus is then theirs.
+    const clicked = document.activeElement;
     requestAnimationFrame(() => {
+      if (document.activeElement !== clicked && document.activeElement !== document.body) return;
       el?.focus();
       el?.setSelectionRange(at + token.length, at + token.length);
     });
