@@ -223,23 +223,7 @@ async fn a_company_slow_to_read_holds_up_its_own_requests_only() {
             &s.trunk_port.to_string(),
         ],
     );
-    let node_addr = s.node.sip_addr.to_string();
-    let call = Sipp::start(
-        &agent_dir,
-        "agent",
-        &[&s.ann.username, &s.ann.password, "89123456789"],
-        &[
-            &node_addr,
-            "-au",
-            &s.ann.username,
-            "-ap",
-            &s.ann.password,
-            "-sf",
-            scenario("agent_calls_out.xml").to_str().unwrap(),
-            "-p",
-            &free_port().to_string(),
-        ],
-    );
+    let call = Sipp::agent_calls(&agent_dir, s.node.sip_addr, &s.ann, "89123456789", "u1");
     call.finished(Duration::from_secs(30)).await;
     carrier.finished(Duration::from_secs(10)).await;
     let call_done = Instant::now();

@@ -49,25 +49,7 @@ async fn agent_calls_out(transport: &str) {
         ],
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let node_addr = node.sip_addr.to_string();
-    let phone = Sipp::start(
-        &agent_dir,
-        "agent",
-        &[&ann.username, &ann.password, "89123456789"],
-        &[
-            &node_addr,
-            "-au",
-            &ann.username,
-            "-ap",
-            &ann.password,
-            "-sf",
-            scenario("agent_calls_out.xml").to_str().unwrap(),
-            "-p",
-            &free_port().to_string(),
-            "-t",
-            transport,
-        ],
-    );
+    let phone = Sipp::agent_calls(&agent_dir, node.sip_addr, &ann, "89123456789", transport);
     phone.finished(Duration::from_secs(40)).await;
     carrier.finished(Duration::from_secs(10)).await;
 
@@ -510,23 +492,7 @@ async fn agents_call_each_other_by_short_number() {
     let bob_phone = Baresip::start(&bob_dir, s.node.sip_addr, &s.bob);
     bob_phone.wait_for("200 OK", Duration::from_secs(10));
     let ann_dir = peer_dir(s.dir.path(), "ann", 440.0, 8, Wav::Ulaw);
-    let node_addr = s.node.sip_addr.to_string();
-    let ann_phone = Sipp::start(
-        &ann_dir,
-        "ann",
-        &[&s.ann.username, &s.ann.password, "102"],
-        &[
-            &node_addr,
-            "-au",
-            &s.ann.username,
-            "-ap",
-            &s.ann.password,
-            "-sf",
-            scenario("agent_calls_out.xml").to_str().unwrap(),
-            "-p",
-            &free_port().to_string(),
-        ],
-    );
+    let ann_phone = Sipp::agent_calls(&ann_dir, s.node.sip_addr, &s.ann, "102", "u1");
     ann_phone.finished(Duration::from_secs(30)).await;
 
     let calls = wait_for_calls(&s.repos, &s.t, 1).await;

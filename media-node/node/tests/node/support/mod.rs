@@ -232,6 +232,37 @@ impl Sipp {
         Sipp::start_calls(dir, name, fields, args, 1)
     }
 
+    /// Agent `agent` on sipp (named "agent" in `dir`) calling `number`
+    /// through `node` with digest auth (agent_calls_out.xml: it talks, then
+    /// hangs up), over `transport` (`u1`, `t1`…).
+    pub fn agent_calls(
+        dir: &Path,
+        node: std::net::SocketAddr,
+        agent: &Agent,
+        number: &str,
+        transport: &str,
+    ) -> Sipp {
+        let node = node.to_string();
+        Sipp::start(
+            dir,
+            "agent",
+            &[&agent.username, &agent.password, number],
+            &[
+                &node,
+                "-au",
+                &agent.username,
+                "-ap",
+                &agent.password,
+                "-sf",
+                scenario("agent_calls_out.xml").to_str().unwrap(),
+                "-p",
+                &free_port().to_string(),
+                "-t",
+                transport,
+            ],
+        )
+    }
+
     /// As [`Sipp::start`], for `calls` calls.
     pub fn start_calls(dir: &Path, name: &str, fields: &[&str], args: &[&str], calls: u32) -> Sipp {
         assert!(
