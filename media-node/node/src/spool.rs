@@ -152,7 +152,7 @@ impl Spool {
     }
 
     /// A writer on a thread of its own that commits the calls handed to it,
-    /// those that end together in one batch (one folder fsync for all). It
+    /// those that end together in one batch ([`Spool::commit_many`]). It
     /// stops when every [`Committer`] is dropped.
     pub fn committer(&self) -> Committer {
         let (tx, rx) = std::sync::mpsc::channel::<CommitRequest>();
