@@ -54,6 +54,45 @@ pub struct LegMedia {
     pub te_pt: Option<u8>,
 }
 
+/// A leg's incoming datagram checked: returns it as RTP, and whether it is
+/// an RFC 4733 event, or `None` (counted in `stats`) if it is dropped.
+///
+/// Symmetric RTP: the first source is the peer (behind a NAT or on a
+/// multi-homed host it is not what the SDP says), and the audio for it goes
+/// back there. Once the host the SDP named shows up, it wins over an earlier
+/// other source; any other source after that is dropped. Then only RTP with
+/// a payload type the leg negotiated is taken.
+pub(crate) fn admit<'a>(
+    media: &LegMedia,
+    latched: &mut Option<SocketAddr>,
+    stats: &mut LegStats,
+    src: SocketAddr,
+    data: &'a [u8],
+) -> Option<(RtpPacket<'a>, bool)> {
+    let sdp_ip = media.remote.ip();
+    match *latched {
+        Some(l) if l == src => {}
+        Some(l) if src.ip() == sdp_ip && l.ip() != sdp_ip => *latched = Some(src),
+        Some(_) => {
+            stats.dropped_source += 1;
+            return None;
+        }
+        None => *latched = Some(src),
+    }
+    let Ok(pkt) = RtpPacket::parse(data) else {
+        stats.dropped_invalid += 1;
+        return None;
+    };
+    let pt = pkt.payload_type();
+    let is_event = Some(pt) == media.te_pt;
+    if pt != media.pt && !is_event {
+        stats.dropped_invalid += 1;
+        return None;
+    }
+    stats.packets_in += 1;
+    Some((pkt, is_event))
+}
+
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct LegStats {
     pub packets_in: u64,
@@ -193,31 +232,7 @@ impl<W: Write + Seek> Bridge<W> {
     ) -> Option<(SocketAddr, usize)> {
         let elapsed = self.elapsed_samples(now);
         let from = &mut self.legs[side.index()];
-        // Symmetric RTP: the first source is the peer (behind a NAT or on a
-        // multi-homed host it is not what the SDP says), and the audio for it
-        // goes back there. Once the host the SDP named shows up, it wins over
-        // an earlier other source; any other source after that is dropped.
-        let sdp_ip = from.media.remote.ip();
-        match from.latched {
-            Some(l) if l == src => {}
-            Some(l) if src.ip() == sdp_ip && l.ip() != sdp_ip => from.latched = Some(src),
-            Some(_) => {
-                from.stats.dropped_source += 1;
-                return None;
-            }
-            None => from.latched = Some(src),
-        }
-        let Ok(pkt) = RtpPacket::parse(data) else {
-            from.stats.dropped_invalid += 1;
-            return None;
-        };
-        let pt = pkt.payload_type();
-        let is_event = Some(pt) == from.media.te_pt;
-        if pt != from.media.pt && !is_event {
-            from.stats.dropped_invalid += 1;
-            return None;
-        }
-        from.stats.packets_in += 1;
+        let (pkt, is_event) = admit(&from.media, &mut from.latched, &mut from.stats, src, data)?;
         let ts = pkt.timestamp();
 
         // Record this party (events are not audio).

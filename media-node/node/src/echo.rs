@@ -8,8 +8,8 @@
 //! a reordering or jitter on the way in stays visible on the way back, so
 //! the caller's receive statistics are those of the whole path.
 
-use crate::bridge::{LegMedia, LegStats};
-use callisto_media::rtp::{HeaderRewrite, RtpPacket, rewrite_header};
+use crate::bridge::{LegMedia, LegStats, admit};
+use callisto_media::rtp::{HeaderRewrite, rewrite_header};
 use std::net::SocketAddr;
 
 #[derive(Debug)]
@@ -49,28 +49,8 @@ impl Echo {
         data: &[u8],
         out: &mut [u8],
     ) -> Option<(SocketAddr, usize)> {
-        // The first source is the caller; once the host its SDP named shows
-        // up it wins over an earlier other one, as in the bridge.
-        let sdp_ip = self.media.remote.ip();
-        match self.latched {
-            Some(l) if l == src => {}
-            Some(l) if src.ip() == sdp_ip && l.ip() != sdp_ip => self.latched = Some(src),
-            Some(_) => {
-                self.stats.dropped_source += 1;
-                return None;
-            }
-            None => self.latched = Some(src),
-        }
-        let Ok(pkt) = RtpPacket::parse(data) else {
-            self.stats.dropped_invalid += 1;
-            return None;
-        };
-        let pt = pkt.payload_type();
-        if pt != self.media.pt && Some(pt) != self.media.te_pt {
-            self.stats.dropped_invalid += 1;
-            return None;
-        }
-        self.stats.packets_in += 1;
+        // The caller's source is latched as a bridge's leg's is.
+        let (pkt, _) = admit(&self.media, &mut self.latched, &mut self.stats, src, data)?;
         let rewrite = HeaderRewrite {
             marker: None,
             payload_type: None,
@@ -93,7 +73,7 @@ impl Echo {
 mod tests {
     use super::*;
     use callisto_media::codec::CodecSpec;
-    use callisto_media::rtp::RtpHeader;
+    use callisto_media::rtp::{RtpHeader, RtpPacket};
 
     fn media() -> LegMedia {
         LegMedia {
