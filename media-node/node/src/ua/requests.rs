@@ -225,15 +225,7 @@ impl Ua {
             Auth::Ok(e, u) => (e, u),
             Auth::Answered => return,
             Auth::Wait { tenant, recheck } => {
-                return self.wait_for(
-                    tenant,
-                    Parked::Sip {
-                        tx,
-                        from,
-                        req,
-                        recheck,
-                    },
-                );
+                return self.wait_sip(tenant, tx, from, req, recheck);
             }
         };
         // An agent registers its own account only.
@@ -326,30 +318,14 @@ impl Ua {
                 // The trunk's company is gone from the store.
                 Some(None) => return self.reply(tx, &req, 503, None),
                 None => {
-                    return self.wait_for(
-                        t,
-                        Parked::Sip {
-                            tx,
-                            from,
-                            req,
-                            recheck: false,
-                        },
-                    );
+                    return self.wait_sip(t, tx, from, req, false);
                 }
             },
             None => match self.authenticate(tx, from, &req, found) {
                 Auth::Ok(e, u) => (e, Caller::Agent(u)),
                 Auth::Answered => return,
                 Auth::Wait { tenant, recheck } => {
-                    return self.wait_for(
-                        tenant,
-                        Parked::Sip {
-                            tx,
-                            from,
-                            req,
-                            recheck,
-                        },
-                    );
+                    return self.wait_sip(tenant, tx, from, req, recheck);
                 }
             },
         };

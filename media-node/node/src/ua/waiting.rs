@@ -111,6 +111,26 @@ impl Ua {
         self.directory.fresh(t, wall_ms()).map(Some)
     }
 
+    /// [`wait_for`](Self::wait_for) for a REGISTER or an INVITE outside a dialog.
+    pub(super) fn wait_sip(
+        &mut self,
+        t: TenantId,
+        tx: TxId,
+        from: Peer,
+        req: Request,
+        recheck: bool,
+    ) {
+        self.wait_for(
+            t,
+            Parked::Sip {
+                tx,
+                from,
+                req,
+                recheck,
+            },
+        );
+    }
+
     /// Parks `p` until company `t` has been read, starting the read unless
     /// one is under way; beyond the limits it is answered 503 at once.
     pub(super) fn wait_for(&mut self, t: TenantId, p: Parked) {
