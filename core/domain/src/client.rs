@@ -310,6 +310,48 @@ pub fn search_tokens(c: &Client) -> Vec<String> {
     out
 }
 
+/// The tokens a search index keeps for a card: its [`search_tokens`] less
+/// those another kept token already reaches through [`index_prefixes`], so an
+/// imported row writes fewer index items. Dropped: an e-mail's local part
+/// (every prefix of it is a prefix of the whole e-mail) and a +7 number's
+/// trunk-prefix form `8…` (its prefixes are reached as `7…` on the digits).
+pub fn index_tokens(c: &Client) -> Vec<String> {
+    let mut tokens = search_tokens(c);
+    let mut implied: Vec<String> = Vec::new();
+    for p in &c.phones {
+        let digits: String = p.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() == 11
+            && tokens.contains(&digits)
+            && let Some(national) = digits.strip_prefix('7')
+        {
+            implied.push(format!("8{national}"));
+        }
+    }
+    for e in &c.emails {
+        if let Some((local, _)) = e.split_once('@')
+            && tokens.contains(&fold(e))
+        {
+            implied.push(fold(local));
+        }
+    }
+    tokens.retain(|t| !implied.contains(t));
+    tokens
+}
+
+/// The index prefixes that together reach every card with a
+/// [`search_tokens`] token starting with `term`, given the tokens
+/// [`index_tokens`] keeps: the term itself and, for digits after a leading
+/// 8 (the Russian trunk prefix), the same digits after 7.
+pub fn index_prefixes(term: &str) -> Vec<String> {
+    let mut out = vec![term.to_string()];
+    if let Some(rest) = term.strip_prefix('8')
+        && term.bytes().all(|b| b.is_ascii_digit())
+    {
+        out.push(format!("7{rest}"));
+    }
+    out
+}
+
 /// The terms of a search query, folded like [`search_tokens`]. A query that
 /// looks like a phone number becomes one digit string, with a leading 8
 /// read as the Russian trunk prefix (8 912 … = 7 912 …).
@@ -398,5 +440,32 @@ mod search_tests {
         }
         assert!(tokens.len() <= MAX_SEARCH_TOKENS);
         assert!(search_terms("  ").is_empty());
+    }
+
+    #[test]
+    fn the_index_keeps_fewer_tokens_but_reaches_every_prefix_of_every_token() {
+        let mut card = person();
+        card.phones.push("+48601234567".into());
+        card.emails.push("anna@mail.ru".into());
+        let all = search_tokens(&card);
+        let kept = index_tokens(&card);
+        assert!(!kept.contains(&"89123456789".to_string()), "{kept:?}");
+        assert!(!kept.contains(&"p.petrov".to_string()), "{kept:?}");
+        assert!(kept.contains(&"79123456789".to_string()), "{kept:?}");
+        assert!(kept.contains(&"petrov".to_string()), "{kept:?}");
+        assert!(kept.contains(&"anna@mail.ru".to_string()), "{kept:?}");
+        assert!(all.len() - kept.len() >= 3, "{all:?} / {kept:?}");
+        for token in &all {
+            for end in token.char_indices().map(|(i, _)| i).skip(1) {
+                let term = &token[..end];
+                let reached = index_prefixes(term)
+                    .iter()
+                    .any(|p| kept.iter().any(|k| k.starts_with(p.as_str())));
+                assert!(reached, "{term:?} of {token:?}");
+            }
+        }
+        assert_eq!(index_prefixes("8912"), ["8912", "7912"]);
+        assert_eq!(index_prefixes("петр"), ["петр"]);
+        assert_eq!(index_prefixes("8a"), ["8a"]);
     }
 }

@@ -13,7 +13,7 @@ use crate::StoreError;
 use crate::item::{Condition, Index, Item, ItemStore, Key, Query, SortKey, WriteOp, cursor_after};
 use callisto_domain::access::Scope;
 use callisto_domain::activity::{Activity, Notification};
-use callisto_domain::client::{self, Client, ClientKind, search_tokens};
+use callisto_domain::client::{self, Client, ClientKind, index_prefixes, index_tokens};
 use callisto_domain::ids::{ActivityId, ClientId, TenantId, UserId};
 use callisto_domain::import::name_key;
 use std::sync::Arc;
@@ -117,7 +117,7 @@ fn lookups(t: &TenantId, c: &Client) -> Vec<Key> {
 
 /// A card's search words as the index keys them.
 fn card_words(c: &Client) -> impl Iterator<Item = String> {
-    search_tokens(c)
+    index_tokens(c)
         .into_iter()
         // `#` separates the token from the id in the sort key.
         .filter(|w| !w.contains('#'))
@@ -870,14 +870,34 @@ impl Clients {
     ) -> Result<Vec<ClientId>, RepoError> {
         let mut ids: Vec<ClientId> = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        let mut cursor = None;
         if term.is_empty() || term.contains('#') {
             return Ok(ids);
         }
+        // The index keeps no token another one reaches: a dropped token's
+        // prefixes are looked up through its variant (`8…` as `7…`).
+        for prefix in index_prefixes(term) {
+            if self.scan_word(t, &prefix, max, &mut ids, &mut seen).await? {
+                break;
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Adds the cards of index words starting with `prefix` to `ids` until it
+    /// holds `max`; true when it does.
+    async fn scan_word(
+        &self,
+        t: &TenantId,
+        prefix: &str,
+        max: usize,
+        ids: &mut Vec<ClientId>,
+        seen: &mut std::collections::HashSet<ClientId>,
+    ) -> Result<bool, RepoError> {
+        let mut cursor = None;
         // Small pages first: a posting can list many cards.
         let mut page_size = 16;
         loop {
-            let q = Query::table(word_pk(t, term), SortKey::Prefix(term.to_string()))
+            let q = Query::table(word_pk(t, prefix), SortKey::Prefix(prefix.to_string()))
                 .limit(page_size.min(max.saturating_sub(ids.len())).max(1))
                 .after(cursor);
             page_size = (page_size * 2).min(500);
@@ -891,14 +911,14 @@ impl Clients {
                     if seen.insert(id.clone()) {
                         ids.push(id);
                         if ids.len() == max {
-                            return Ok(ids);
+                            return Ok(true);
                         }
                     }
                 }
             }
             match page.cursor {
                 Some(c) => cursor = Some(c),
-                None => return Ok(ids),
+                None => return Ok(false),
             }
         }
     }

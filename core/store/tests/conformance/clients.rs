@@ -114,6 +114,15 @@ pub async fn repo_clients_lookups_scopes_and_bin(b: &dyn Backend) {
         r.clients.search(&t, "912345", 10).await.unwrap(),
         vec![person.id.clone()]
     );
+    // Typed with the trunk prefix 8, and an e-mail by its local part.
+    assert_eq!(
+        r.clients.search(&t, "8912", 10).await.unwrap(),
+        vec![person.id.clone()]
+    );
+    assert_eq!(
+        r.clients.search(&t, "info", 10).await.unwrap(),
+        vec![org.id.clone()]
+    );
     assert!(
         r.clients
             .search(&tenant("crm2"), "card", 10)
@@ -591,6 +600,15 @@ pub async fn repo_clients_created_in_bulk_have_their_lookups_and_history(b: &dyn
         want
     );
     assert_eq!(r.clients.search(&t, "фамилия7", 10).await.unwrap(), want);
+    // Phones typed with the trunk prefix 8, and e-mails by their local part.
+    let first_ten: Vec<ClientId> = (0..10)
+        .map(|i| ClientId::parse(format!("b{i:02}")).unwrap())
+        .collect();
+    assert_eq!(
+        r.clients.search(&t, "8495123000", 100).await.unwrap(),
+        first_ten
+    );
+    assert_eq!(r.clients.search(&t, "c7@", 10).await.unwrap(), want);
     let scoped = r
         .clients
         .list(
