@@ -109,7 +109,16 @@ struct Entry {
     journal: Journal,
     /// For an existing card: as read, and its version then.
     base: Option<(Client, u64)>,
+    /// The base is a card of the chunk in flight, as that chunk writes it:
+    /// its version is read once the write lands ([`Run::rebase_on_landed`]).
+    /// Until then the version is [`UNKNOWN_VERSION`].
+    base_in_flight: bool,
 }
+
+/// The version of a base not read yet. Stored versions start at 1, so an
+/// update conditional on it never lands: a merge whose card is gone by the
+/// time its version is read is skipped, as any merge into a changed card is.
+const UNKNOWN_VERSION: u64 = 0;
 
 /// Most history entries an existing card collects in one chunk before its
 /// update is written early, so one update stays within a store transaction.
@@ -158,12 +167,11 @@ struct Prefetched {
 
 /// Where a duplicate was found.
 enum Duplicate {
-    /// An existing card the chunk has not touched, read at this version.
-    Base(Box<Client>, u64),
+    /// An existing card the chunk has not touched, read at this version, or
+    /// (`None`) a card of the chunk in flight as that chunk writes it.
+    Base(Box<Client>, Option<u64>),
     /// A card the chunk creates or already merged into (position in [`Pending::entries`]).
     Pending(usize),
-    /// A card the chunk in flight writes: the row waits for that write.
-    InFlight,
 }
 
 /// Where a duplicate candidate comes from; candidates are tried in id order.
@@ -327,8 +335,12 @@ impl Run<'_> {
                         continue;
                     }
                     Source::InFlight(at) if !landed => {
-                        if inflight.is_some_and(|f| import_duplicate(card, &f.entries[at].card)) {
-                            return Ok(Some(Duplicate::InFlight));
+                        // Merged into as that chunk writes it, without waiting for the write.
+                        if let Some(f) = inflight
+                            && import_duplicate(card, &f.entries[at].card)
+                        {
+                            let written = Box::new(f.entries[at].card.clone());
+                            return Ok(Some(Duplicate::Base(written, None)));
                         }
                         continue;
                     }
@@ -350,7 +362,7 @@ impl Run<'_> {
                     },
                 };
                 if import_duplicate(card, &existing) {
-                    return Ok(Some(Duplicate::Base(Box::new(existing), version)));
+                    return Ok(Some(Duplicate::Base(Box::new(existing), Some(version))));
                 }
             }
         }
@@ -359,15 +371,10 @@ impl Run<'_> {
 
     /// Loads one card by the policy; returns the id the row's contact should nest under.
     async fn load(&mut self, card: Client) -> Result<ClientId, JobError> {
-        let mut duplicate = match self.settings.policy {
+        let duplicate = match self.settings.policy {
             DuplicatePolicy::LoadAnyway => None,
             _ => self.duplicate(&card).await?,
         };
-        if let Some(Duplicate::InFlight) = duplicate {
-            // Merged into (or skipped for) as the store has it once written.
-            self.settle().await?;
-            duplicate = self.duplicate(&card).await?;
-        }
         let merge_error = |e: callisto_domain::import::MergeError| JobError::Invalid(e.to_string());
         match (duplicate, self.settings.policy) {
             (Some(Duplicate::Base(base, _)), DuplicatePolicy::Skip) => {
@@ -378,9 +385,6 @@ impl Run<'_> {
                 self.job.counts.skipped += 1;
                 Ok(self.pending.entries[at].card.id.clone())
             }
-            (Some(Duplicate::InFlight), _) => Err(JobError::Invalid(
-                "a landed chunk's card was still taken as in flight".into(),
-            )),
             (Some(Duplicate::Base(base, version)), _) => {
                 let mut merged = (*base).clone();
                 let outcome = merge_into(&mut merged, &card).map_err(merge_error)?;
@@ -394,7 +398,8 @@ impl Run<'_> {
                     self.pending.add(Entry {
                         card: merged,
                         journal: Journal::activity(entry),
-                        base: Some((*base, version)),
+                        base: Some((*base, version.unwrap_or(UNKNOWN_VERSION))),
+                        base_in_flight: version.is_none(),
                     });
                 }
                 Ok(id)
@@ -429,6 +434,7 @@ impl Run<'_> {
                     card,
                     journal,
                     base: None,
+                    base_in_flight: false,
                 });
                 Ok(id)
             }
@@ -438,6 +444,10 @@ impl Run<'_> {
     /// Writes the merges collected for an existing card now, and goes on
     /// collecting from its new state.
     async fn update_early(&mut self, at: usize) -> Result<(), JobError> {
+        if self.pending.entries[at].base_in_flight {
+            self.settle().await?;
+            self.rebase_on_landed().await?;
+        }
         let entry = &mut self.pending.entries[at];
         if let Some((base, version)) = entry.base.take() {
             let journal = std::mem::take(&mut entry.journal);
@@ -460,6 +470,7 @@ impl Run<'_> {
     /// be gone before the next chunk is checked against the base.
     async fn land(&mut self, rows: &[usize], redo: bool, last_row: usize) -> Result<(), JobError> {
         self.settle().await?;
+        self.rebase_on_landed().await?;
         let cards = Arc::new(std::mem::take(&mut self.pending));
         self.job.checkpoint_row = last_row as u64;
         let write = write_chunk(
@@ -476,6 +487,46 @@ impl Run<'_> {
         });
         if redo {
             self.settle().await?;
+        }
+        Ok(())
+    }
+
+    /// Reads the versions of the cards this chunk merged into while the chunk
+    /// before was writing them, now that it has landed (one batched read). A
+    /// card that changed after that chunk wrote it is merged into as it is
+    /// now: existing data wins, as in every merge. One that is gone or in the
+    /// recycle bin keeps [`UNKNOWN_VERSION`], so its merge is skipped.
+    async fn rebase_on_landed(&mut self) -> Result<(), JobError> {
+        let waiting: Vec<usize> = (0..self.pending.entries.len())
+            .filter(|&at| self.pending.entries[at].base_in_flight)
+            .collect();
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<ClientId> = waiting
+            .iter()
+            .map(|&at| self.pending.entries[at].card.id.clone())
+            .collect();
+        let read = self.repos.clients.get_many(self.t, &ids).await?;
+        for (at, stored) in waiting.into_iter().zip(read) {
+            let entry = &mut self.pending.entries[at];
+            entry.base_in_flight = false;
+            let Some(stored) = stored.filter(|s| !s.value.is_deleted()) else {
+                continue;
+            };
+            let Some((base, version)) = entry.base.as_mut() else {
+                continue;
+            };
+            *version = stored.version;
+            if stored.value != *base {
+                let mut rebased = stored.value.clone();
+                merge_into(&mut rebased, &entry.card)
+                    .map_err(|e| JobError::Invalid(e.to_string()))?;
+                rebased.updated_at = self.now;
+                entry.card = rebased;
+                *base = stored.value;
+                self.pending.index(at);
+            }
         }
         Ok(())
     }

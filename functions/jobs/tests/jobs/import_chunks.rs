@@ -300,3 +300,45 @@ async fn rows_duplicating_the_chunk_being_written_merge_into_its_cards() {
     let contacts = repos.clients.contacts_of(&t(), &org[0]).await.unwrap();
     assert_eq!(contacts.len(), 3);
 }
+
+#[tokio::test]
+async fn a_merge_into_a_card_of_the_chunk_in_flight_lands_once_that_chunk_has() {
+    // Row 1000, the second chunk's first, names the company of rows 999-1001
+    // and is the only row with its website: the organization is being written
+    // by the first chunk when the row is checked. The row merges into it as
+    // that chunk writes it, without waiting, and the update lands after it.
+    let mut csv = many_rows(1_200).replace(";E-mail\n", ";E-mail;Сайт\n");
+    csv = csv
+        .lines()
+        .enumerate()
+        .map(|(line, text)| match line {
+            0 => format!("{text}\n"),
+            1001 => format!("{text};kompaniya333.ru\n"),
+            _ => format!("{text};\n"),
+        })
+        .collect();
+    let (_dir, stores, repos) = company().await;
+    let id = queue_import(&stores, &repos, &csv, DuplicatePolicy::Merge).await;
+    let done = run_import(&repos, stores.blobs.as_ref(), &t(), &id, 1_000)
+        .await
+        .unwrap();
+    assert_eq!(done.status, ImportStatus::Done);
+    assert_eq!(done.counts.organizations_created, 400);
+    let org = repos
+        .clients
+        .find_org_by_name(&t(), "ООО Компания 333")
+        .await
+        .unwrap();
+    assert_eq!(org.len(), 1);
+    let card = repos.clients.get(&t(), &org[0]).await.unwrap();
+    assert_eq!(card.value.website.as_deref(), Some("kompaniya333.ru"));
+    assert_eq!(card.version, 2, "created, then updated once");
+    let history = repos
+        .clients
+        .history(&t(), &org[0], None, 10)
+        .await
+        .unwrap();
+    assert_eq!(history.items.len(), 2, "created, then merged");
+    let contacts = repos.clients.contacts_of(&t(), &org[0]).await.unwrap();
+    assert_eq!(contacts.len(), 3);
+}
