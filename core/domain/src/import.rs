@@ -398,6 +398,9 @@ const KEYWORDS: &[(Column, &[&str])] = &[
 /// runs of spaces collapsed.
 fn header_key(header: &str) -> String {
     let mut out = String::with_capacity(header.len());
+    // One pass: a run of anything but letters and digits becomes one space,
+    // none at either end (the key of every organization name at import).
+    let mut gap = false;
     for c in header.chars().flat_map(char::to_lowercase) {
         let c = match c {
             'ё' => 'е',
@@ -411,9 +414,17 @@ fn header_key(header: &str) -> String {
             'ź' | 'ż' => 'z',
             c => c,
         };
-        out.push(if c.is_alphanumeric() { c } else { ' ' });
+        if c.is_alphanumeric() {
+            if gap && !out.is_empty() {
+                out.push(' ');
+            }
+            gap = false;
+            out.push(c);
+        } else {
+            gap = true;
+        }
     }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
+    out
 }
 
 fn compact(key: &str) -> String {
@@ -1048,6 +1059,22 @@ pub fn import_duplicate(incoming: &Client, existing: &Client) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn organization_names_fold_case_punctuation_spacing_and_diacritics() {
+        use super::name_key;
+        for (name, key) in [
+            ("  ООО «Ромашка»  ", "ооо ромашка"),
+            ("ооо   ромашка", "ооо ромашка"),
+            ("Ёлка-Палка", "елка палка"),
+            ("Łódź Sp. z o.o.", "lodz sp z o o"),
+            ("ACME, Inc.", "acme inc"),
+            ("!!!", ""),
+            ("", ""),
+        ] {
+            assert_eq!(name_key(name), key, "{name:?}");
+        }
+    }
+
     use super::*;
     use crate::ids::ScenarioId;
 
