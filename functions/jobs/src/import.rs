@@ -16,8 +16,11 @@
 //! and the next chunk's write starts only after it and its checkpoint landed,
 //! so the checkpoint rule above is unchanged. While a chunk is in flight, its
 //! cards are indexed in memory and checked against like pending ones; a row
-//! that duplicates one of them waits for the write to land and then reads that
-//! card from the store, so a merge into it is a plain conditional update.
+//! that duplicates one of them does not wait for the write: it merges into the
+//! card as that chunk writes it, and once that write has landed (before the
+//! next chunk is written) the card's version is read, so the merge is a plain
+//! conditional update. A card changed by someone in between is merged into as
+//! it is then: existing data wins, as in every merge.
 //!
 //! At-least-once safe: card and history ids are derived from the import id and
 //! the row number, and the bulk write is unconditional, so a chunk redone after
