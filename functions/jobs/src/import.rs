@@ -45,7 +45,7 @@ use callisto_domain::import_job::{ImportId, ImportJob, ImportSettings, ImportSta
 use callisto_store::Repos;
 use callisto_store::blob::BlobStore;
 use callisto_store::repo::{
-    CardUpdate, IMPORT_QUEUE, Journal, Lookup, RejectedRow, RepoError, import_source_key,
+    CardUpdate, IMPORT_QUEUE, Journal, Lookup, RejectedRow, RepoError, Versioned, import_source_key,
 };
 use callisto_tabular::{Detected, ReadOptions, Reader};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -116,6 +116,30 @@ struct Entry {
     /// its version is read once the write lands ([`Run::rebase_on_landed`]).
     /// Until then the version is [`UNKNOWN_VERSION`].
     base_in_flight: bool,
+}
+
+impl Entry {
+    /// Takes the state of a base that was in flight as it landed (`stored`,
+    /// `None` when gone); see [`Run::rebase_on_landed`]. Returns whether the
+    /// card to write is now based on a different card than the one merged into.
+    fn rebase(&mut self, stored: Option<Versioned<Client>>, now: Millis) -> Result<bool, JobError> {
+        self.base_in_flight = false;
+        let (Some(stored), Some((base, version))) =
+            (stored.filter(|s| !s.value.is_deleted()), self.base.as_mut())
+        else {
+            return Ok(false);
+        };
+        *version = stored.version;
+        if stored.value == *base {
+            return Ok(false);
+        }
+        let mut rebased = stored.value.clone();
+        merge_into(&mut rebased, &self.card).map_err(|e| JobError::Invalid(e.to_string()))?;
+        rebased.updated_at = now;
+        self.card = rebased;
+        *base = stored.value;
+        Ok(true)
+    }
 }
 
 /// The version of a base not read yet. Stored versions start at 1, so an
@@ -512,22 +536,8 @@ impl Run<'_> {
             .collect();
         let read = self.repos.clients.get_many(self.t, &ids).await?;
         for (at, stored) in waiting.into_iter().zip(read) {
-            let entry = &mut self.pending.entries[at];
-            entry.base_in_flight = false;
-            let Some(stored) = stored.filter(|s| !s.value.is_deleted()) else {
-                continue;
-            };
-            let Some((base, version)) = entry.base.as_mut() else {
-                continue;
-            };
-            *version = stored.version;
-            if stored.value != *base {
-                let mut rebased = stored.value.clone();
-                merge_into(&mut rebased, &entry.card)
-                    .map_err(|e| JobError::Invalid(e.to_string()))?;
-                rebased.updated_at = self.now;
-                entry.card = rebased;
-                *base = stored.value;
+            if self.pending.entries[at].rebase(stored, self.now)? {
+                // Phones or e-mails the card got meanwhile find it too.
                 self.pending.index(at);
             }
         }
@@ -999,4 +1009,103 @@ pub async fn drain_imports_while(
         ran += 1;
     }
     Ok(ran)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use callisto_domain::client::ClientKind;
+    use callisto_domain::ids::UserId;
+
+    fn org(website: Option<&str>, phones: &[&str]) -> Client {
+        Client {
+            id: ClientId::parse("imp-999-o").unwrap(),
+            kind: ClientKind::Organization,
+            organization: None,
+            name: "ООО Граница".into(),
+            first_name: None,
+            last_name: None,
+            patronymic: None,
+            position: None,
+            phones: phones.iter().map(|p| p.to_string()).collect(),
+            emails: vec![],
+            city: None,
+            industry: None,
+            website: website.map(str::to_string),
+            inn: None,
+            description: None,
+            tags: vec![],
+            client_type: None,
+            custom: BTreeMap::new(),
+            responsible: UserId::parse("admin").unwrap(),
+            responsible_group: None,
+            created_at: 1,
+            updated_at: 1,
+            deleted_at: None,
+            deleted_by: None,
+            last_call_at: None,
+            closed_in: vec![],
+        }
+    }
+
+    /// A merge of the website into the card the chunk in flight writes.
+    fn merge_in_flight() -> Entry {
+        let written = org(None, &["+74951234567"]);
+        let mut card = written.clone();
+        card.website = Some("granica.ru".into());
+        Entry {
+            card,
+            journal: Journal::default(),
+            base: Some((written, UNKNOWN_VERSION)),
+            base_in_flight: true,
+        }
+    }
+
+    #[test]
+    fn a_base_that_landed_as_written_gives_its_version_and_nothing_else() {
+        let mut entry = merge_in_flight();
+        let stored = Versioned {
+            value: org(None, &["+74951234567"]),
+            version: 1,
+        };
+        assert!(!entry.rebase(Some(stored), 5).unwrap());
+        assert!(!entry.base_in_flight);
+        assert_eq!(entry.base.as_ref().unwrap().1, 1);
+        assert_eq!(entry.card.website.as_deref(), Some("granica.ru"));
+    }
+
+    #[test]
+    fn a_base_changed_after_it_landed_is_merged_into_as_it_is_then() {
+        let mut entry = merge_in_flight();
+        // Someone set another website and added a phone in between.
+        let stored = Versioned {
+            value: org(Some("granica.com"), &["+74951234567", "+74957654321"]),
+            version: 2,
+        };
+        assert!(entry.rebase(Some(stored.clone()), 5).unwrap());
+        let (base, version) = entry.base.as_ref().unwrap();
+        assert_eq!((base, *version), (&stored.value, 2));
+        // Existing data wins; the merge adds nothing it does not fill.
+        assert_eq!(entry.card.website.as_deref(), Some("granica.com"));
+        assert_eq!(entry.card.phones, stored.value.phones);
+        assert_eq!(entry.card.updated_at, 5);
+    }
+
+    #[test]
+    fn a_base_gone_or_binned_keeps_a_version_no_update_can_match() {
+        for stored in [
+            None,
+            Some(Versioned {
+                value: Client {
+                    deleted_at: Some(3),
+                    ..org(None, &["+74951234567"])
+                },
+                version: 2,
+            }),
+        ] {
+            let mut entry = merge_in_flight();
+            assert!(!entry.rebase(stored, 5).unwrap());
+            assert_eq!(entry.base.as_ref().unwrap().1, UNKNOWN_VERSION);
+        }
+    }
 }
