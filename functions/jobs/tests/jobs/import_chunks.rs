@@ -116,6 +116,17 @@ async fn queue_import(
     id
 }
 
+/// A company that imported `csv` with `policy` to the end (asserted done).
+async fn imported(csv: &str, policy: DuplicatePolicy) -> (tempfile::TempDir, Repos, ImportJob) {
+    let (dir, stores, repos) = company().await;
+    let id = queue_import(&stores, &repos, csv, policy).await;
+    let done = run_import(&repos, stores.blobs.as_ref(), &t(), &id, 1_000)
+        .await
+        .unwrap();
+    assert_eq!(done.status, ImportStatus::Done);
+    (dir, repos, done)
+}
+
 /// Every live card with the number of its history entries, by id.
 async fn cards(repos: &Repos) -> Vec<(Client, usize)> {
     let mut out = Vec::new();
@@ -146,12 +157,7 @@ const IN_FILE_DUPLICATES: &str = "Компания;Фамилия;Имя;Тел�
 
 #[tokio::test]
 async fn duplicates_inside_one_chunk_merge_into_the_pending_card() {
-    let (_dir, stores, repos) = company().await;
-    let id = queue_import(&stores, &repos, IN_FILE_DUPLICATES, DuplicatePolicy::Merge).await;
-    let done = run_import(&repos, stores.blobs.as_ref(), &t(), &id, 1_000)
-        .await
-        .unwrap();
-    assert_eq!(done.status, ImportStatus::Done);
+    let (_dir, repos, done) = imported(IN_FILE_DUPLICATES, DuplicatePolicy::Merge).await;
     assert_eq!(
         (
             done.counts.organizations_created,
@@ -193,11 +199,7 @@ async fn duplicates_inside_one_chunk_merge_into_the_pending_card() {
 
 #[tokio::test]
 async fn duplicates_inside_one_chunk_are_skipped() {
-    let (_dir, stores, repos) = company().await;
-    let id = queue_import(&stores, &repos, IN_FILE_DUPLICATES, DuplicatePolicy::Skip).await;
-    let done = run_import(&repos, stores.blobs.as_ref(), &t(), &id, 1_000)
-        .await
-        .unwrap();
+    let (_dir, repos, done) = imported(IN_FILE_DUPLICATES, DuplicatePolicy::Skip).await;
     // Row 4 was skipped, so nobody has phone 03 when row 5 comes: it is created.
     assert_eq!(
         (
@@ -234,12 +236,7 @@ async fn a_crash_in_the_middle_of_a_chunk_is_redone_without_duplicates() {
     let csv = many_rows(2_500);
 
     // Reference: the same file without a crash.
-    let (_d1, stores, repos) = company().await;
-    let id = queue_import(&stores, &repos, &csv, DuplicatePolicy::Merge).await;
-    let want = run_import(&repos, stores.blobs.as_ref(), &t(), &id, 1_000)
-        .await
-        .unwrap();
-    assert_eq!(want.status, ImportStatus::Done);
+    let (_d1, repos, want) = imported(&csv, DuplicatePolicy::Merge).await;
     assert!(want.counts.merged > 0);
     let want_cards = cards(&repos).await;
 
@@ -275,12 +272,7 @@ async fn rows_duplicating_the_chunk_being_written_merge_into_its_cards() {
     // a company, so the chunk boundaries split companies: the next chunk's
     // rows must still find the organization the chunk in flight creates.
     let csv = many_rows(2_500);
-    let (_dir, stores, repos) = company().await;
-    let id = queue_import(&stores, &repos, &csv, DuplicatePolicy::Merge).await;
-    let done = run_import(&repos, stores.blobs.as_ref(), &t(), &id, 1_000)
-        .await
-        .unwrap();
-    assert_eq!(done.status, ImportStatus::Done);
+    let (_dir, repos, done) = imported(&csv, DuplicatePolicy::Merge).await;
     assert_eq!(done.counts.organizations_created, 834);
     let all = cards(&repos).await;
     let mut names = std::collections::HashSet::new();
@@ -317,12 +309,7 @@ async fn a_merge_into_a_card_of_the_chunk_in_flight_lands_once_that_chunk_has() 
             _ => format!("{text};\n"),
         })
         .collect();
-    let (_dir, stores, repos) = company().await;
-    let id = queue_import(&stores, &repos, &csv, DuplicatePolicy::Merge).await;
-    let done = run_import(&repos, stores.blobs.as_ref(), &t(), &id, 1_000)
-        .await
-        .unwrap();
-    assert_eq!(done.status, ImportStatus::Done);
+    let (_dir, repos, done) = imported(&csv, DuplicatePolicy::Merge).await;
     assert_eq!(done.counts.organizations_created, 400);
     let org = repos
         .clients
