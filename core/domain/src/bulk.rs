@@ -181,36 +181,18 @@ impl BulkAction {
 mod tests {
     use super::*;
     use crate::client::ClientKind;
-    use std::collections::BTreeMap;
 
     fn card() -> Client {
         Client {
-            id: ClientId::parse("c1").unwrap(),
-            kind: ClientKind::Contact,
-            organization: None,
-            name: "Петров Пётр".into(),
-            first_name: None,
             last_name: Some("Петров".into()),
-            patronymic: None,
-            position: None,
-            phones: vec![],
-            emails: vec![],
-            city: None,
-            industry: None,
-            website: None,
-            inn: None,
-            description: None,
             tags: vec!["old".into()],
-            client_type: None,
-            custom: BTreeMap::new(),
-            responsible: UserId::parse("u1").unwrap(),
-            responsible_group: None,
-            created_at: 1,
-            updated_at: 1,
-            deleted_at: None,
-            deleted_by: None,
-            last_call_at: None,
-            closed_in: vec![],
+            ..Client::blank(
+                ClientId::parse("c1").unwrap(),
+                ClientKind::Contact,
+                "Петров Пётр".into(),
+                UserId::parse("u1").unwrap(),
+                1,
+            )
         }
     }
 

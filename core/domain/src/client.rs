@@ -71,6 +71,45 @@ pub struct Client {
 }
 
 impl Client {
+    /// A live card with only what every card has: everything else empty, the
+    /// responsible user without a group, created and last changed at `now`.
+    pub fn blank(
+        id: ClientId,
+        kind: ClientKind,
+        name: String,
+        responsible: UserId,
+        now: Millis,
+    ) -> Client {
+        Client {
+            id,
+            kind,
+            organization: None,
+            name,
+            first_name: None,
+            last_name: None,
+            patronymic: None,
+            position: None,
+            phones: Vec::new(),
+            emails: Vec::new(),
+            city: None,
+            industry: None,
+            website: None,
+            inn: None,
+            description: None,
+            tags: Vec::new(),
+            client_type: None,
+            custom: BTreeMap::new(),
+            responsible,
+            responsible_group: None,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+            deleted_by: None,
+            last_call_at: None,
+            closed_in: Vec::new(),
+        }
+    }
+
     pub fn ownership(&self) -> Ownership<'_> {
         Ownership {
             owner: &self.responsible,

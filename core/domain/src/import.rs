@@ -740,32 +740,9 @@ pub fn row_to_cards(
     }
 
     let blank = |id: ClientId, kind: ClientKind, name: String| Client {
-        id,
-        kind,
-        organization: None,
-        name,
-        first_name: None,
-        last_name: None,
-        patronymic: None,
-        position: None,
-        phones: Vec::new(),
-        emails: Vec::new(),
-        city: None,
-        industry: None,
-        website: None,
-        inn: None,
-        description: None,
         tags: v.tags.clone(),
-        client_type: None,
-        custom: BTreeMap::new(),
-        responsible: defaults.responsible.clone(),
         responsible_group: defaults.responsible_group.clone(),
-        created_at: defaults.now,
-        updated_at: defaults.now,
-        deleted_at: None,
-        deleted_by: None,
-        last_call_at: None,
-        closed_in: vec![],
+        ..Client::blank(id, kind, name, defaults.responsible.clone(), defaults.now)
     };
     let (org_id, contact_id) = ids;
     let mut organization = v
@@ -1107,34 +1084,8 @@ mod tests {
     }
 
     fn card(id: &str, kind: ClientKind) -> Client {
-        Client {
-            id: ClientId::parse(id).unwrap(),
-            kind,
-            organization: None,
-            name: "Base".into(),
-            first_name: None,
-            last_name: None,
-            patronymic: None,
-            position: None,
-            phones: vec![],
-            emails: vec![],
-            city: None,
-            industry: None,
-            website: None,
-            inn: None,
-            description: None,
-            tags: vec![],
-            client_type: None,
-            custom: BTreeMap::new(),
-            responsible: UserId::parse("u1").unwrap(),
-            responsible_group: None,
-            created_at: 1,
-            updated_at: 1,
-            deleted_at: None,
-            deleted_by: None,
-            last_call_at: None,
-            closed_in: vec![],
-        }
+        let id = ClientId::parse(id).unwrap();
+        Client::blank(id, kind, "Base".into(), UserId::parse("u1").unwrap(), 1)
     }
 
     #[test]

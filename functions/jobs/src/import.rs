@@ -1019,32 +1019,15 @@ mod tests {
 
     fn org(website: Option<&str>, phones: &[&str]) -> Client {
         Client {
-            id: ClientId::parse("imp-999-o").unwrap(),
-            kind: ClientKind::Organization,
-            organization: None,
-            name: "ООО Граница".into(),
-            first_name: None,
-            last_name: None,
-            patronymic: None,
-            position: None,
             phones: phones.iter().map(|p| p.to_string()).collect(),
-            emails: vec![],
-            city: None,
-            industry: None,
             website: website.map(str::to_string),
-            inn: None,
-            description: None,
-            tags: vec![],
-            client_type: None,
-            custom: BTreeMap::new(),
-            responsible: UserId::parse("admin").unwrap(),
-            responsible_group: None,
-            created_at: 1,
-            updated_at: 1,
-            deleted_at: None,
-            deleted_by: None,
-            last_call_at: None,
-            closed_in: vec![],
+            ..Client::blank(
+                ClientId::parse("imp-999-o").unwrap(),
+                ClientKind::Organization,
+                "ООО Граница".into(),
+                UserId::parse("admin").unwrap(),
+                1,
+            )
         }
     }
 

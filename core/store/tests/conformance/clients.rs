@@ -15,32 +15,16 @@ pub(crate) fn card(
     emails: &[&str],
 ) -> Client {
     Client {
-        id: ClientId::parse(id).unwrap(),
-        kind,
-        organization: None,
-        name: format!("Card {id}"),
-        first_name: None,
-        last_name: None,
-        patronymic: None,
-        position: None,
         phones: phones.iter().map(|p| p.to_string()).collect(),
         emails: emails.iter().map(|e| e.to_string()).collect(),
-        city: None,
-        industry: None,
-        website: None,
-        inn: None,
-        description: None,
-        tags: vec![],
-        client_type: None,
-        custom: BTreeMap::new(),
-        responsible: UserId::parse(owner).unwrap(),
         responsible_group: group.map(|g| GroupId::parse(g).unwrap()),
-        created_at: 1,
-        updated_at: 1,
-        deleted_at: None,
-        deleted_by: None,
-        last_call_at: None,
-        closed_in: vec![],
+        ..Client::blank(
+            ClientId::parse(id).unwrap(),
+            kind,
+            format!("Card {id}"),
+            UserId::parse(owner).unwrap(),
+            1,
+        )
     }
 }
 

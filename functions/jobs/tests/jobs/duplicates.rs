@@ -10,36 +10,19 @@ use callisto_domain::ids::{ClientId, GroupId, TenantId, UserId};
 use callisto_jobs::duplicates::run_dedup;
 use callisto_store::Repos;
 use callisto_store::repo::Journal;
-use std::collections::BTreeMap;
 
 fn card(id: &str, kind: ClientKind, owner: &str, phones: &[&str], deleted: bool) -> Client {
     Client {
-        id: ClientId::parse(id).unwrap(),
-        kind,
-        organization: None,
-        name: format!("Card {id}"),
-        first_name: None,
-        last_name: None,
-        patronymic: None,
-        position: None,
         phones: phones.iter().map(|p| p.to_string()).collect(),
-        emails: vec![],
-        city: None,
-        industry: None,
-        website: None,
-        inn: None,
-        description: None,
-        tags: vec![],
-        client_type: None,
-        custom: BTreeMap::new(),
-        responsible: UserId::parse(owner).unwrap(),
         responsible_group: Some(GroupId::parse("sales").unwrap()),
-        created_at: 0,
-        updated_at: 0,
         deleted_at: deleted.then_some(5),
-        deleted_by: None,
-        last_call_at: None,
-        closed_in: vec![],
+        ..Client::blank(
+            ClientId::parse(id).unwrap(),
+            kind,
+            format!("Card {id}"),
+            UserId::parse(owner).unwrap(),
+            0,
+        )
     }
 }
 

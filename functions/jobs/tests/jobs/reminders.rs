@@ -11,7 +11,6 @@ use callisto_jobs::reminders::remind_all;
 use callisto_store::Repos;
 use callisto_store::outbox::FolderOutbox;
 use callisto_store::repo::{Events, Journal, RepoError};
-use std::collections::BTreeMap;
 use std::path::Path;
 
 const T: i64 = 1_790_000_000_000;
@@ -19,34 +18,13 @@ const MIN: i64 = 60_000;
 const LEAD: i64 = 15 * MIN;
 
 async fn card(repos: &Repos, t: &TenantId, id: &str) -> ClientId {
-    let card = Client {
-        id: ClientId::parse(id).unwrap(),
-        kind: ClientKind::Organization,
-        organization: None,
-        name: format!("Card {id}"),
-        first_name: None,
-        last_name: None,
-        patronymic: None,
-        position: None,
-        phones: vec![],
-        emails: vec![],
-        city: None,
-        industry: None,
-        website: None,
-        inn: None,
-        description: None,
-        tags: vec![],
-        client_type: None,
-        custom: BTreeMap::new(),
-        responsible: UserId::parse("admin").unwrap(),
-        responsible_group: None,
-        created_at: 0,
-        updated_at: 0,
-        deleted_at: None,
-        deleted_by: None,
-        last_call_at: None,
-        closed_in: vec![],
-    };
+    let card = Client::blank(
+        ClientId::parse(id).unwrap(),
+        ClientKind::Organization,
+        format!("Card {id}"),
+        UserId::parse("admin").unwrap(),
+        0,
+    );
     repos
         .clients
         .create(t, &card, &Journal::default())

@@ -14,7 +14,6 @@ use callisto_store::Repos;
 use callisto_store::item::{Condition, Index, Item, Key, MAX_TRANSACT_OPS, WriteOp};
 use callisto_store::repo::DEDUP_QUEUE;
 use clap::Parser;
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 #[derive(Parser)]
@@ -51,10 +50,6 @@ fn contact(i: usize, owner: &UserId) -> anyhow::Result<Client> {
         format!("+7912{i:07}")
     };
     Ok(Client {
-        id: ClientId::parse(format!("c{i:09}"))?,
-        kind: ClientKind::Contact,
-        organization: None,
-        name: format!("Фамилия{i} Имя Отчество"),
         first_name: Some("Имя".into()),
         last_name: Some(format!("Фамилия{i}")),
         patronymic: Some("Отчество".into()),
@@ -62,21 +57,14 @@ fn contact(i: usize, owner: &UserId) -> anyhow::Result<Client> {
         phones: vec![phone],
         emails: vec![format!("user{i}@example.ru")],
         city: Some("Москва".into()),
-        industry: None,
-        website: None,
-        inn: None,
-        description: None,
         tags: vec!["lead".into()],
-        client_type: None,
-        custom: BTreeMap::new(),
-        responsible: owner.clone(),
-        responsible_group: None,
-        created_at: 1,
-        updated_at: 1,
-        deleted_at: None,
-        deleted_by: None,
-        last_call_at: None,
-        closed_in: vec![],
+        ..Client::blank(
+            ClientId::parse(format!("c{i:09}"))?,
+            ClientKind::Contact,
+            format!("Фамилия{i} Имя Отчество"),
+            owner.clone(),
+            1,
+        )
     })
 }
 

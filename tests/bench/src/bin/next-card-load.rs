@@ -21,7 +21,6 @@ use callisto_store::outbox::FolderOutbox;
 use clap::Parser;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
@@ -109,36 +108,22 @@ fn contact(i: usize, every: usize, owner: &UserId) -> anyhow::Result<Client> {
         _ => format!("+7495{:07}", i % 10_000_000),
     };
     Ok(Client {
-        id: ClientId::parse(format!("c{i:09}"))?,
-        kind: ClientKind::Contact,
-        organization: None,
-        name: format!("Фамилия{i} Имя"),
         first_name: Some("Имя".into()),
         last_name: Some(format!("Фамилия{i}")),
-        patronymic: None,
-        position: None,
         phones: vec![phone],
         emails: vec![format!("user{i}@example.ru")],
-        city: None,
-        industry: None,
-        website: None,
-        inn: None,
-        description: None,
         tags: if (i.wrapping_mul(2_654_435_761) >> 7).is_multiple_of(every) {
             vec!["spring".into()]
         } else {
             vec!["autumn".into()]
         },
-        client_type: None,
-        custom: BTreeMap::new(),
-        responsible: owner.clone(),
-        responsible_group: None,
-        created_at: 1,
-        updated_at: 1,
-        deleted_at: None,
-        deleted_by: None,
-        last_call_at: None,
-        closed_in: vec![],
+        ..Client::blank(
+            ClientId::parse(format!("c{i:09}"))?,
+            ClientKind::Contact,
+            format!("Фамилия{i} Имя"),
+            owner.clone(),
+            1,
+        )
     })
 }
 
