@@ -7,7 +7,7 @@ use crate::support;
 use async_trait::async_trait;
 use callisto_domain::access::Scope;
 use callisto_domain::client::Client;
-use callisto_domain::ids::{TenantId, UserId};
+use callisto_domain::ids::{ClientId, TenantId, UserId};
 use callisto_domain::import::{DuplicatePolicy, guess_columns};
 use callisto_domain::import_job::{
     ImportCounts, ImportId, ImportJob, ImportSettings, ImportStatus,
@@ -125,6 +125,13 @@ async fn imported(csv: &str, policy: DuplicatePolicy) -> (tempfile::TempDir, Rep
         .unwrap();
     assert_eq!(done.status, ImportStatus::Done);
     (dir, repos, done)
+}
+
+/// The one organization with this name (asserted to be one).
+async fn only_org(repos: &Repos, name: &str) -> ClientId {
+    let mut found = repos.clients.find_org_by_name(&t(), name).await.unwrap();
+    assert_eq!(found.len(), 1, "organizations named {name}");
+    found.remove(0)
 }
 
 /// Every live card with the number of its history entries, by id.
@@ -283,13 +290,8 @@ async fn rows_duplicating_the_chunk_being_written_merge_into_its_cards() {
     }
     assert_eq!(names.len(), 834);
     // Company 333 is on rows 999-1001 of the data, across the first chunk boundary.
-    let org = repos
-        .clients
-        .find_org_by_name(&t(), "ООО Компания 333")
-        .await
-        .unwrap();
-    assert_eq!(org.len(), 1);
-    let contacts = repos.clients.contacts_of(&t(), &org[0]).await.unwrap();
+    let org = only_org(&repos, "ООО Компания 333").await;
+    let contacts = repos.clients.contacts_of(&t(), &org).await.unwrap();
     assert_eq!(contacts.len(), 3);
 }
 
@@ -311,21 +313,12 @@ async fn a_merge_into_a_card_of_the_chunk_in_flight_lands_once_that_chunk_has() 
         .collect();
     let (_dir, repos, done) = imported(&csv, DuplicatePolicy::Merge).await;
     assert_eq!(done.counts.organizations_created, 400);
-    let org = repos
-        .clients
-        .find_org_by_name(&t(), "ООО Компания 333")
-        .await
-        .unwrap();
-    assert_eq!(org.len(), 1);
-    let card = repos.clients.get(&t(), &org[0]).await.unwrap();
+    let org = only_org(&repos, "ООО Компания 333").await;
+    let card = repos.clients.get(&t(), &org).await.unwrap();
     assert_eq!(card.value.website.as_deref(), Some("kompaniya333.ru"));
     assert_eq!(card.version, 2, "created, then updated once");
-    let history = repos
-        .clients
-        .history(&t(), &org[0], None, 10)
-        .await
-        .unwrap();
+    let history = repos.clients.history(&t(), &org, None, 10).await.unwrap();
     assert_eq!(history.items.len(), 2, "created, then merged");
-    let contacts = repos.clients.contacts_of(&t(), &org[0]).await.unwrap();
+    let contacts = repos.clients.contacts_of(&t(), &org).await.unwrap();
     assert_eq!(contacts.len(), 3);
 }
