@@ -351,6 +351,28 @@ pub trait ItemStore: Send + Sync + std::fmt::Debug {
     /// is refused with `StoreError::Invalid` before anything is written.
     async fn write_batch(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;
 
+    /// [`write_batch`](Self::write_batch) of operations that arrive in parts
+    /// while the caller is still making the rest, closed by [`BatchPart::End`].
+    /// The same rules hold for the batch as a whole (a key repeated across
+    /// parts is refused too). A backend that can hold one write open writes
+    /// each part as it comes (the embedded store: one transaction, committed
+    /// at the end), so making and writing the operations overlap on two cores;
+    /// the default gathers them and writes them together. Either way nothing
+    /// is written when the parts stop without their end (their maker failed).
+    async fn write_batch_parts(
+        &self,
+        mut parts: tokio::sync::mpsc::Receiver<BatchPart>,
+    ) -> Result<(), StoreError> {
+        let mut ops = Vec::new();
+        while let Some(part) = parts.recv().await {
+            match part {
+                BatchPart::Ops(more) => ops.extend(more),
+                BatchPart::End => return self.write_batch(ops).await,
+            }
+        }
+        Err(unfinished_batch())
+    }
+
     /// [`get`](Self::get) of many keys, answered in the order of `keys` (a key
     /// may repeat). For a caller that knows a batch of keys at once (the import
     /// checks a whole chunk's duplicates together): the embedded store reads
@@ -374,6 +396,20 @@ pub trait ItemStore: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// One part of a bulk write made while the earlier parts are written
+/// ([`ItemStore::write_batch_parts`]).
+#[derive(Debug)]
+pub enum BatchPart {
+    Ops(Vec<WriteOp>),
+    /// Every part was sent: the batch may land.
+    End,
+}
+
+/// The error of a bulk write whose parts stopped before their end.
+pub(crate) fn unfinished_batch() -> StoreError {
+    StoreError::Invalid("a bulk write's parts stopped before its end; nothing was written".into())
+}
+
 /// Checks shared by every backend before a bulk write touches storage.
 // The embedded backend checks body sizes as it stores them.
 #[cfg_attr(not(feature = "aws"), allow(dead_code))]
@@ -387,11 +423,29 @@ pub(crate) fn validate_batch_keys(ops: &[WriteOp]) -> Result<(), StoreError> {
     validate_batch_with(ops, Item::validate_keys)
 }
 
+/// [`validate_batch_keys`] of one part of a bulk write, `seen` holding the
+/// keys of the parts before it.
+pub(crate) fn validate_batch_part(
+    ops: &[WriteOp],
+    seen: &mut std::collections::HashSet<Key>,
+) -> Result<(), StoreError> {
+    check_batch_ops(ops, Item::validate_keys, |k| seen.insert(k.clone()))
+}
+
 fn validate_batch_with(
     ops: &[WriteOp],
     validate: fn(&Item) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
     let mut seen = std::collections::HashSet::with_capacity(ops.len());
+    check_batch_ops(ops, validate, |k| seen.insert(k))
+}
+
+/// `first_time` answers whether a key was not met before in the batch.
+fn check_batch_ops<'a>(
+    ops: &'a [WriteOp],
+    validate: fn(&Item) -> Result<(), StoreError>,
+    mut first_time: impl FnMut(&'a Key) -> bool,
+) -> Result<(), StoreError> {
     for op in ops {
         match op {
             WriteOp::Put {
@@ -415,7 +469,7 @@ fn validate_batch_with(
                 )));
             }
         }
-        if !seen.insert(op.key()) {
+        if !first_time(op.key()) {
             return Err(StoreError::Invalid(format!(
                 "key {}/{} appears twice in one bulk write",
                 op.key().pk,

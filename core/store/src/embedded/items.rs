@@ -2,8 +2,9 @@ use super::keys::{self, PAST};
 use super::{backend, blocking};
 use crate::StoreError;
 use crate::item::{
-    Body, Condition, CursorPos, GSI_COUNT, Item, ItemStore, Key, MAX_BODY_BYTES, Page, Query,
-    SortKey, WriteOp, cursor_after, validate_batch_keys, validate_transaction_keys,
+    BatchPart, Body, Condition, CursorPos, GSI_COUNT, Item, ItemStore, Key, MAX_BODY_BYTES, Page,
+    Query, SortKey, WriteOp, cursor_after, unfinished_batch, validate_batch_keys,
+    validate_batch_part, validate_transaction_keys,
 };
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition};
@@ -265,11 +266,27 @@ impl Tables<'_> {
 impl RedbItems {
     /// Runs `ops` in one write transaction: committed only if every op succeeds.
     async fn write(&self, ops: Vec<WriteOp>) -> Result<u64, StoreError> {
+        self.in_transaction(move |t| {
+            let mut last = 0;
+            for op in ops {
+                last = t.apply(op)?;
+            }
+            Ok(last)
+        })
+        .await
+    }
+
+    /// Runs `f` on the tables of one write transaction, on a blocking thread;
+    /// commits if it succeeds. An error returns before the commit, and
+    /// dropping the transaction aborts everything `f` did.
+    async fn in_transaction<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Tables<'_>) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let db = self.db.clone();
         blocking(move || {
             let tx = db.begin_write().map_err(backend)?;
-            let mut last = 0;
-            {
+            let out = {
                 let mut t = Tables {
                     items: tx.open_table(ITEMS).map_err(backend)?,
                     gsi: GSI
@@ -278,13 +295,10 @@ impl RedbItems {
                         .collect::<Result<_, _>>()
                         .map_err(backend)?,
                 };
-                for op in ops {
-                    // An error returns before commit; dropping `tx` aborts every op.
-                    last = t.apply(op)?;
-                }
-            }
+                f(&mut t)?
+            };
             tx.commit().map_err(backend)?;
-            Ok(last)
+            Ok(out)
         })
         .await
     }
@@ -351,6 +365,29 @@ impl ItemStore for RedbItems {
         }
         // One write transaction (one fsync) for the whole batch: atomic here.
         self.write(ops).await.map(|_| ())
+    }
+
+    async fn write_batch_parts(
+        &self,
+        mut parts: tokio::sync::mpsc::Receiver<BatchPart>,
+    ) -> Result<(), StoreError> {
+        // Each part is applied as it arrives, while the caller makes the next.
+        self.in_transaction(move |t| {
+            let mut seen = std::collections::HashSet::new();
+            loop {
+                match parts.blocking_recv() {
+                    Some(BatchPart::Ops(ops)) => {
+                        validate_batch_part(&ops, &mut seen)?;
+                        for op in ops {
+                            t.apply(op)?;
+                        }
+                    }
+                    Some(BatchPart::End) => return Ok(()),
+                    None => return Err(unfinished_batch()),
+                }
+            }
+        })
+        .await
     }
 
     async fn query(&self, q: Query) -> Result<Page, StoreError> {

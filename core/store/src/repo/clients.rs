@@ -10,7 +10,9 @@
 
 use super::{Listing, RepoError, Versioned, encode, listing, tenant_key, tenant_pk, versioned};
 use crate::StoreError;
-use crate::item::{Condition, Index, Item, ItemStore, Key, Query, SortKey, WriteOp, cursor_after};
+use crate::item::{
+    BatchPart, Condition, Index, Item, ItemStore, Key, Query, SortKey, WriteOp, cursor_after,
+};
 use callisto_domain::access::Scope;
 use callisto_domain::activity::{Activity, Notification};
 use callisto_domain::client::{self, Client, ClientKind, index_prefixes, index_tokens};
@@ -122,6 +124,13 @@ fn card_words(c: &Client) -> impl Iterator<Item = String> {
         // `#` separates the token from the id in the sort key.
         .filter(|w| !w.contains('#'))
 }
+
+/// Cards whose items a bulk create makes per part it hands to the store.
+const BUILD_PART_CARDS: usize = 250;
+/// Postings per part, about as many items as a part of cards makes.
+const BUILD_PART_POSTINGS: usize = 1000;
+/// Parts made ahead of the store's writing.
+const BUILD_PARTS_AHEAD: usize = 4;
 
 /// Most card ids one posting item lists (≈ 40 bytes each, far inside an item).
 const MAX_POSTING_IDS: usize = 1000;
@@ -325,46 +334,77 @@ impl Clients {
     /// [`Clients::create`] writes, except that the search words of the whole
     /// batch are written as postings, one item per word listing its cards,
     /// instead of one item per card and word (most of a card's items; see
-    /// docs/decisions/014-search-word-postings.md), in one bulk write ([`ItemStore::write_batch`]):
-    /// one redb transaction on the embedded store, `BatchWriteItem` calls on
-    /// DynamoDB. Not atomic as a whole on DynamoDB, and unconditional: the cards
-    /// must be new and their ids the caller's own (the import derives them from
-    /// the import and the row), so that writing the same cards again after an
-    /// interruption rewrites the same items and creates nothing twice.
+    /// docs/decisions/014-search-word-postings.md), in one bulk write
+    /// ([`ItemStore::write_batch_parts`]): one redb transaction on the embedded
+    /// store, `BatchWriteItem` calls on DynamoDB. The items are made in parts
+    /// of [`BUILD_PART_CARDS`] cards and handed over as they are made, so the
+    /// store writes one part while the next is made. Not atomic as a whole on
+    /// DynamoDB, and unconditional: the cards must be new and their ids the
+    /// caller's own (the import derives them from the import and the row), so
+    /// that writing the same cards again after an interruption rewrites the
+    /// same items and creates nothing twice.
     pub async fn create_many(
         &self,
         t: &TenantId,
         cards: &[(&Client, &Journal)],
     ) -> Result<(), RepoError> {
-        let mut ops = Vec::new();
-        // Word → the batch's cards carrying it, in batch order (so a batch
-        // written again makes the same postings under the same keys).
-        let mut words: std::collections::BTreeMap<String, Vec<&ClientId>> = Default::default();
-        for &(c, journal) in cards {
-            ops.push(WriteOp::Put {
-                item: card_item(t, c)?,
-                condition: Condition::None,
-            });
-            ops.extend(journal.ops_with(t, Condition::None)?);
-            for k in value_lookups(t, c) {
-                ops.push(lookup_put(k, &c.id)?);
-            }
-            if !c.is_deleted() {
-                for w in card_words(c) {
-                    words.entry(w).or_default().push(&c.id);
+        let (parts, received) = tokio::sync::mpsc::channel(BUILD_PARTS_AHEAD);
+        let write = self.items.write_batch_parts(received);
+        let make = async move {
+            // Word → the batch's cards carrying it, in batch order (so a batch
+            // written again makes the same postings under the same keys).
+            let mut words: std::collections::BTreeMap<String, Vec<&ClientId>> = Default::default();
+            for part in cards.chunks(BUILD_PART_CARDS) {
+                let mut ops = Vec::with_capacity(part.len() * 4);
+                for &(c, journal) in part {
+                    ops.push(WriteOp::Put {
+                        item: card_item(t, c)?,
+                        condition: Condition::None,
+                    });
+                    ops.extend(journal.ops_with(t, Condition::None)?);
+                    for k in value_lookups(t, c) {
+                        ops.push(lookup_put(k, &c.id)?);
+                    }
+                    if !c.is_deleted() {
+                        for w in card_words(c) {
+                            words.entry(w).or_default().push(&c.id);
+                        }
+                    }
+                }
+                if parts.send(BatchPart::Ops(ops)).await.is_err() {
+                    // The write stopped; its error says why.
+                    return Ok(());
                 }
             }
-        }
-        for (w, ids) in &words {
-            for part in ids.chunks(MAX_POSTING_IDS) {
-                let key = Key::new(word_pk(t, w), posting_sk(w, part[0]));
-                ops.push(WriteOp::Put {
-                    item: encode(key, &part)?,
-                    condition: Condition::None,
-                });
+            let mut ops = Vec::new();
+            for (w, ids) in &words {
+                for part in ids.chunks(MAX_POSTING_IDS) {
+                    let key = Key::new(word_pk(t, w), posting_sk(w, part[0]));
+                    ops.push(WriteOp::Put {
+                        item: encode(key, &part)?,
+                        condition: Condition::None,
+                    });
+                }
+                if ops.len() >= BUILD_PART_POSTINGS
+                    && parts
+                        .send(BatchPart::Ops(std::mem::take(&mut ops)))
+                        .await
+                        .is_err()
+                {
+                    return Ok(());
+                }
             }
-        }
-        self.items.write_batch(ops).await?;
+            for part in [BatchPart::Ops(ops), BatchPart::End] {
+                if parts.send(part).await.is_err() {
+                    return Ok(());
+                }
+            }
+            Ok::<(), RepoError>(())
+        };
+        // Made here and written on the store's side at once.
+        let (written, made) = tokio::join!(write, make);
+        made?;
+        written?;
         Ok(())
     }
 

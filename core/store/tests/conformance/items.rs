@@ -1,6 +1,6 @@
 use super::Backend;
 use callisto_store::StoreError;
-use callisto_store::item::{Condition, Index, Item, Key, Query, SortKey, WriteOp};
+use callisto_store::item::{BatchPart, Condition, Index, Item, Key, Query, SortKey, WriteOp};
 use serde_json::json;
 
 fn item(pk: &str, sk: &str, n: i64) -> Item {
@@ -593,6 +593,84 @@ pub async fn batch_write_refuses_conditions_and_writes_nothing(b: &dyn Backend) 
             .items
             .is_empty()
     );
+}
+
+/// Sends `parts` to a bulk write one at a time (each taken before the next
+/// is made), then its end if `end`.
+async fn write_in_parts(
+    s: &callisto_store::Stores,
+    parts: Vec<Vec<WriteOp>>,
+    end: bool,
+) -> Result<(), StoreError> {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    let send = async move {
+        for part in parts {
+            if tx.send(BatchPart::Ops(part)).await.is_err() {
+                return;
+            }
+        }
+        if end {
+            let _ = tx.send(BatchPart::End).await;
+        }
+    };
+    let (written, ()) = tokio::join!(s.items.write_batch_parts(rx), send);
+    written
+}
+
+pub async fn batch_written_in_parts_lands_whole_or_not_at_all(b: &dyn Backend) {
+    let s = b.open().await;
+    let puts = |from: usize, to: usize| -> Vec<WriteOp> {
+        (from..to)
+            .map(|i| WriteOp::Put {
+                item: item("T#parts", &format!("C#{i:03}"), i as i64)
+                    .with_index(Index::Gsi1, Key::new("T#parts#BY", format!("{i:03}"))),
+                condition: Condition::None,
+            })
+            .collect()
+    };
+    let count = |s: &callisto_store::Stores| {
+        let items = s.items.clone();
+        async move {
+            let table = items
+                .query(Query::table("T#parts", SortKey::All).limit(200))
+                .await
+                .unwrap();
+            let index = items
+                .query(Query::index(Index::Gsi1, "T#parts#BY", SortKey::All).limit(200))
+                .await
+                .unwrap();
+            (table.items.len(), index.items.len())
+        }
+    };
+
+    // Parts that stop before their end (their maker failed) write nothing,
+    // not even the parts already handed over.
+    let r = write_in_parts(&s, vec![puts(0, 30), puts(30, 40)], false).await;
+    assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+    assert_eq!(count(&s).await, (0, 0));
+
+    // A key repeated in a later part, or a condition in one, is refused as in
+    // one batch, and nothing of the earlier parts lands either.
+    let mut conditional = puts(40, 41);
+    conditional.push(WriteOp::Put {
+        item: item("T#parts", "C#041", 41),
+        condition: Condition::NotExists,
+    });
+    for bad in [
+        vec![puts(0, 30), puts(29, 31)],
+        vec![puts(0, 30), conditional],
+    ] {
+        let r = write_in_parts(&s, bad, true).await;
+        assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+        assert_eq!(count(&s).await, (0, 0));
+    }
+
+    // Parts with their end land together, with their index entries.
+    write_in_parts(&s, vec![puts(0, 30), puts(30, 60), Vec::new()], true)
+        .await
+        .unwrap();
+    assert_eq!(count(&s).await, (60, 60));
+    assert_eq!(n_of(&s, "T#parts", "C#045").await, Some(45));
 }
 
 pub async fn reads_in_bulk_answer_in_the_order_asked(b: &dyn Backend) {

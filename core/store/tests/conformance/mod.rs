@@ -51,6 +51,7 @@ macro_rules! conformance_cases {
             query_paging_and_ranges,
             batch_write_puts_and_deletes_in_bulk,
             batch_write_refuses_conditions_and_writes_nothing,
+            batch_written_in_parts_lands_whole_or_not_at_all,
             reads_in_bulk_answer_in_the_order_asked,
             blob_put_get_list_delete,
             blob_download_to_a_file,
