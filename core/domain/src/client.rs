@@ -352,8 +352,9 @@ pub fn search_tokens(c: &Client) -> Vec<String> {
 /// The tokens a search index keeps for a card: its [`search_tokens`] less
 /// those another kept token already reaches through [`index_prefixes`], so an
 /// imported row writes fewer index items. Dropped: an e-mail's local part
-/// (every prefix of it is a prefix of the whole e-mail) and a +7 number's
-/// trunk-prefix form `8…` (its prefixes are reached as `7…` on the digits).
+/// (every prefix of it is a prefix of the whole e-mail), and a +7 number's
+/// national form `912…` and trunk-prefix form `8…` (their prefixes are
+/// reached as `7…` on the digits).
 pub fn index_tokens(c: &Client) -> Vec<String> {
     let mut tokens = search_tokens(c);
     let mut implied: Vec<String> = Vec::new();
@@ -364,6 +365,7 @@ pub fn index_tokens(c: &Client) -> Vec<String> {
             && let Some(national) = digits.strip_prefix('7')
         {
             implied.push(format!("8{national}"));
+            implied.push(national.to_string());
         }
     }
     for e in &c.emails {
@@ -379,15 +381,19 @@ pub fn index_tokens(c: &Client) -> Vec<String> {
 
 /// The index prefixes that together reach every card with a
 /// [`search_tokens`] token starting with `term`, given the tokens
-/// [`index_tokens`] keeps: the term itself and, for digits after a leading
-/// 8 (the Russian trunk prefix), the same digits after 7.
+/// [`index_tokens`] keeps: the term itself and, for digits, the rest after
+/// a leading 8 (the Russian trunk prefix) after 7, and the same digits after
+/// 7 (a +7 number's national form).
 pub fn index_prefixes(term: &str) -> Vec<String> {
     let mut out = vec![term.to_string()];
-    if let Some(rest) = term.strip_prefix('8')
-        && term.bytes().all(|b| b.is_ascii_digit())
-    {
+    if term.is_empty() || !term.bytes().all(|b| b.is_ascii_digit()) {
+        return out;
+    }
+    if let Some(rest) = term.strip_prefix('8') {
         out.push(format!("7{rest}"));
     }
+    // Also after a 7: Kazakh national numbers start with 7 themselves.
+    out.push(format!("7{term}"));
     out
 }
 
@@ -485,15 +491,20 @@ mod search_tests {
     fn the_index_keeps_fewer_tokens_but_reaches_every_prefix_of_every_token() {
         let mut card = person();
         card.phones.push("+48601234567".into());
+        // A Kazakh number: its national form starts with 7 as well.
+        card.phones.push("+77012345678".into());
         card.emails.push("anna@mail.ru".into());
         let all = search_tokens(&card);
         let kept = index_tokens(&card);
         assert!(!kept.contains(&"89123456789".to_string()), "{kept:?}");
+        assert!(!kept.contains(&"9123456789".to_string()), "{kept:?}");
+        // A foreign number keeps its last ten digits: no variant reaches them.
+        assert!(kept.contains(&"8601234567".to_string()), "{kept:?}");
         assert!(!kept.contains(&"p.petrov".to_string()), "{kept:?}");
         assert!(kept.contains(&"79123456789".to_string()), "{kept:?}");
         assert!(kept.contains(&"petrov".to_string()), "{kept:?}");
         assert!(kept.contains(&"anna@mail.ru".to_string()), "{kept:?}");
-        assert!(all.len() - kept.len() >= 3, "{all:?} / {kept:?}");
+        assert!(all.len() - kept.len() >= 4, "{all:?} / {kept:?}");
         for token in &all {
             for end in token.char_indices().map(|(i, _)| i).skip(1) {
                 let term = &token[..end];
@@ -503,7 +514,9 @@ mod search_tests {
                 assert!(reached, "{term:?} of {token:?}");
             }
         }
-        assert_eq!(index_prefixes("8912"), ["8912", "7912"]);
+        assert_eq!(index_prefixes("8912"), ["8912", "7912", "78912"]);
+        assert_eq!(index_prefixes("912"), ["912", "7912"]);
+        assert_eq!(index_prefixes("701"), ["701", "7701"]);
         assert_eq!(index_prefixes("петр"), ["петр"]);
         assert_eq!(index_prefixes("8a"), ["8a"]);
     }
