@@ -6,8 +6,8 @@ use std::io;
 /// What went wrong with a tabular file.
 ///
 /// File-level errors (from [`crate::detect`], [`crate::Reader::open`] or a fatal error in the
-/// middle of a CSV stream) end the reading; [`TabularError::CellError`] is row-level: the
-/// [`crate::Reader`] yields it for one row and goes on with the next.
+/// middle of a CSV or XLSX stream) end the reading; the errors with a row ([`TabularError::row`])
+/// are row-level: the [`crate::Reader`] yields one for a row and goes on with the next.
 #[derive(Debug, thiserror::Error)]
 pub enum TabularError {
     /// The file could not be read or written at the operating-system level.
@@ -120,6 +120,22 @@ pub enum TabularError {
         cells: Vec<String>,
     },
 
+    /// A row has data left of the table: the header's leftmost non-blank cell is the table's
+    /// first column, and a cell before it has no column to go to. Row-level.
+    #[error("cell {cell} is left of the table: the header starts at column {header_start}")]
+    LeftOfTable {
+        /// 1-based row as Excel shows it.
+        row: usize,
+        /// 1-based column of the cell as Excel counts it.
+        column: usize,
+        /// The cell reference, e.g. "A12".
+        cell: String,
+        /// The column the header starts at, e.g. "B".
+        header_start: String,
+        /// The row's cells inside the table, padded to the header, for a rejected-rows file.
+        cells: Vec<String>,
+    },
+
     /// A row has a cell further right than [`crate::MAX_COLUMNS`].
     #[error(
         "row {row} has data in column {column}; at most {max} columns are supported",
@@ -156,6 +172,7 @@ impl TabularError {
     pub fn row(&self) -> Option<usize> {
         match self {
             Self::CellError { row, .. }
+            | Self::LeftOfTable { row, .. }
             | Self::TooManyColumns { row, .. }
             | Self::Csv { row, .. } => Some(*row),
             _ => None,

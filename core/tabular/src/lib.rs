@@ -16,10 +16,25 @@
 //! the CSV quoting rules byte by byte and fails the read as soon as a record grows past the
 //! limit, so a 10 MB file without a line break costs about 1 MiB, not 10 MB.
 //!
-//! XLSX and XLS are **not** streamed: `calamine` needs the whole workbook structure. For XLSX the
-//! sheet is read cell by cell and only the non-empty cells are kept (converted to strings); for
-//! XLS `calamine` loads the sheet as a dense range, which is then converted the same way. Size
-//! uploads accordingly (the XLS format itself is limited to 65 536 rows).
+//! XLSX is streamed too: the sheet's XML is parsed on a thread of its own and rows are handed
+//! over in batches of at most 256 through a rendezvous channel, so the first rows come out before
+//! the rest of the sheet is parsed (a preview of 20 rows parses a few dozen), and a long sheet
+//! takes the memory of one batch, besides the workbook's shared strings, which `calamine` loads
+//! when it opens the file. XLS has no streaming reader in `calamine`: the sheet is loaded whole as
+//! a dense range (the format itself is limited to 65 536 rows).
+//!
+//! # Sheets
+//!
+//! XLSX and XLS rows are shaped by the same rules. Blank rows are skipped. The first row with
+//! data is the header, and its leftmost non-blank cell is the table's first column: rows are read
+//! from that column on. A cell with data left of it has no column in the table: its row is
+//! rejected with [`TabularError::LeftOfTable`] (`cell A12 is left of the table: the header starts
+//! at column B`), as a row with data past [`MAX_COLUMNS`] is with
+//! [`TabularError::TooManyColumns`] and a row holding an Excel error value with
+//! [`TabularError::CellError`]. Whole numbers read without ".0" (phones typed as numbers), dates
+//! as `2024-03-05`, formulas as their cached value. Rows come out in sheet order; an XLSX whose
+//! rows go backwards is refused as damaged ([`TabularError::BadWorkbook`], from the row
+//! iterator), as is one whose XML breaks part-way.
 
 mod csv_read;
 mod error;
@@ -246,14 +261,15 @@ impl Reader {
         Ok(reader)
     }
 
-    /// How many rows are left to read, when that is known without reading
-    /// them: for XLSX and XLS, which are held whole once opened. `None` for
-    /// CSV, which is streamed (count it by reading, e.g. with `count()`).
+    /// How many rows are left to read, when that is known without reading them: exactly for
+    /// XLS, which is held whole once opened; for XLSX an upper bound from the range the sheet
+    /// declares (blank rows inside it are skipped when read), or `None` when it declares none.
+    /// `None` for CSV, which is streamed (count it by reading, e.g. with `count()`).
     #[must_use]
     pub fn rows_left(&self) -> Option<usize> {
         match &self.source {
             Source::Csv(_) => None,
-            Source::Sheet(rows) => Some(rows.remaining()),
+            Source::Sheet(rows) => rows.remaining(),
         }
     }
 

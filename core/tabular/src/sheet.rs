@@ -1,12 +1,26 @@
-//! XLSX and XLS through `calamine`: the chosen sheet is read whole (not streamed) and kept as
-//! sparse rows of strings — XLSX cell by cell, XLS from `calamine`'s dense range.
+//! XLSX and XLS through `calamine`, as sparse rows of strings shaped into table rows by one set
+//! of rules for both formats.
+//!
+//! XLSX is streamed: a thread of its own walks the sheet's XML with `calamine`'s cell reader and
+//! hands over rows in small batches, so the first rows come out before the rest of the sheet is
+//! parsed and memory stays flat however long the sheet is. XLS has no streaming reader in
+//! `calamine`: its sheet is loaded whole as a range, then goes through the same shaping.
+//!
+//! Shaping: blank rows are skipped; the first row with data is the header; the header's
+//! leftmost non-blank cell is the table's first column ("origin"), and every row is read from
+//! there. A row with data left of the origin has no column for that cell and is rejected
+//! ([`TabularError::LeftOfTable`]); a row with data past [`MAX_COLUMNS`] is rejected
+//! ([`TabularError::TooManyColumns`]); a row with an Excel error value is rejected naming the
+//! cell and its header ([`TabularError::CellError`]). Rows come out in sheet order; an XLSX
+//! whose rows go backwards is refused as damaged rather than read out of order.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
 
-use calamine::{Data, Reader as _, SheetType, SheetVisible};
+use calamine::{Data, Dimensions, Reader as _, SheetType, SheetVisible};
 
 use crate::{Format, MAX_COLUMNS, Row, TabularError};
 
@@ -75,30 +89,272 @@ pub(crate) enum Cell {
     Error(String),
 }
 
+impl Cell {
+    fn is_blank(&self) -> bool {
+        matches!(self, Cell::Text(t) if t.trim().is_empty())
+    }
+}
+
 /// A row with at least one non-empty cell; positions are absolute and 0-based.
 #[derive(Debug, Default)]
 struct SparseRow {
+    /// In column order.
     cells: Vec<(u32, Cell)>,
     /// The first column past [`MAX_COLUMNS`] that had data (0-based).
     too_wide: Option<u32>,
 }
 
+/// A sheet row (0-based) and its cells.
+type NumberedRow = (u32, SparseRow);
+
+/// Groups cells, given in sheet order, into rows.
+#[derive(Default)]
+struct RowBuilder {
+    current: Option<NumberedRow>,
+}
+
+impl RowBuilder {
+    /// Adds a cell; returns the previous row when this cell starts a new one.
+    fn push(
+        &mut self,
+        format: Format,
+        row: u32,
+        col: u32,
+        value: Data,
+    ) -> Result<Option<NumberedRow>, TabularError> {
+        let Some(cell) = cell_value(value) else {
+            return Ok(None);
+        };
+        let finished = match &self.current {
+            Some((current, _)) if *current == row => None,
+            Some((current, _)) if *current > row => {
+                return Err(bad(
+                    format,
+                    &format_args!(
+                        "row {} comes after row {} in the sheet; rows out of order are not supported",
+                        row + 1,
+                        current + 1
+                    ),
+                ));
+            }
+            _ => self.finish(),
+        };
+        let (_, entry) = self
+            .current
+            .get_or_insert_with(|| (row, SparseRow::default()));
+        if col as usize >= MAX_COLUMNS {
+            entry.too_wide.get_or_insert(col);
+        } else {
+            entry.cells.push((col, cell));
+        }
+        Ok(finished)
+    }
+
+    /// The row being built, complete: no more cells of it will come.
+    fn finish(&mut self) -> Option<NumberedRow> {
+        let (row, mut sparse) = self.current.take()?;
+        // Cells come in column order in practice; sorting a sorted row costs one pass.
+        sparse.cells.sort_by_key(|(col, _)| *col);
+        Some((row, sparse))
+    }
+}
+
+/// Rows handed over by the reading thread at first, and at most: the first batches are small so
+/// a preview of a few rows parses little more than it shows, later ones larger so a long import
+/// pays for few hand-overs.
+const FIRST_BATCH: usize = 8;
+const MAX_BATCH: usize = 256;
+
+/// What the reading thread of an XLSX sheet sends.
+enum Message {
+    /// The sheet is open; its declared dimension, if it has one.
+    Opened(Option<Dimensions>),
+    Rows(Vec<NumberedRow>),
+    /// The sheet cannot be read further; nothing follows.
+    Failed(TabularError),
+    /// Every row was sent.
+    End,
+}
+
+/// An XLSX sheet's rows, parsed on a thread of their own.
+///
+/// `calamine`'s cell reader borrows the workbook mutably for as long as it reads. Keeping both
+/// in one struct would need a self-referential cell, and `self_cell` builds its dependent from a
+/// shared borrow only (a mutable one would take `unsafe`, which this workspace forbids). A thread
+/// that owns the workbook needs neither, and it parses the next batch while the consumer works on
+/// the last one. The channel is a rendezvous: the thread is at most one batch ahead of the
+/// consumer, so memory stays flat, and when the consumer stops (a preview after its rows) the
+/// thread's next hand-over fails and it ends; dropping the stream waits for that.
+struct XlsxStream {
+    rows: Option<mpsc::Receiver<Message>>,
+    thread: Option<JoinHandle<()>>,
+    batch: std::vec::IntoIter<NumberedRow>,
+    ended: bool,
+}
+
+impl XlsxStream {
+    /// Starts reading sheet `name` of `book`; returns when the sheet's XML is open.
+    fn open(book: Xlsx, name: String) -> Result<(XlsxStream, Option<Dimensions>), TabularError> {
+        let (tx, rx) = mpsc::sync_channel(0);
+        let thread = std::thread::Builder::new()
+            .name("xlsx-rows".into())
+            .spawn(move || read_xlsx(book, &name, &tx))?;
+        let mut stream = XlsxStream {
+            rows: Some(rx),
+            thread: Some(thread),
+            batch: Vec::new().into_iter(),
+            ended: false,
+        };
+        match stream.receive() {
+            Message::Opened(dimensions) => Ok((stream, dimensions)),
+            Message::Failed(e) => Err(e),
+            Message::Rows(_) | Message::End => Err(stopped()),
+        }
+    }
+
+    fn receive(&mut self) -> Message {
+        match self.rows.as_ref().map(mpsc::Receiver::recv) {
+            Some(Ok(message)) => message,
+            // The thread is gone without saying it ended: it panicked.
+            Some(Err(mpsc::RecvError)) | None => Message::Failed(stopped()),
+        }
+    }
+
+    fn next(&mut self) -> Option<Result<NumberedRow, TabularError>> {
+        loop {
+            if let Some(row) = self.batch.next() {
+                return Some(Ok(row));
+            }
+            if self.ended {
+                return None;
+            }
+            match self.receive() {
+                Message::Rows(rows) => self.batch = rows.into_iter(),
+                Message::End => self.ended = true,
+                Message::Failed(e) => {
+                    self.ended = true;
+                    return Some(Err(e));
+                }
+                Message::Opened(_) => {
+                    self.ended = true;
+                    return Some(Err(stopped()));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for XlsxStream {
+    fn drop(&mut self) {
+        // Closing the channel first makes the thread's next hand-over fail, so the join below
+        // waits for at most one batch.
+        self.rows = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn stopped() -> TabularError {
+    TabularError::BadWorkbook {
+        format: Format::Xlsx.name(),
+        detail: "the sheet reader stopped unexpectedly".into(),
+    }
+}
+
+/// The reading thread: the sheet's cells into rows, sent in batches until the end, an error, or
+/// the receiver is gone.
+fn read_xlsx(mut book: Xlsx, name: &str, tx: &mpsc::SyncSender<Message>) {
+    let format = Format::Xlsx;
+    let mut cells = match book.worksheet_cells_reader(name) {
+        Ok(cells) => cells,
+        Err(e) => {
+            let _ = tx.send(Message::Failed(bad(format, &e)));
+            return;
+        }
+    };
+    let dimensions = cells.dimensions();
+    // calamine reports a sheet without a <dimension> element as the default (A1).
+    let declared = (dimensions != Dimensions::default()).then_some(dimensions);
+    if tx.send(Message::Opened(declared)).is_err() {
+        return;
+    }
+    let mut builder = RowBuilder::default();
+    let mut size = FIRST_BATCH;
+    let mut batch = Vec::with_capacity(size);
+    let failure = loop {
+        let cell = match cells.next_cell() {
+            Ok(Some(cell)) => cell,
+            Ok(None) => {
+                batch.extend(builder.finish());
+                break None;
+            }
+            // The row being read when the XML broke is incomplete: it is not sent.
+            Err(e) => break Some(bad(format, &e)),
+        };
+        let (row, col) = cell.get_position();
+        match builder.push(format, row, col, Data::from(cell.get_value().clone())) {
+            Ok(None) => {}
+            Ok(Some(done)) => {
+                batch.push(done);
+                if batch.len() >= size {
+                    size = (size * 2).min(MAX_BATCH);
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(size));
+                    if tx.send(Message::Rows(full)).is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(e) => {
+                // Rows going backwards: the row before is complete, the sheet is not.
+                batch.extend(builder.finish());
+                break Some(e);
+            }
+        }
+    };
+    if !batch.is_empty() && tx.send(Message::Rows(batch)).is_err() {
+        return;
+    }
+    let _ = tx.send(failure.map_or(Message::End, Message::Failed));
+}
+
+/// Where a sheet's rows come from.
+enum Source {
+    Xlsx(XlsxStream),
+    /// XLS, loaded whole.
+    Whole(std::vec::IntoIter<NumberedRow>),
+}
+
+impl Source {
+    fn next(&mut self) -> Option<Result<NumberedRow, TabularError>> {
+        match self {
+            Source::Xlsx(stream) => stream.next(),
+            Source::Whole(rows) => rows.next().map(Ok),
+        }
+    }
+}
+
 /// The rows of one sheet, after the header.
 pub(crate) struct SheetRows {
-    rows: std::collections::btree_map::IntoIter<u32, SparseRow>,
-    /// The leftmost column with data (0-based): rows start there.
+    source: Source,
+    /// The header's leftmost non-blank column (0-based): rows start there.
     origin: u32,
     header: Vec<String>,
+    /// The sheet row (0-based) last taken from the source: the header's at first.
+    position: u32,
+    /// XLSX: the last row the sheet declares (0-based), when it declares a range of rows.
+    declared_end: Option<u32>,
+    done: bool,
 }
 
 impl SheetRows {
-    /// Reads the chosen sheet (default: the first visible worksheet) and splits off the header.
+    /// Opens the chosen sheet (default: the first visible worksheet) and reads up to the header.
     pub(crate) fn open(
         path: &Path,
         format: Format,
         sheet: Option<&str>,
     ) -> Result<(Vec<String>, SheetRows), TabularError> {
-        let mut book = Book::open(path, format)?;
+        let book = Book::open(path, format)?;
         let (names, default) = book.worksheets();
         let name = match sheet {
             None => default.ok_or(TabularError::NoSheets)?,
@@ -121,72 +377,96 @@ impl SheetRows {
                 })?,
         };
 
-        let mut rows: BTreeMap<u32, SparseRow> = BTreeMap::new();
-        let mut keep = |row: u32, col: u32, value: Data| {
-            let Some(cell) = cell_value(value) else {
-                return;
-            };
-            let entry = rows.entry(row).or_default();
-            if col as usize >= MAX_COLUMNS {
-                entry.too_wide.get_or_insert(col);
-            } else {
-                entry.cells.push((col, cell));
-            }
-        };
-        match &mut book {
+        let (source, dimensions) = match book {
             Book::Xlsx(xlsx) => {
-                // Cell by cell: a sheet with a stray far-away cell costs nothing extra.
-                let mut cells = xlsx
-                    .worksheet_cells_reader(&name)
-                    .map_err(|e| bad(format, &e))?;
-                while let Some(cell) = cells.next_cell().map_err(|e| bad(format, &e))? {
-                    let (row, col) = cell.get_position();
-                    keep(row, col, Data::from(cell.get_value().clone()));
-                }
+                let (stream, dimensions) = XlsxStream::open(xlsx, name.clone())?;
+                (Source::Xlsx(stream), dimensions)
             }
-            Book::Xls(xls) => {
+            Book::Xls(mut xls) => {
                 let range = xls.worksheet_range(&name).map_err(|e| bad(format, &e))?;
+                drop(xls);
                 let (row0, col0) = range.start().unwrap_or((0, 0));
+                let mut builder = RowBuilder::default();
+                let mut rows = Vec::new();
+                // Row by row, left to right: the order the builder needs.
                 for (r, c, value) in range.used_cells() {
                     let (r, c) = (
                         u32::try_from(r).unwrap_or(u32::MAX),
                         u32::try_from(c).unwrap_or(u32::MAX),
                     );
-                    keep(
-                        row0.saturating_add(r),
-                        col0.saturating_add(c),
-                        value.clone(),
-                    );
+                    let (row, col) = (row0.saturating_add(r), col0.saturating_add(c));
+                    rows.extend(builder.push(format, row, col, value.clone())?);
                 }
+                rows.extend(builder.finish());
+                (Source::Whole(rows.into_iter()), None)
             }
-        }
-        drop(book);
-        for row in rows.values_mut() {
-            row.cells.sort_by_key(|(col, _)| *col);
-        }
-        rows.retain(|_, row| row.too_wide.is_some() || !is_blank(row));
-        let origin = rows
-            .values()
-            .filter_map(|r| r.cells.first().map(|(c, _)| *c))
-            .min()
-            .unwrap_or(0);
+        };
 
-        let mut rows = rows.into_iter();
-        let Some((header_row, header)) = rows.next() else {
+        let mut sheet_rows = SheetRows {
+            source,
+            origin: 0,
+            header: Vec::new(),
+            position: 0,
+            declared_end: None,
+            done: false,
+        };
+        let Some(first) = sheet_rows.next_sparse() else {
             return Err(TabularError::EmptySheet { sheet: name });
         };
-        let sheet_rows = SheetRows {
-            rows,
-            origin,
-            header: Vec::new(),
-        };
+        let (header_row, header) = first?;
+        sheet_rows.origin = header
+            .cells
+            .iter()
+            .find(|(_, cell)| !cell.is_blank())
+            .map_or(0, |(col, _)| *col);
+        // A one-cell dimension is what some writers declare whatever the sheet holds.
+        sheet_rows.declared_end = dimensions
+            .filter(|d| d.end.0 > d.start.0 && d.end.0 >= header_row)
+            .map(|d| d.end.0);
         let header = sheet_rows.dense(header_row, header)?;
         Ok((header.cells, sheet_rows))
     }
 
-    /// Rows not read yet: known without reading, since the sheet is held whole.
-    pub(crate) fn remaining(&self) -> usize {
-        self.rows.len()
+    /// The next row with data (blank rows skipped), or the error that ends the sheet.
+    fn next_sparse(&mut self) -> Option<Result<NumberedRow, TabularError>> {
+        loop {
+            if self.done {
+                return None;
+            }
+            match self.source.next() {
+                None => {
+                    self.done = true;
+                    return None;
+                }
+                Some(Err(e)) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                Some(Ok((row, sparse))) => {
+                    self.position = row;
+                    if sparse.too_wide.is_some() || !is_blank(&sparse) {
+                        return Some(Ok((row, sparse)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rows not read yet, when known without reading them: exactly for XLS (held whole); for
+    /// XLSX at most the rows up to the sheet's declared last row (blank rows among them are
+    /// skipped when read), or `None` when the sheet declares no range.
+    pub(crate) fn remaining(&self) -> Option<usize> {
+        match &self.source {
+            Source::Whole(rows) => Some(
+                rows.as_slice()
+                    .iter()
+                    .filter(|(_, r)| r.too_wide.is_some() || !is_blank(r))
+                    .count(),
+            ),
+            Source::Xlsx(_) => self
+                .declared_end
+                .map(|end| end.saturating_sub(self.position) as usize),
+        }
     }
 
     /// Column names for error messages.
@@ -205,18 +485,35 @@ impl SheetRows {
         let width = sparse
             .cells
             .last()
+            .filter(|(c, _)| *c >= self.origin)
             .map_or(0, |(c, _)| (c - self.origin) as usize + 1);
         let mut cells = vec![String::new(); width.max(self.header.len())];
         let mut first_error: Option<(u32, String)> = None;
+        let mut left_of_table: Option<u32> = None;
         for (col, cell) in sparse.cells {
-            let i = (col - self.origin) as usize;
-            cells[i] = match cell {
+            let Some(i) = col.checked_sub(self.origin) else {
+                // Blank cells left of the table lose nothing.
+                if !cell.is_blank() {
+                    left_of_table.get_or_insert(col);
+                }
+                continue;
+            };
+            cells[i as usize] = match cell {
                 Cell::Text(text) => text,
                 Cell::Error(error) => {
                     first_error.get_or_insert((col, error.clone()));
                     error
                 }
             };
+        }
+        if let Some(col) = left_of_table {
+            return Err(TabularError::LeftOfTable {
+                row: number,
+                column: col as usize + 1,
+                cell: format!("{}{number}", column_letters(col)),
+                header_start: column_letters(self.origin),
+                cells,
+            });
         }
         match first_error {
             None => Ok(Row { number, cells }),
@@ -243,15 +540,13 @@ impl Iterator for SheetRows {
     type Item = Result<Row, TabularError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let (row, sparse) = self.rows.next()?;
-        Some(self.dense(row, sparse))
+        let item = self.next_sparse()?;
+        Some(item.and_then(|(row, sparse)| self.dense(row, sparse)))
     }
 }
 
 fn is_blank(row: &SparseRow) -> bool {
-    row.cells
-        .iter()
-        .all(|(_, c)| matches!(c, Cell::Text(t) if t.trim().is_empty()))
+    row.cells.iter().all(|(_, c)| c.is_blank())
 }
 
 /// "A", "Z", "AA" … for a 0-based column.

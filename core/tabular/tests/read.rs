@@ -586,3 +586,311 @@ fn xls_fixture() {
     assert_eq!(header, ["Notatka"]);
     assert_eq!(ok_rows(rows)[0].cells, ["druga karta"]);
 }
+
+/// The sheet from B1 on: a header with a blank A1, rows with and without a stray cell in
+/// column A.
+fn make_xlsx_from_column_b(path: &Path) {
+    use rust_xlsxwriter::Workbook;
+    let mut book = Workbook::new();
+    let ws = book.add_worksheet();
+    ws.write_string(0, 0, " ").unwrap();
+    for (c, h) in ["Name", "Phone", "City"].iter().enumerate() {
+        ws.write_string(0, c as u16 + 1, *h).unwrap();
+    }
+    let data = [
+        (1, ["Иванов", "79123456789", "Москва"]),
+        (2, ["Петров", "79123456790", "Тверь"]),
+        (3, ["Сидоров", "79123456791", "Омск"]),
+        (5, ["Смирнова", "79123456792", "Пермь"]),
+    ];
+    for (r, cells) in data {
+        for (c, v) in cells.iter().enumerate() {
+            ws.write_string(r, c as u16 + 1, *v).unwrap();
+        }
+    }
+    ws.write_string(2, 0, "звонить утром").unwrap();
+    ws.write_string(3, 0, "   ").unwrap();
+    book.save(path).unwrap();
+}
+
+#[test]
+fn a_cell_left_of_the_header_rejects_its_row_and_moves_no_column() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("b.xlsx");
+    make_xlsx_from_column_b(&path);
+    let detected = detect(&path, "b.xlsx", Some("ru")).unwrap();
+    let (header, rows) = read_all(&path, &detected, &ReadOptions::default());
+    assert_eq!(header, ["Name", "Phone", "City"]);
+    assert_eq!(rows.len(), 4);
+    let row2 = rows[0].as_ref().unwrap();
+    assert_eq!(row2.number, 2);
+    assert_eq!(row2.cells, ["Иванов", "79123456789", "Москва"]);
+    match &rows[1] {
+        Err(
+            err @ TabularError::LeftOfTable {
+                row: 3,
+                column: 1,
+                cells,
+                ..
+            },
+        ) => {
+            assert_eq!(
+                err.to_string(),
+                "cell A3 is left of the table: the header starts at column B"
+            );
+            assert_eq!(err.row(), Some(3), "a row-level error");
+            assert_eq!(cells, &["Петров", "79123456790", "Тверь"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A blank cell left of the table holds nothing to lose.
+    let row4 = rows[2].as_ref().unwrap();
+    assert_eq!((row4.number, row4.cells[0].as_str()), (4, "Сидоров"));
+    // Row 5 is blank and skipped.
+    let row6 = rows[3].as_ref().unwrap();
+    assert_eq!((row6.number, row6.cells[2].as_str()), (6, "Пермь"));
+}
+
+#[test]
+fn rows_left_of_an_xlsx_is_the_declared_range_at_most() {
+    let dir = TempDir::new().unwrap();
+    let path = dir.path().join("b.xlsx");
+    make_xlsx_from_column_b(&path);
+    let detected = detect(&path, "b.xlsx", Some("ru")).unwrap();
+    let mut reader = Reader::open(&path, &detected, &ReadOptions::default()).unwrap();
+    // A1:D6 declared: rows 2-6, of which row 5 is blank.
+    assert_eq!(reader.rows_left(), Some(5));
+    reader.next().unwrap().unwrap();
+    assert_eq!(reader.rows_left(), Some(4));
+    assert_eq!(reader.count(), 3);
+}
+
+/// A minimal XLSX around one sheet's rows, in a ZIP archive with stored (uncompressed) entries:
+/// lets a test write what no spreadsheet program would (no dimension, rows out of order, a
+/// sheet whose XML stops part-way, as in a file cut short and zipped again).
+fn raw_xlsx(sheet_data: &str, dimension: Option<&str>) -> Vec<u8> {
+    sheet_xlsx(sheet_data, dimension, "</sheetData></worksheet>")
+}
+
+fn sheet_xlsx(sheet_data: &str, dimension: Option<&str>, end: &str) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+    const MAIN: &str = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
+    const REL: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+    let dimension = dimension.map_or_else(String::new, |d| format!("<dimension ref=\"{d}\"/>"));
+    let files = [
+        (
+            "[Content_Types].xml".to_owned(),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">\
+             <Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>\
+             <Default Extension=\"xml\" ContentType=\"application/xml\"/>\
+             <Override PartName=\"/xl/workbook.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml\"/>\
+             <Override PartName=\"/xl/worksheets/sheet1.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/></Types>"
+                .to_owned(),
+        ),
+        (
+            "_rels/.rels".to_owned(),
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">\
+                 <Relationship Id=\"rId1\" Type=\"{REL}/officeDocument\" Target=\"xl/workbook.xml\"/></Relationships>"
+            ),
+        ),
+        (
+            "xl/workbook.xml".to_owned(),
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><workbook xmlns=\"{MAIN}\" xmlns:r=\"{REL}\">\
+                 <sheets><sheet name=\"Лист1\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>"
+            ),
+        ),
+        (
+            "xl/_rels/workbook.xml.rels".to_owned(),
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">\
+                 <Relationship Id=\"rId1\" Type=\"{REL}/worksheet\" Target=\"worksheets/sheet1.xml\"/></Relationships>"
+            ),
+        ),
+        (
+            "xl/worksheets/sheet1.xml".to_owned(),
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><worksheet xmlns=\"{MAIN}\" xmlns:r=\"{REL}\">\
+                 {dimension}<sheetData>{sheet_data}{end}"
+            ),
+        ),
+    ];
+    let (mut out, mut central) = (Vec::new(), Vec::new());
+    let u16le = |v: usize| u16::try_from(v).unwrap().to_le_bytes();
+    let u32le = |v: usize| u32::try_from(v).unwrap().to_le_bytes();
+    for (name, body) in &files {
+        let (name, body) = (name.as_bytes(), body.as_bytes());
+        let offset = out.len();
+        let crc = crc32(body).to_le_bytes();
+        // Local header: signature, version 2.0, no flags, stored, 1980-01-01 00:00.
+        out.extend_from_slice(b"PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x21\x00");
+        out.extend_from_slice(&crc);
+        out.extend_from_slice(&u32le(body.len()));
+        out.extend_from_slice(&u32le(body.len()));
+        out.extend_from_slice(&u16le(name.len()));
+        out.extend_from_slice(&[0, 0]);
+        out.extend_from_slice(name);
+        out.extend_from_slice(body);
+        central.extend_from_slice(b"PK\x01\x02\x14\x00\x14\x00\x00\x00\x00\x00\x00\x00\x21\x00");
+        central.extend_from_slice(&crc);
+        central.extend_from_slice(&u32le(body.len()));
+        central.extend_from_slice(&u32le(body.len()));
+        central.extend_from_slice(&u16le(name.len()));
+        central.extend_from_slice(&[0; 12]);
+        central.extend_from_slice(&u32le(offset));
+        central.extend_from_slice(name);
+    }
+    let central_offset = out.len();
+    out.extend_from_slice(&central);
+    out.extend_from_slice(b"PK\x05\x06\x00\x00\x00\x00");
+    out.extend_from_slice(&u16le(files.len()));
+    out.extend_from_slice(&u16le(files.len()));
+    out.extend_from_slice(&u32le(central.len()));
+    out.extend_from_slice(&u32le(central_offset));
+    out.extend_from_slice(&[0, 0]);
+    out
+}
+
+/// `<row>` XML for sheet row `r` (1-based) with inline strings from column `first` on.
+fn xml_row(r: usize, first: u8, cells: &[&str]) -> String {
+    let mut out = format!("<row r=\"{r}\">");
+    for (i, text) in cells.iter().enumerate() {
+        let col = char::from(first + u8::try_from(i).unwrap());
+        out.push_str(&format!(
+            "<c r=\"{col}{r}\" t=\"inlineStr\"><is><t>{text}</t></is></c>"
+        ));
+    }
+    out.push_str("</row>");
+    out
+}
+
+fn phones_sheet(rows: usize) -> String {
+    let mut xml = xml_row(1, b'A', &["Фамилия", "Телефон"]);
+    for r in 2..=rows + 1 {
+        xml.push_str(&xml_row(
+            r,
+            b'A',
+            &[&format!("Клиент{r}"), &format!("7912{r:07}")],
+        ));
+    }
+    xml
+}
+
+#[test]
+fn an_xlsx_sheet_streams_up_to_where_its_xml_breaks() {
+    let dir = TempDir::new().unwrap();
+    // 2 000 good rows, then the sheet's XML stops in the middle of a cell.
+    let mut xml = phones_sheet(2_000);
+    xml.push_str("<row r=\"2002\"><c r=\"A2002\" t=\"inlineStr\"><is><t>Обрыв");
+    let path = file(&dir, "broken.xlsx", &sheet_xlsx(&xml, Some("A1:B2003"), ""));
+    let detected = detect(&path, "broken.xlsx", Some("ru")).unwrap();
+
+    // A preview reads its rows: the break further down is not reached.
+    let reader = Reader::open(&path, &detected, &ReadOptions::default()).unwrap();
+    let shown: Vec<Row> = ok_rows(reader.take(20).collect());
+    assert_eq!(
+        (
+            shown[0].number,
+            shown[19].number,
+            shown[19].cells[0].as_str()
+        ),
+        (2, 21, "Клиент21")
+    );
+
+    // Reading on: the rows before the break, then the break as the last item. The row read
+    // last before it (2 001) is not given out: the reader cannot tell that no cell of it was
+    // still to come.
+    let (_, rows) = read_all(&path, &detected, &ReadOptions::default());
+    assert_eq!(rows.len(), 2_000);
+    assert!(rows[..1_999].iter().all(Result::is_ok));
+    assert_eq!(rows[1_998].as_ref().unwrap().number, 2_000);
+    match &rows[1_999] {
+        Err(err @ TabularError::BadWorkbook { format: "XLSX", .. }) => {
+            assert_eq!(err.row(), None, "a file-level error: {err}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn xlsx_rows_out_of_order_are_refused_not_reordered() {
+    let dir = TempDir::new().unwrap();
+    let xml = [
+        xml_row(1, b'A', &["Фамилия", "Телефон"]),
+        xml_row(2, b'A', &["Иванов", "79123456789"]),
+        xml_row(5, b'A', &["Петров", "79123456790"]),
+        xml_row(3, b'A', &["Сидоров", "79123456791"]),
+    ]
+    .concat();
+    let path = file(&dir, "order.xlsx", &raw_xlsx(&xml, None));
+    let detected = detect(&path, "order.xlsx", Some("ru")).unwrap();
+    let (_, rows) = read_all(&path, &detected, &ReadOptions::default());
+    let numbers: Vec<usize> = rows[..2]
+        .iter()
+        .map(|r| r.as_ref().unwrap().number)
+        .collect();
+    assert_eq!(numbers, [2, 5]);
+    assert_eq!(rows.len(), 3);
+    let err = rows[2].as_ref().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "this file looks like XLSX but cannot be read (row 3 comes after row 5 in the sheet; \
+         rows out of order are not supported); is it damaged or password-protected?"
+    );
+}
+
+#[test]
+fn an_xlsx_without_a_declared_range_is_counted_by_reading() {
+    let dir = TempDir::new().unwrap();
+    let path = file(&dir, "nodim.xlsx", &raw_xlsx(&phones_sheet(30), None));
+    let detected = detect(&path, "nodim.xlsx", Some("ru")).unwrap();
+    let reader = Reader::open(&path, &detected, &ReadOptions::default()).unwrap();
+    assert_eq!(reader.rows_left(), None);
+    assert_eq!(reader.count(), 30);
+    // The same sheet declaring its range: an upper bound, without reading.
+    let path = file(
+        &dir,
+        "dim.xlsx",
+        &raw_xlsx(&phones_sheet(30), Some("A1:B31")),
+    );
+    let reader = Reader::open(&path, &detected, &ReadOptions::default()).unwrap();
+    assert_eq!(reader.rows_left(), Some(30));
+}
+
+#[test]
+fn a_long_xlsx_sheet_streams_in_order() {
+    let dir = TempDir::new().unwrap();
+    let path = file(
+        &dir,
+        "long.xlsx",
+        &raw_xlsx(&phones_sheet(20_000), Some("A1:B20001")),
+    );
+    let detected = detect(&path, "long.xlsx", Some("ru")).unwrap();
+    let reader = Reader::open(&path, &detected, &ReadOptions::default()).unwrap();
+    let mut expected = 2;
+    for row in reader {
+        let row = row.unwrap();
+        assert_eq!(row.number, expected);
+        assert_eq!(row.cells[0], format!("Клиент{expected}"));
+        expected += 1;
+    }
+    assert_eq!(expected, 20_002);
+    // Dropped part-way, the reader lets its thread go.
+    let mut reader = Reader::open(&path, &detected, &ReadOptions::default()).unwrap();
+    assert_eq!(reader.next().unwrap().unwrap().number, 2);
+    drop(reader);
+}

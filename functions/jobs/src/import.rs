@@ -819,8 +819,10 @@ pub async fn run_import(
         }
     };
     if run.job.status == ImportStatus::Queued {
-        // Count once, so the progress bar has a total: a sheet is held whole
-        // and knows its rows; a CSV is read through once (cheap next to writing).
+        // Count once, so the progress bar has a total: an XLS is held whole
+        // and knows its rows, an XLSX declares its range (an upper bound:
+        // blank rows in it are skipped); a CSV, or an XLSX declaring no range,
+        // is read through once (cheap next to writing).
         let total = match reader.rows_left() {
             Some(n) => n,
             None => open(&path, &run.job.file_name, &opts)
@@ -867,6 +869,9 @@ pub async fn run_import(
         return Ok(job);
     }
     run.job.status = ImportStatus::Done;
+    // The total counted at the start may be an upper bound (an XLSX's range);
+    // the finished import shows the rows it read.
+    run.job.rows_total = run.job.rows_done;
     run.job.finished_at = Some(now);
     repos.imports.save(t, &run.job, run.version).await?;
     tracing::info!(tenant = %t, import = %id, rows = run.job.rows_done, counts = ?run.job.counts, "import done");
@@ -951,6 +956,9 @@ impl Run<'_> {
                     }
                 }
                 self.job.rows_done += 1;
+                // A sheet declaring fewer rows than it holds must not show more
+                // done than in all.
+                self.job.rows_total = self.job.rows_total.max(self.job.rows_done);
                 chunk.push(number);
                 if chunk.len() as u64 == CHUNK_ROWS {
                     self.land(&chunk, redo, number).await?;

@@ -363,3 +363,99 @@ async fn imported_cards_fit_the_company_settings_and_new_custom_columns_define_f
         "{text}"
     );
 }
+
+/// The rejected-rows file of an import, as text.
+async fn rejected_file(app: &App, token: &str, id: &str) -> String {
+    let req = Request::get(format!("/api/imports/{id}/rejected"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn xlsx_preview_and_import_agree_on_a_cell_left_of_the_table() {
+    let app = App::new();
+    let admin = app.company("boss@acme.ru").await;
+    // The table starts at B1; A4 holds a note someone typed beside it.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    for (c, h) in ["Фамилия", "Телефон", "Город"].iter().enumerate() {
+        ws.write_string(0, c as u16 + 1, *h).unwrap();
+    }
+    let people = [
+        ("Петров", "+7 912 345-67-01", "Москва"),
+        ("Сидорова", "+7 912 345-67-02", "Тверь"),
+        ("Кузнецов", "+7 912 345-67-03", "Омск"),
+        ("Попова", "+7 912 345-67-04", "Пермь"),
+        ("Смирнов", "+7 912 345-67-05", "Сочи"),
+    ];
+    for (r, (name, phone, city)) in people.iter().enumerate() {
+        let r = r as u32 + 1;
+        ws.write_string(r, 1, *name).unwrap();
+        ws.write_string(r, 2, *phone).unwrap();
+        ws.write_string(r, 3, *city).unwrap();
+    }
+    ws.write_string(3, 0, "перезвонить").unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+
+    let up = upload(&app, &admin.access, "база.xlsx", bytes).await;
+    assert_eq!(up.status, StatusCode::CREATED, "{:?}", up.body);
+    assert_eq!(up.body["format"], "xlsx");
+    assert_eq!(up.body["header"], json!(["Фамилия", "Телефон", "Город"]));
+    let shown: Vec<u64> = up.body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(shown, [2, 3, 5, 6]);
+    assert_eq!(
+        up.body["rows"][0]["cells"],
+        json!(["Петров", "+7 912 345-67-01", "Москва"])
+    );
+    let problem = "cell A4 is left of the table: the header starts at column B";
+    assert_eq!(up.body["problems"], json!([problem]));
+
+    let id = up.body["import"]["id"].as_str().unwrap().to_string();
+    let columns = up.body["columns"].clone();
+    let ok = app
+        .post(
+            &format!("/api/imports/{id}/confirm"),
+            Some(&admin.access),
+            json!({"columns": columns, "duplicate_policy": "merge"}),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::ACCEPTED, "{:?}", ok.body);
+    assert_eq!(run_worker(&app).await, 1);
+    let status = app.get(&format!("/api/imports/{id}"), &admin.access).await;
+    assert_eq!(status.body["status"], "done", "{:?}", status.body);
+    assert_eq!(
+        (
+            &status.body["rows_total"],
+            &status.body["rows_done"],
+            &status.body["contacts_created"],
+            &status.body["rejected"],
+            &status.body["percent"]
+        ),
+        (&json!(5), &json!(5), &json!(4), &json!(1), &json!(100)),
+        "{:?}",
+        status.body
+    );
+    // The rows the preview showed are the cards made, with their columns where the preview
+    // had them; the row it named is the one rejected, for the same reason.
+    let cards = app.get("/api/clients?q=кузнецов", &admin.access).await;
+    assert_eq!(cards.body["items"].as_array().unwrap().len(), 0);
+    let cards = app.get("/api/clients?q=попова", &admin.access).await;
+    assert_eq!(cards.body["items"][0]["phones"][0]["e164"], "+79123456704");
+    let text = rejected_file(&app, &admin.access, &id).await;
+    let rejected: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(rejected.len(), 1, "{text}");
+    assert!(
+        rejected[0].starts_with("4;") && rejected[0].contains(problem),
+        "{text}"
+    );
+}
