@@ -178,4 +178,14 @@ impl TabularError {
             _ => None,
         }
     }
+
+    /// The cells of the row a row-level error is about, as far as they were
+    /// read, for a rejected-rows file; empty when the row could not be read.
+    #[must_use]
+    pub fn into_row_cells(self) -> Vec<String> {
+        match self {
+            Self::CellError { cells, .. } | Self::LeftOfTable { cells, .. } => cells,
+            _ => Vec::new(),
+        }
+    }
 }

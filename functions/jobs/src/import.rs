@@ -714,7 +714,7 @@ fn read_rows(mut reader: Reader, cx: RowContext) -> tokio::sync::mpsc::Receiver<
                 }
                 Err(e) => match e.row() {
                     Some(n) if n as u64 <= cx.checkpoint_row => continue,
-                    Some(n) => Parsed::Row(n, Err((None, e.to_string(), Vec::new()))),
+                    Some(n) => Parsed::Row(n, Err((None, e.to_string(), e.into_row_cells()))),
                     None => Parsed::Fatal(e.to_string()),
                 },
             };

@@ -458,4 +458,9 @@ async fn xlsx_preview_and_import_agree_on_a_cell_left_of_the_table() {
         rejected[0].starts_with("4;") && rejected[0].contains(problem),
         "{text}"
     );
+    // With the row's cells inside the table, so it can be fixed and loaded again.
+    assert!(
+        rejected[0].contains("Кузнецов;+7 912 345-67-03;Омск"),
+        "{text}"
+    );
 }
