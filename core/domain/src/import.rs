@@ -1028,10 +1028,11 @@ pub fn import_duplicate(incoming: &Client, existing: &Client) -> bool {
     if may_match(incoming, existing) {
         return true;
     }
-    may_pair(incoming, existing)
-        && incoming.kind == ClientKind::Organization
-        && !name_key(&incoming.name).is_empty()
-        && name_key(&incoming.name) == name_key(&existing.name)
+    if !may_pair(incoming, existing) || incoming.kind != ClientKind::Organization {
+        return false;
+    }
+    let key = name_key(&incoming.name);
+    !key.is_empty() && key == name_key(&existing.name)
 }
 
 #[cfg(test)]

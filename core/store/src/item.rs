@@ -427,7 +427,7 @@ pub(crate) fn validate_batch_keys(ops: &[WriteOp]) -> Result<(), StoreError> {
 /// keys of the parts before it.
 pub(crate) fn validate_batch_part(
     ops: &[WriteOp],
-    seen: &mut std::collections::HashSet<Key>,
+    seen: &mut foldhash::HashSet<Key>,
 ) -> Result<(), StoreError> {
     check_batch_ops(ops, Item::validate_keys, |k| seen.insert(k.clone()))
 }
@@ -436,7 +436,7 @@ fn validate_batch_with(
     ops: &[WriteOp],
     validate: fn(&Item) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
-    let mut seen = std::collections::HashSet::with_capacity(ops.len());
+    let mut seen = foldhash::HashSet::with_capacity_and_hasher(ops.len(), Default::default());
     check_batch_ops(ops, validate, |k| seen.insert(k))
 }
 

@@ -48,7 +48,8 @@ use callisto_store::repo::{
     CardUpdate, IMPORT_QUEUE, Journal, Lookup, RejectedRow, RepoError, Versioned, import_source_key,
 };
 use callisto_tabular::{Detected, ReadOptions, Reader};
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use foldhash::{HashMap, HashSet};
+use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -266,7 +267,7 @@ impl Run<'_> {
         }
         let mut keys: Vec<String> = Vec::new();
         let mut lookups: Vec<Lookup> = Vec::new();
-        let mut seen: HashSet<String> = HashSet::new();
+        let mut seen: HashSet<String> = HashSet::default();
         for card in cards {
             for key in match_keys(card) {
                 if !seen.insert(key.clone()) {
@@ -284,7 +285,7 @@ impl Run<'_> {
         let clients = &self.repos.clients;
         let found = clients.find_many(self.t, &lookups).await?;
         let mut ids: Vec<ClientId> = Vec::new();
-        let mut wanted: HashSet<&ClientId> = HashSet::new();
+        let mut wanted: HashSet<&ClientId> = HashSet::default();
         for list in &found {
             for id in list {
                 if !self.unsaved_own(id) && wanted.insert(id) {
@@ -888,7 +889,7 @@ impl Run<'_> {
         mut redo: bool,
     ) -> Result<Option<String>, JobError> {
         let (repos, t, now) = (self.repos, self.t, self.now);
-        let mut listed_tags: HashSet<String> = HashSet::new();
+        let mut listed_tags: HashSet<String> = HashSet::default();
         // Rows of the current chunk (their numbers in the file).
         let mut chunk: Vec<usize> = Vec::with_capacity(CHUNK_ROWS as usize);
         let mut carry: VecDeque<Parsed> = VecDeque::new();

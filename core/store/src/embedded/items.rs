@@ -373,7 +373,7 @@ impl ItemStore for RedbItems {
     ) -> Result<(), StoreError> {
         // Each part is applied as it arrives, while the caller makes the next.
         self.in_transaction(move |t| {
-            let mut seen = std::collections::HashSet::new();
+            let mut seen = foldhash::HashSet::default();
             loop {
                 match parts.blocking_recv() {
                     Some(BatchPart::Ops(ops)) => {
