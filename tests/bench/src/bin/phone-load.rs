@@ -52,7 +52,9 @@ const KINDS: &[(&str, Spell)] = &[
         format!("8 (9{}) {}-{}-{}", &s[..2], &s[2..5], &s[5..7], &s[7..])
     }),
     ("89123456789", |d| format!("89{}", d.next(9))),
-    ("79123456789.0 (XLSX float)", |d| format!("79{}.0", d.next(9))),
+    ("79123456789.0 (XLSX float)", |d| {
+        format!("79{}.0", d.next(9))
+    }),
     ("+7 (495) 123-45-67", |d| {
         let s = d.next(7);
         format!("+7 (495) {}-{}-{}", &s[..3], &s[3..5], &s[5..])
@@ -109,5 +111,9 @@ fn main() {
             100.0 * accepted as f64 / numbers as f64
         );
     }
-    println!("  {:<28} {:>8.0} ns/number", "all kinds", total_ns / total_n as f64);
+    println!(
+        "  {:<28} {:>8.0} ns/number",
+        "all kinds",
+        total_ns / total_n as f64
+    );
 }
