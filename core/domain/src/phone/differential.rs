@@ -203,7 +203,7 @@ fn damage(rng: &mut Rng, text: &str) -> String {
 }
 
 fn corpus(size: usize) -> Vec<String> {
-    let mut rng = Rng(2026_12_03);
+    let mut rng = Rng(20_261_203);
     let mut out = vec![
         "8-800-FLOWERS".to_string(),
         "".to_string(),
