@@ -19,6 +19,10 @@
 
 use phonenumber::{Mode, PhoneNumber, country, metadata::DATABASE};
 
+#[cfg(test)]
+mod differential;
+mod plan;
+
 /// Why a piece of text is not a phone number; the raw text is inside.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PhoneError {
@@ -66,10 +70,8 @@ pub fn normalize_phone(raw: &str, default_region: &str) -> Result<String, PhoneE
         && let Some(meta) = DATABASE.by_id(id.as_ref())
     {
         // The crate's own national reading knows IDDs (RU `810…`) and carrier codes.
-        if let Ok(number) = phonenumber::parse(region, &digits)
-            && number.is_valid()
-        {
-            return Ok(number.format().mode(Mode::E164).to_string());
+        if let Some(number) = valid_national(id, &digits) {
+            return Ok(number);
         }
         let code = meta.country_code();
         if let Some(rest) = meta.national_prefix().and_then(|p| digits.strip_prefix(p)) {
@@ -83,7 +85,7 @@ pub fn normalize_phone(raw: &str, default_region: &str) -> Result<String, PhoneE
     if !plus {
         candidates.push(intl.to_string());
     }
-    if let Some(found) = candidates.iter().find(|c| exact(c).is_some()) {
+    if let Some(found) = candidates.iter().find(|c| is_exact(c)) {
         return Ok(format!("+{found}"));
     }
     let first = match region {
@@ -91,6 +93,26 @@ pub fn normalize_phone(raw: &str, default_region: &str) -> Result<String, PhoneE
         _ => phonenumber::parse(None, format!("+{}", if plus { &digits } else { intl })),
     };
     Err(classify(first, text))
+}
+
+/// E.164 of `digits` read as a number of `region` (as `phonenumber::parse` reads it), if
+/// that number is valid. The compiled plans answer; the crate only when they are unsure.
+fn valid_national(region: country::Id, digits: &str) -> Option<String> {
+    let fast = plan::parse(Some(region.as_ref()), false, digits).and_then(|number| match number {
+        Some(number) => Ok(plan::is_valid(&number)?.then(|| number.e164())),
+        None => Ok(None),
+    });
+    fast.unwrap_or_else(|plan::Unsure| {
+        let number = phonenumber::parse(Some(region), digits).ok()?;
+        number
+            .is_valid()
+            .then(|| number.format().mode(Mode::E164).to_string())
+    })
+}
+
+/// [`exact`] answered by the compiled plans, or by the crate when they are unsure.
+fn is_exact(digits: &str) -> bool {
+    plan::exact(digits).unwrap_or_else(|plan::Unsure| exact(digits).is_some())
 }
 
 /// The valid number whose E.164 form is exactly `+{digits}`.
