@@ -291,7 +291,15 @@ mod tests {
 pub const MAX_SEARCH_TOKENS: usize = 27;
 
 fn fold(s: &str) -> String {
-    s.to_lowercase().replace('ё', "е")
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
+    let lower = s.to_lowercase();
+    if lower.contains('ё') {
+        lower.replace('ё', "е")
+    } else {
+        lower
+    }
 }
 
 fn words(s: &str) -> impl Iterator<Item = String> + '_ {

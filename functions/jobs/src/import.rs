@@ -509,10 +509,15 @@ impl Run<'_> {
             self.job.clone(),
             self.version,
         );
-        self.inflight = Some(InFlight {
+        let landed = self.inflight.replace(InFlight {
             cards,
             write: Some(tokio::spawn(write)),
         });
+        // Freeing a chunk's thousands of cards is a few milliseconds the
+        // next chunk's checks need not wait for.
+        if let Some(landed) = landed {
+            tokio::task::spawn_blocking(move || drop(landed));
+        }
         if redo {
             self.settle().await?;
         }
