@@ -30,39 +30,7 @@ async fn a_rerun_after_a_crash_finds_its_own_cards_instead_of_duplicating_them()
         ));
     }
     let id = ImportId::parse("imp1").unwrap();
-    stores
-        .blobs
-        .put(
-            &import_source_key(&t, &id).unwrap(),
-            csv.into_bytes(),
-            "text/csv",
-        )
-        .await
-        .unwrap();
-    let job = ImportJob {
-        id: id.clone(),
-        file_name: "a.csv".into(),
-        size: 1,
-        created_by: admin.id.clone(),
-        created_at: 0,
-        status: ImportStatus::Queued,
-        settings: Some(ImportSettings {
-            columns: vec![Column::LastName, Column::Phones],
-            encoding: None,
-            separator: None,
-            sheet: None,
-            responsible: admin.id.clone(),
-            tag: None,
-            policy: DuplicatePolicy::LoadAnyway,
-        }),
-        rows_total: 0,
-        checkpoint_row: 0,
-        rows_done: 0,
-        counts: ImportCounts::default(),
-        error: None,
-        finished_at: None,
-    };
-    repos.imports.create(&t, &job).await.unwrap();
+    queue_upload(&repos, &stores, &admin, &id, "a.csv", csv.into_bytes()).await;
     let done = run_import(&repos, stores.blobs.as_ref(), &t, &id, 1_000)
         .await
         .unwrap();
@@ -139,11 +107,24 @@ async fn queued_xlsx(
     callisto_tabular::write_xlsx(&path, "Лист1", &["Фамилия", "Телефон"], cells).unwrap();
     let mut bytes = std::fs::read(&path).unwrap();
     damage(&mut bytes);
-    let t = admin.tenant.clone();
+    queue_upload(repos, stores, admin, id, "a.xlsx", bytes).await;
+}
+
+/// `bytes` uploaded as `file_name` and confirmed as surnames and phones,
+/// loaded anyway: the import waits for the worker.
+async fn queue_upload(
+    repos: &Repos,
+    stores: &callisto_store::Stores,
+    admin: &callisto_domain::user::User,
+    id: &ImportId,
+    file_name: &str,
+    bytes: Vec<u8>,
+) {
+    let t = &admin.tenant;
     stores
         .blobs
         .put(
-            &import_source_key(&t, id).unwrap(),
+            &import_source_key(t, id).unwrap(),
             bytes,
             "application/octet-stream",
         )
@@ -151,7 +132,7 @@ async fn queued_xlsx(
         .unwrap();
     let job = ImportJob {
         id: id.clone(),
-        file_name: "a.xlsx".into(),
+        file_name: file_name.into(),
         size: 1,
         created_by: admin.id.clone(),
         created_at: 0,
@@ -172,7 +153,7 @@ async fn queued_xlsx(
         error: None,
         finished_at: None,
     };
-    repos.imports.create(&t, &job).await.unwrap();
+    repos.imports.create(t, &job).await.unwrap();
 }
 
 fn client(i: usize) -> [String; 2] {
