@@ -3,7 +3,6 @@
 use crate::support;
 
 use callisto_domain::access::Scope;
-use callisto_domain::ids::TenantId;
 use callisto_domain::import::{Column, DuplicatePolicy};
 use callisto_domain::import_job::{
     ImportCounts, ImportId, ImportJob, ImportSettings, ImportStatus,
@@ -14,11 +13,8 @@ use callisto_store::repo::import_source_key;
 
 #[tokio::test]
 async fn a_rerun_after_a_crash_finds_its_own_cards_instead_of_duplicating_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let stores = callisto_store::embedded::open(dir.path()).unwrap();
-    let repos = Repos::new(stores.items.clone());
-    let t = TenantId::parse("t1").unwrap();
-    let admin = support::company(&repos, "t1", "admin").await;
+    let (_dir, stores, repos, admin) = company_on_a_fresh_store().await;
+    let t = admin.tenant.clone();
 
     let mut csv = String::from("Фамилия;Телефон\n");
     for i in 0..450 {
@@ -89,6 +85,20 @@ async fn a_rerun_after_a_crash_finds_its_own_cards_instead_of_duplicating_them()
             .rows_done,
         450
     );
+}
+
+/// A fresh embedded store (in the returned folder) with one company, "t1".
+async fn company_on_a_fresh_store() -> (
+    tempfile::TempDir,
+    callisto_store::Stores,
+    Repos,
+    callisto_domain::user::User,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let stores = callisto_store::embedded::open(dir.path()).unwrap();
+    let repos = Repos::new(stores.items.clone());
+    let admin = support::company(&repos, "t1", "admin").await;
+    (dir, stores, repos, admin)
 }
 
 /// An XLSX of surnames and phones (blank rows where `row` gives none), uploaded and confirmed.
@@ -165,11 +175,8 @@ fn client(i: usize) -> [String; 2] {
 
 #[tokio::test]
 async fn an_xlsx_import_finishes_with_the_rows_it_read_as_its_total() {
-    let dir = tempfile::tempdir().unwrap();
-    let stores = callisto_store::embedded::open(dir.path()).unwrap();
-    let repos = Repos::new(stores.items.clone());
-    let t = TenantId::parse("t1").unwrap();
-    let admin = support::company(&repos, "t1", "admin").await;
+    let (dir, stores, repos, admin) = company_on_a_fresh_store().await;
+    let t = admin.tenant.clone();
     let id = ImportId::parse("imp-x").unwrap();
     // Every tenth row blank: the sheet's declared range counts them, the import skips them.
     let row = |i: usize| (i % 10 != 9).then(|| client(i));
@@ -206,11 +213,8 @@ async fn an_xlsx_import_finishes_with_the_rows_it_read_as_its_total() {
 
 #[tokio::test]
 async fn an_xlsx_broken_part_way_fails_the_import_after_the_rows_before() {
-    let dir = tempfile::tempdir().unwrap();
-    let stores = callisto_store::embedded::open(dir.path()).unwrap();
-    let repos = Repos::new(stores.items.clone());
-    let t = TenantId::parse("t1").unwrap();
-    let admin = support::company(&repos, "t1", "admin").await;
+    let (_dir, stores, repos, admin) = company_on_a_fresh_store().await;
+    let t = admin.tenant.clone();
     let id = ImportId::parse("imp-x").unwrap();
     // Damage the compressed sheet three quarters of the way in, as a bad copy would.
     let damage = |bytes: &mut Vec<u8>| {
