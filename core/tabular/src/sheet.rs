@@ -104,6 +104,13 @@ struct SparseRow {
     too_wide: Option<u32>,
 }
 
+impl SparseRow {
+    /// Anything to read or reject: a non-blank cell, or data past the last column.
+    fn has_data(&self) -> bool {
+        self.too_wide.is_some() || self.cells.iter().any(|(_, c)| !c.is_blank())
+    }
+}
+
 /// A sheet row (0-based) and its cells.
 type NumberedRow = (u32, SparseRow);
 
@@ -444,7 +451,7 @@ impl SheetRows {
                 }
                 Some(Ok((row, sparse))) => {
                     self.position = row;
-                    if sparse.too_wide.is_some() || !is_blank(&sparse) {
+                    if sparse.has_data() {
                         return Some(Ok((row, sparse)));
                     }
                 }
@@ -457,12 +464,9 @@ impl SheetRows {
     /// skipped when read), or `None` when the sheet declares no range.
     pub(crate) fn remaining(&self) -> Option<usize> {
         match &self.source {
-            Source::Whole(rows) => Some(
-                rows.as_slice()
-                    .iter()
-                    .filter(|(_, r)| r.too_wide.is_some() || !is_blank(r))
-                    .count(),
-            ),
+            Source::Whole(rows) => {
+                Some(rows.as_slice().iter().filter(|(_, r)| r.has_data()).count())
+            }
             Source::Xlsx(_) => self
                 .declared_end
                 .map(|end| end.saturating_sub(self.position) as usize),
@@ -543,10 +547,6 @@ impl Iterator for SheetRows {
         let item = self.next_sparse()?;
         Some(item.and_then(|(row, sparse)| self.dense(row, sparse)))
     }
-}
-
-fn is_blank(row: &SparseRow) -> bool {
-    row.cells.iter().all(|(_, c)| c.is_blank())
 }
 
 /// "A", "Z", "AA" … for a 0-based column.
